@@ -1,0 +1,14 @@
+//! kiln's code generator: lowers an IR graph to Cranelift through one code path generic over
+//! `cranelift_module::Module`, so the JIT and native objects are the same code.
+//!
+//! Output per graph: one kernel function per distinct [`kernel::KernelSpec`], the weights as
+//! read-only data objects, and one entry function
+//! `extern "C" fn(inputs: *const *const u8, outputs: *const *mut u8, workspace: *mut u8) -> i32`
+//! that calls the kernels on buffers of the workspace (the arena laid out by the memory plan).
+
+pub mod error;
+pub mod kernel;
+pub mod kernels;
+pub mod loops;
+
+pub use error::{BackendError, Result};

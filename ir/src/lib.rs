@@ -1,0 +1,37 @@
+//! kiln's tensor IR: the one language every stage of the compiler speaks.
+//!
+//! - [`Graph`]: values, nodes and constants in append-only arenas with typed handles
+//!   ([`ValueId`], [`NodeId`], [`ConstId`]); nodes are in execution order.
+//! - [`Op`]: a closed enum whose variants carry typed attributes; see [`op`] for the operand
+//!   conventions the frontend normalises every ONNX op into.
+//! - [`DType`], [`TensorType`]: element types and static shapes. Symbolic dims never reach the IR:
+//!   the frontend specialises them first.
+//! - [`Tensor`]: dense typed data, used for constants (shared as `Arc<Tensor>`), evaluator values
+//!   and runtime I/O.
+//! - [`infer`]: output types of an op from its input types; [`verify`]: the graph invariants;
+//!   [`print`]/[`parse`]: a text form that round-trips; [`eval`]: a plain scalar reference
+//!   evaluator of every op (constant folding and the oracle of the backend tests).
+
+pub mod arena;
+pub mod dtype;
+pub mod error;
+pub mod eval;
+pub mod graph;
+pub mod infer;
+pub mod op;
+pub mod parse;
+pub mod print;
+pub mod tensor;
+pub mod verify;
+
+pub use arena::{Arena, Handle};
+pub use dtype::{DType, TensorType};
+pub use error::{IrError, Result};
+pub use graph::{ConstId, Graph, Node, NodeId, Value, ValueDef, ValueId};
+pub use op::*;
+pub use eval::{eval_graph, eval_op};
+pub use infer::infer_types;
+pub use parse::parse_graph;
+pub use print::print_graph;
+pub use verify::verify;
+pub use tensor::{broadcast_shapes, strides_of, Element, Tensor, TensorData};

@@ -1,0 +1,372 @@
+//! The closed set of IR operations and their typed attributes.
+//!
+//! Ops are ONNX-like but normalised by the frontend so later stages see one form each:
+//! - every attribute that ONNX passes as an input in some opsets (axes, pads, scales, Clip bounds,
+//!   Slice starts/steps) is resolved to a typed attribute here, or the import fails;
+//! - axes are non-negative and pads/strides/dilations have one entry per spatial axis;
+//! - shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze) are all `Reshape { shape }`;
+//! - every op is self-describing: its output types follow from the op and its input types alone
+//!   (`crate::infer`), which is what the verifier checks;
+//! - Identity and Dropout (inference) are removed by the frontend; `Identity` remains only where a
+//!   graph output must be a copy of a graph input or a constant;
+//! - Shape, Size, Range, ConstantOfShape with static inputs fold to constants at import.
+//!
+//! Operand conventions (inputs in order, `?` optional):
+//! `Unary`: x. `Binary`: a, b (numpy broadcasting, same dtype). `Where`: cond(bool), x, y.
+//! `Conv`: x[N,C,spatial..], w[M,C/group,k..], bias?[M]. `Gemm`: a, b, c? (c broadcast to [M,N]).
+//! `MatMul`: a[..,M,K], b[..,K,N], rank >= 2 both, batch dims broadcast.
+//! `BatchNorm`: x, scale, bias, mean, var (all [C]). `Gather`: data, indices (i32/i64, negative
+//! indices wrap). `Lrn`, `Pool`, `Softmax`, `Reduce`, `Transpose`, `Slice`, `Pad`, `Resize`,
+//! `Reshape`, `Expand`, `Cast`, `Identity`: x. `Concat`: x0..xn. `Split`: x -> y0..yn.
+
+use crate::dtype::DType;
+
+/// Elementwise single-input functions. Float-only unless noted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    /// Float and signed ints.
+    Neg,
+    /// Float and signed ints.
+    Abs,
+    Relu,
+    LeakyRelu { alpha: f32 },
+    /// `max(0, min(1, alpha*x + beta))`.
+    HardSigmoid { alpha: f32, beta: f32 },
+    /// `x * max(0, min(1, x/6 + 1/2))`.
+    HardSwish,
+    /// `min(max(x, min), max)`; bounds are infinite when ONNX omits them.
+    Clip { min: f32, max: f32 },
+    Elu { alpha: f32 },
+    Sigmoid,
+    Tanh,
+    Erf,
+    Exp,
+    Log,
+    Sqrt,
+    Reciprocal,
+    Floor,
+    Ceil,
+    /// Round half to even.
+    Round,
+    Sign,
+    Sin,
+    Cos,
+    Softplus,
+    Softsign,
+    /// Bool only.
+    Not,
+}
+
+/// Elementwise two-input functions with numpy broadcasting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// Integer division truncates toward zero (C semantics, as onnxruntime).
+    Div,
+    Pow,
+    Max,
+    Min,
+    /// `a < 0 ? a * b : a` (b is the slope).
+    PRelu,
+    /// Comparisons produce bool.
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    /// Bool only.
+    And,
+    Or,
+    Xor,
+}
+
+impl BinaryOp {
+    /// True for ops whose result is bool whatever the operand dtype.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Equal | BinaryOp::Less | BinaryOp::LessOrEqual | BinaryOp::Greater | BinaryOp::GreaterOrEqual
+        )
+    }
+}
+
+/// Convolution attributes, one entry per spatial axis.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConvAttrs {
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    /// Begin pads of every spatial axis, then end pads (ONNX order), already resolved from auto_pad.
+    pub pads: Vec<usize>,
+    pub group: usize,
+}
+
+/// Pooling flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    Max,
+    /// Average; when `count_include_pad` is false the divisor counts only in-bounds elements.
+    Avg { count_include_pad: bool },
+}
+
+/// Pooling attributes, one entry per spatial axis. With `ceil_mode` the output size is
+/// `ceil((in + pads - dil*(k-1) - 1) / stride) + 1`, less one when the last window would start
+/// inside the end padding (ONNX/PyTorch rule); windows running past the padded input are clipped.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolAttrs {
+    pub kind: PoolKind,
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    /// Begin pads, then end pads.
+    pub pads: Vec<usize>,
+    pub ceil_mode: bool,
+}
+
+/// Reductions over a set of axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceKind {
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Prod,
+    L1,
+    L2,
+    LogSum,
+    LogSumExp,
+    SumSquare,
+}
+
+/// Padding modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PadMode {
+    Constant,
+    Reflect,
+    Edge,
+    Wrap,
+}
+
+/// Resize interpolation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResizeMode {
+    Nearest(NearestMode),
+    Linear,
+    Cubic,
+}
+
+/// How a fractional source coordinate picks the nearest pixel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NearestMode {
+    RoundPreferFloor,
+    RoundPreferCeil,
+    Floor,
+    Ceil,
+}
+
+/// ONNX `coordinate_transformation_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CoordMode {
+    HalfPixel,
+    HalfPixelSymmetric,
+    PytorchHalfPixel,
+    AlignCorners,
+    Asymmetric,
+    TfCropAndResize,
+}
+
+/// Resize attributes. `scales` has one entry per axis (the given scales, or output/input when
+/// ONNX gave sizes) and is what the coordinate transform uses; `sizes` is the output shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResizeAttrs {
+    pub mode: ResizeMode,
+    pub coord: CoordMode,
+    pub scales: Vec<f32>,
+    pub sizes: Vec<usize>,
+    /// Only for `TfCropAndResize`: starts of every axis, then ends (normalised coordinates).
+    pub roi: Vec<f32>,
+    pub cubic_coeff_a: f32,
+    pub exclude_outside: bool,
+    pub extrapolation_value: f32,
+}
+
+/// An IR operation with its attributes. See the module docs for operand conventions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Where,
+    Cast { to: DType },
+    Identity,
+    Conv(ConvAttrs),
+    Gemm { alpha: f32, beta: f32, trans_a: bool, trans_b: bool },
+    MatMul,
+    BatchNorm { epsilon: f32 },
+    Pool(PoolAttrs),
+    Lrn { size: usize, alpha: f32, beta: f32, bias: f32 },
+    /// Softmax along one axis (opset-13 semantics; older opsets are rewritten by the frontend).
+    Softmax { axis: usize },
+    LogSoftmax { axis: usize },
+    /// `axes` sorted, unique; empty means "no axes" (identity), never "all".
+    Reduce { kind: ReduceKind, axes: Vec<usize>, keepdims: bool },
+    ArgMax { axis: usize, keepdims: bool, select_last_index: bool },
+    ArgMin { axis: usize, keepdims: bool, select_last_index: bool },
+    Concat { axis: usize },
+    Split { axis: usize, sizes: Vec<usize> },
+    /// Full-rank: along each axis `a`, output element `i < lens[a]` reads input
+    /// `starts[a] + i * steps[a]` (steps non-zero, may be negative).
+    Slice { starts: Vec<usize>, steps: Vec<i64>, lens: Vec<usize> },
+    /// Same elements, new shape (covers ONNX Reshape, Flatten, Squeeze, Unsqueeze).
+    Reshape { shape: Vec<usize> },
+    Transpose { perm: Vec<usize> },
+    Gather { axis: usize },
+    /// Numpy broadcast of the input to `shape`.
+    Expand { shape: Vec<usize> },
+    /// `pads`: begin of every axis then end (may be negative: cropping).
+    Pad { mode: PadMode, pads: Vec<i64>, value: f64 },
+    Resize(ResizeAttrs),
+}
+
+impl Op {
+    /// The op's name in the IR text and in diagnostics (`conv`, `add`, `relu`...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Unary(u) => u.name(),
+            Op::Binary(b) => b.name(),
+            Op::Where => "where",
+            Op::Cast { .. } => "cast",
+            Op::Identity => "identity",
+            Op::Conv(_) => "conv",
+            Op::Gemm { .. } => "gemm",
+            Op::MatMul => "matmul",
+            Op::BatchNorm { .. } => "batch_norm",
+            Op::Pool(PoolAttrs { kind: PoolKind::Max, .. }) => "max_pool",
+            Op::Pool(PoolAttrs { kind: PoolKind::Avg { .. }, .. }) => "avg_pool",
+            Op::Lrn { .. } => "lrn",
+            Op::Softmax { .. } => "softmax",
+            Op::LogSoftmax { .. } => "log_softmax",
+            Op::Reduce { kind, .. } => kind.name(),
+            Op::ArgMax { .. } => "arg_max",
+            Op::ArgMin { .. } => "arg_min",
+            Op::Concat { .. } => "concat",
+            Op::Split { .. } => "split",
+            Op::Slice { .. } => "slice",
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Gather { .. } => "gather",
+            Op::Expand { .. } => "expand",
+            Op::Pad { .. } => "pad",
+            Op::Resize(_) => "resize",
+        }
+    }
+    /// Number of results the op produces given its input count.
+    pub fn num_outputs(&self) -> Option<usize> {
+        match self {
+            Op::Split { sizes, .. } => Some(sizes.len()),
+            _ => Some(1),
+        }
+    }
+}
+
+impl UnaryOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Relu => "relu",
+            UnaryOp::LeakyRelu { .. } => "leaky_relu",
+            UnaryOp::HardSigmoid { .. } => "hard_sigmoid",
+            UnaryOp::HardSwish => "hard_swish",
+            UnaryOp::Clip { .. } => "clip",
+            UnaryOp::Elu { .. } => "elu",
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Erf => "erf",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Reciprocal => "reciprocal",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Round => "round",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Softplus => "softplus",
+            UnaryOp::Softsign => "softsign",
+            UnaryOp::Not => "not",
+        }
+    }
+}
+
+impl BinaryOp {
+    pub const ALL: [BinaryOp; 16] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::PRelu,
+        BinaryOp::Equal,
+        BinaryOp::Less,
+        BinaryOp::LessOrEqual,
+        BinaryOp::Greater,
+        BinaryOp::GreaterOrEqual,
+        BinaryOp::And,
+        BinaryOp::Or,
+        BinaryOp::Xor,
+    ];
+    pub fn name(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Max => "max",
+            BinaryOp::Min => "min",
+            BinaryOp::PRelu => "prelu",
+            BinaryOp::Equal => "equal",
+            BinaryOp::Less => "less",
+            BinaryOp::LessOrEqual => "less_or_equal",
+            BinaryOp::Greater => "greater",
+            BinaryOp::GreaterOrEqual => "greater_or_equal",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+            BinaryOp::Xor => "xor",
+        }
+    }
+}
+
+impl ReduceKind {
+    pub const ALL: [ReduceKind; 10] = [
+        ReduceKind::Sum,
+        ReduceKind::Mean,
+        ReduceKind::Max,
+        ReduceKind::Min,
+        ReduceKind::Prod,
+        ReduceKind::L1,
+        ReduceKind::L2,
+        ReduceKind::LogSum,
+        ReduceKind::LogSumExp,
+        ReduceKind::SumSquare,
+    ];
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReduceKind::Sum => "reduce_sum",
+            ReduceKind::Mean => "reduce_mean",
+            ReduceKind::Max => "reduce_max",
+            ReduceKind::Min => "reduce_min",
+            ReduceKind::Prod => "reduce_prod",
+            ReduceKind::L1 => "reduce_l1",
+            ReduceKind::L2 => "reduce_l2",
+            ReduceKind::LogSum => "reduce_log_sum",
+            ReduceKind::LogSumExp => "reduce_log_sum_exp",
+            ReduceKind::SumSquare => "reduce_sum_square",
+        }
+    }
+}

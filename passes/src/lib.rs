@@ -1,0 +1,6 @@
+//! kiln's graph passes: classic passes (dead code, constant folding, memory planning) now;
+//! egg equality-saturation rewrites in a later issue. The pipeline is an explicit list.
+
+pub mod memory;
+
+pub use memory::{plan_memory, MemoryPlan};

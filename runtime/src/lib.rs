@@ -1,0 +1,1 @@
+//! kiln's runtime: JIT-compiled models (being built).

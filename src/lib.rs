@@ -1,0 +1,1 @@
+//! kiln: the pipeline and public API.
