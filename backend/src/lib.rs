@@ -10,5 +10,6 @@ pub mod error;
 pub mod kernel;
 pub mod kernels;
 pub mod loops;
+pub mod math;
 
 pub use error::{BackendError, Result};

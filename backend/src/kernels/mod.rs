@@ -1,10 +1,38 @@
 //! Kernel families, one file each, dispatched by op.
 
+pub mod conv;
+pub mod elementwise;
+pub mod matmul;
+pub mod movement;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod resize;
+pub mod softmax;
+
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use kiln_ir::Op;
 
 /// Emits the kernel body for `spec` through its family.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
-    let _ = cx;
-    Err(spec.unsupported("no kernel family yet"))
+    match &spec.op {
+        Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Cast { .. } => elementwise::emit(cx, spec),
+        Op::Identity
+        | Op::Reshape { .. }
+        | Op::Transpose { .. }
+        | Op::Concat { .. }
+        | Op::Split { .. }
+        | Op::Slice { .. }
+        | Op::Gather { .. }
+        | Op::Expand { .. }
+        | Op::Pad { .. } => movement::emit(cx, spec),
+        Op::Resize(_) => resize::emit(cx, spec),
+        Op::Conv(_) => conv::emit(cx, spec),
+        Op::Gemm { .. } | Op::MatMul => matmul::emit(cx, spec),
+        Op::Pool(_) => pool::emit(cx, spec),
+        Op::BatchNorm { .. } | Op::Lrn { .. } => norm::emit(cx, spec),
+        Op::Softmax { .. } | Op::LogSoftmax { .. } => softmax::emit(cx, spec),
+        Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::emit(cx, spec),
+    }
 }
