@@ -5,11 +5,16 @@
 //! in read-only data, activations in the arena). The kernel is specialised to exactly these
 //! types and the op's attributes; two nodes with equal [`KernelSpec::key`] share one function.
 //! Families (one file each under `kernels/`) implement [`emit_kernel`] for their ops.
+//! [`define_kernel`] is the one place that builds, compiles (behind `catch_unwind`, since some
+//! Cranelift lowerings panic instead of erroring) and defines a kernel in any `Module`.
 
 use crate::error::{BackendError, Result};
-use cranelift_codegen::ir::{Type, Value};
-use cranelift_frontend::FunctionBuilder;
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Type, UserFuncName, Value};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId, Linkage, Module};
 use kiln_ir::{Op, TensorType};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What a kernel computes: the op and the exact types of its operands.
 #[derive(Clone, Debug)]
@@ -30,18 +35,142 @@ impl KernelSpec {
     pub fn unsupported(&self, msg: impl Into<String>) -> BackendError {
         BackendError::Unsupported { node: self.node.clone(), op: self.op.name().to_string(), msg: msg.into() }
     }
+    /// A `Codegen` error naming this node and op.
+    pub fn codegen_error(&self, msg: impl Into<String>) -> BackendError {
+        BackendError::Codegen { kernel: format!("{} ({})", self.node, self.op.name()), msg: msg.into() }
+    }
 }
 
 /// The state a family's emitter works with: the builder positioned in the kernel's entry block
-/// (sealed), the pointer type, and the parameter values.
+/// (sealed), the pointer type, the parameter values and what the target can do.
 pub struct KernelCtx<'a, 'b> {
     pub b: &'a mut FunctionBuilder<'b>,
     pub ptr: Type,
     pub inputs: Vec<Value>,
     pub outputs: Vec<Value>,
+    /// True when a vector `fma` lowers to one instruction (x64 with AVX+FMA, aarch64 always);
+    /// otherwise kernels emit `fmul` + `fadd` (an `fma` would become a libcall).
+    pub has_fma: bool,
+    /// True when vector `floor`/`ceil`/`nearest` lower without libcalls.
+    pub has_vector_round: bool,
 }
 
 /// Emits the body of the kernel for `spec`. The caller adds the final `return`.
 pub fn emit_kernel(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     crate::kernels::emit(cx, spec)
+}
+
+/// Target capabilities the kernels care about, read from the ISA flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetCaps {
+    pub has_fma: bool,
+    pub has_vector_round: bool,
+}
+
+impl TargetCaps {
+    /// Reads the capabilities of `isa`.
+    pub fn of(isa: &dyn TargetIsa) -> TargetCaps {
+        let flag = |name: &str| isa.isa_flags().iter().any(|v| v.name == name && v.as_bool() == Some(true));
+        match isa.triple().architecture {
+            target_lexicon::Architecture::X86_64 => TargetCaps {
+                has_fma: flag("has_avx") && flag("has_fma"),
+                has_vector_round: flag("has_sse41"),
+            },
+            _ => TargetCaps { has_fma: true, has_vector_round: true },
+        }
+    }
+}
+
+/// Builds, compiles and defines the kernel of `spec` in `module` under `name`; returns its id.
+/// Errors name the node and op; a panic inside Cranelift becomes [`BackendError::Codegen`].
+pub fn define_kernel<M: Module>(module: &mut M, spec: &KernelSpec, name: &str, linkage: Linkage) -> Result<FuncId> {
+    define_kernel_sized(module, spec, name, linkage).map(|(id, _)| id)
+}
+
+/// [`define_kernel`], also returning the size of the machine code in bytes.
+pub fn define_kernel_sized<M: Module>(
+    module: &mut M,
+    spec: &KernelSpec,
+    name: &str,
+    linkage: Linkage,
+) -> Result<(FuncId, usize)> {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    for _ in 0..spec.inputs.len() + spec.outputs.len() {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    let id = module
+        .declare_function(name, linkage, &sig)
+        .map_err(|e| BackendError::Module(format!("declaring kernel `{name}`: {e}")))?;
+    let caps = TargetCaps::of(module.isa());
+    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+    build_body(&mut func, spec, ptr, caps, module.target_config())?;
+    let size = define_checked(module, id, func, |msg| spec.codegen_error(msg))?;
+    Ok((id, size))
+}
+
+/// Compiles and defines `func` as `id` behind `catch_unwind`; returns the code size. Errors and
+/// panics go through `error` so they name the kernel or entry being compiled.
+pub(crate) fn define_checked<M: Module>(
+    module: &mut M,
+    id: FuncId,
+    func: Function,
+    error: impl Fn(String) -> BackendError,
+) -> Result<usize> {
+    let mut ctx = module.make_context();
+    ctx.func = func;
+    let defined = catch_unwind(AssertUnwindSafe(|| module.define_function(id, &mut ctx)));
+    match defined {
+        Ok(Ok(())) => Ok(ctx.compiled_code().map(|c| c.code_info().total_size as usize).unwrap_or(0)),
+        Ok(Err(e)) => Err(error(format!("{e:?}"))),
+        Err(panic) => Err(error(panic_message(&panic))),
+    }
+}
+
+/// Fills `func` with the kernel body (emitted behind `catch_unwind` too: builder misuse panics).
+fn build_body(
+    func: &mut Function,
+    spec: &KernelSpec,
+    ptr: Type,
+    caps: TargetCaps,
+    config: cranelift_codegen::isa::TargetFrontendConfig,
+) -> Result<()> {
+    let built = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        b.seal_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (inputs, outputs) = params.split_at(spec.inputs.len());
+        let mut cx = KernelCtx {
+            b: &mut b,
+            ptr,
+            inputs: inputs.to_vec(),
+            outputs: outputs.to_vec(),
+            has_fma: caps.has_fma,
+            has_vector_round: caps.has_vector_round,
+        };
+        emit_kernel(&mut cx, spec)?;
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(config);
+        Ok(())
+    }));
+    match built {
+        Ok(r) => r,
+        Err(panic) => Err(spec.codegen_error(panic_message(&panic))),
+    }
+}
+
+/// The text of a caught panic.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        format!("cranelift panicked: {s}")
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        format!("cranelift panicked: {s}")
+    } else {
+        "cranelift panicked".to_string()
+    }
 }

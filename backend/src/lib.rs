@@ -6,10 +6,18 @@
 //! `extern "C" fn(inputs: *const *const u8, outputs: *const *mut u8, workspace: *mut u8) -> i32`
 //! that calls the kernels on buffers of the workspace (the arena laid out by the memory plan).
 
+pub mod compile;
+pub mod emit;
+pub mod entry;
 pub mod error;
+pub mod isa;
 pub mod kernel;
 pub mod kernels;
 pub mod loops;
 pub mod math;
+pub mod weights;
 
+pub use compile::{compile_graph, CompiledGraph};
 pub use error::{BackendError, Result};
+pub use isa::{host_isa, isa_for_triple};
+pub use kernel::{define_kernel, KernelSpec};

@@ -1,20 +1,27 @@
 //! kiln's ONNX frontend: ModelProto -> IR graph with static shapes.
 //!
-//! Being built: see `OnnxModel` for the API the rest of kiln uses.
+//! [`OnnxModel`] parses a model (`proto`), lists its real inputs, and imports it: an
+//! all-at-once scan for unsupported ops (`scan`), initializers and `TensorProto` decoding
+//! (`tensor_proto`, `external`), input specialisation to static shapes (`specialize`), then one
+//! node at a time into `kiln_ir` ops (`import`, one file per op family), folding constant
+//! subgraphs as it goes (`fold`). Errors (`error`) name node, op type and attribute or input.
+
+pub mod error;
+mod external;
+mod fold;
+mod import;
+mod model;
+mod proto;
+mod scan;
+mod specialize;
+mod tensor_proto;
+
+pub use error::{FrontendError, Result, UnsupportedOp};
+pub use fold::DEFAULT_FOLD_LIMIT;
+pub use model::{OnnxModel, OPSETS};
 
 use kiln_ir::{DType, Graph, Tensor};
 use std::collections::HashMap;
-use std::path::Path;
-use thiserror::Error;
-
-/// Errors of loading and importing ONNX models.
-#[derive(Debug, Error)]
-pub enum FrontendError {
-    #[error("{0}")]
-    Other(String),
-}
-
-pub type Result<T, E = FrontendError> = std::result::Result<T, E>;
 
 /// One dimension of a graph input as the model declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,48 +56,21 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// A parsed ONNX model, ready to import.
-pub struct OnnxModel {
-    _private: (),
-}
-
-impl OnnxModel {
-    /// Reads and parses a model file; external data is resolved relative to its folder.
-    pub fn load(path: &Path) -> Result<OnnxModel> {
-        let _ = path;
-        Err(FrontendError::Other("not implemented".into()))
-    }
-    /// Parses model bytes; `base_dir` locates external data.
-    pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<OnnxModel> {
-        let _ = (bytes, base_dir);
-        Err(FrontendError::Other("not implemented".into()))
-    }
-    /// The graph inputs (initializers excluded), in order.
-    pub fn inputs(&self) -> Vec<InputInfo> {
-        Vec::new()
-    }
-    /// The graph output names, in order.
-    pub fn output_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Imports into IR with the given specialisation.
-    pub fn import(&self, opts: &ImportOptions) -> Result<Imported> {
-        let _ = opts;
-        Err(FrontendError::Other("not implemented".into()))
-    }
-}
-
 /// Reads a serialized ONNX `TensorProto` (the `.pb` files of the ONNX test data).
+/// External data is not resolved (there is no model folder); use a model for that.
 pub fn tensor_from_pb(bytes: &[u8]) -> Result<(String, Tensor)> {
-    let _ = bytes;
-    Err(FrontendError::Other("not implemented".into()))
+    let t = proto::parse_tensor(bytes)?;
+    Ok((t.name.clone(), tensor_proto::tensor_from_proto(&t, None)?))
 }
 
 /// Serializes a tensor as an ONNX `TensorProto`.
+///
+/// # Panics
+/// When the message would exceed protobuf's 2 GiB limit; [`try_tensor_to_pb`] reports that
+/// as an error instead.
 pub fn tensor_to_pb(name: &str, tensor: &Tensor) -> Vec<u8> {
-    let _ = (name, tensor);
-    Vec::new()
+    try_tensor_to_pb(name, tensor).expect("tensor fits a protobuf message")
 }
 
-#[doc(hidden)]
-pub fn _unused(_: &HashMap<String, Vec<usize>>, _: &Graph) {}
+pub use tensor_proto::try_tensor_to_pb;
+

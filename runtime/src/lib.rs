@@ -1,7 +1,23 @@
-//! kiln's runtime: a graph JIT-compiled in-process and run on tensors (being built).
+//! kiln's runtime: a graph JIT-compiled in-process and run on tensors.
+//!
+//! [`JitModel::compile`] plans the arena ([`kiln_passes::plan_memory`]), compiles the graph with
+//! [`kiln_backend::compile_graph`] into a `cranelift_jit::JITModule` for the host ISA, finalizes
+//! it and keeps the entry pointer. [`JitModel::run`] checks the inputs, allocates a 64-byte
+//! aligned workspace and the output tensors for this call, and calls the entry.
+//!
+//! # Thread safety
+//! `JitModel` is `Send + Sync`: after `finalize_definitions` the code and the weights are
+//! immutable (weights are read-only data; the backend declares no writable globals), the entry
+//! only writes to the workspace and outputs passed to it, and every `run` allocates its own
+//! workspace and outputs. So concurrent calls share nothing mutable.
 
-use kiln_ir::{Graph, Tensor, TensorType};
+mod workspace;
+
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+use kiln_ir::{DType, Graph, Tensor, TensorData, TensorType};
 use thiserror::Error;
+use workspace::AlignedBuf;
 
 /// Errors of compiling and running a model in-process.
 #[derive(Debug, Error)]
@@ -11,6 +27,9 @@ pub enum RuntimeError {
     /// Inputs do not match the model (count, name, dtype, shape).
     #[error("{0}")]
     Input(String),
+    /// The entry function reported a failure.
+    #[error("model returned status {0}")]
+    Status(i32),
 }
 
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
@@ -28,16 +47,45 @@ pub struct CompileStats {
     pub weight_bytes: usize,
 }
 
+type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8) -> i32;
+
 /// A compiled model, callable from several threads at once.
 pub struct JitModel {
     graph: Graph,
+    /// Owns the code and data the entry points into; never touched after finalize (kept alive).
+    _module: JITModule,
+    entry: EntryFn,
+    stats: CompileStats,
 }
+
+// SAFETY: see the module docs: code and read-only data are immutable after finalize, the entry
+// writes only to per-call buffers, and `JITModule` is only kept to own the memory (never used).
+unsafe impl Send for JitModel {}
+// SAFETY: as above; `run` takes `&self` and shares nothing mutable between calls.
+unsafe impl Sync for JitModel {}
 
 impl JitModel {
     /// Compiles `graph` for the host CPU.
     pub fn compile(graph: Graph, opts: &JitOptions) -> Result<JitModel> {
         let _ = opts;
-        Ok(JitModel { graph })
+        let isa = kiln_backend::host_isa()?;
+        let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        let mut module = JITModule::new(builder);
+        let plan = kiln_passes::plan_memory(&graph);
+        let compiled = kiln_backend::compile_graph(&mut module, &graph, &plan, "kiln_")?;
+        module
+            .finalize_definitions()
+            .map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
+        let code = module.get_finalized_function(compiled.entry);
+        // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
+        let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
+        let stats = CompileStats {
+            kernels: compiled.kernels,
+            code_bytes: compiled.code_bytes,
+            workspace_bytes: compiled.workspace_size,
+            weight_bytes: compiled.weight_bytes,
+        };
+        Ok(JitModel { graph, _module: module, entry, stats })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
@@ -48,11 +96,50 @@ impl JitModel {
         self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect()
     }
     pub fn stats(&self) -> CompileStats {
-        CompileStats::default()
+        self.stats.clone()
     }
     /// Runs on `inputs` (graph order), checked against the input types.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        let _ = inputs;
-        Err(RuntimeError::Input("not implemented".into()))
+        self.check_inputs(inputs)?;
+        let in_bytes: Vec<Vec<u8>> = inputs.iter().map(|t| t.to_le_bytes()).collect();
+        let in_ptrs: Vec<*const u8> = in_bytes.iter().map(|b| b.as_ptr()).collect();
+        let out_types = self.output_types();
+        let mut out_bufs: Vec<AlignedBuf> = out_types.iter().map(|t| AlignedBuf::zeroed(t.byte_size())).collect();
+        let out_ptrs: Vec<*mut u8> = out_bufs.iter_mut().map(|b| b.as_mut_ptr()).collect();
+        let mut workspace = AlignedBuf::zeroed(self.stats.workspace_bytes);
+        // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
+        // (inputs checked above, outputs and workspace sized from the graph and the plan).
+        let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        if status != 0 {
+            return Err(RuntimeError::Status(status));
+        }
+        out_types.iter().zip(&out_bufs).map(|(t, b)| to_tensor(t, b.as_slice())).collect()
     }
+
+    fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
+        let want = self.input_types();
+        if inputs.len() != want.len() {
+            return Err(RuntimeError::Input(format!("expected {} inputs, got {}", want.len(), inputs.len())));
+        }
+        for ((t, ty), &v) in inputs.iter().zip(&want).zip(&self.graph.inputs) {
+            let name = &self.graph.value(v).name;
+            if t.dtype() != ty.dtype {
+                return Err(RuntimeError::Input(format!("input `{name}`: expected dtype {}, got {}", ty.dtype, t.dtype())));
+            }
+            if t.shape() != ty.shape.as_slice() {
+                return Err(RuntimeError::Input(format!("input `{name}`: expected shape {:?}, got {:?}", ty.shape, t.shape())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A tensor of `ty` from the bytes the model wrote (bools normalised to 0/1).
+fn to_tensor(ty: &TensorType, bytes: &[u8]) -> Result<Tensor> {
+    let data = if ty.dtype == DType::Bool {
+        TensorData::Bool(bytes.iter().map(|&b| b != 0).collect())
+    } else {
+        TensorData::from_le_bytes(ty.dtype, bytes).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))?
+    };
+    Tensor::new(ty.shape.clone(), data).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))
 }

@@ -1,0 +1,169 @@
+//! The entry function of a compiled graph:
+//! `extern "C" fn(inputs: *const *const u8, outputs: *const *mut u8, workspace: *mut u8) -> i32`.
+//!
+//! It calls the kernels in node order on buffer pointers: graph inputs from `inputs[i]`, graph
+//! outputs straight into `outputs[j]` (their producer writes there, later readers read there),
+//! intermediates at `workspace + offset`, constants through their data symbols. An output listed
+//! twice, or one that is a graph input or a constant, is copied into place at the end. It
+//! returns 0.
+
+use crate::emit::{copy_bytes, load, offset};
+use crate::error::{BackendError, Result};
+use crate::kernel::define_checked;
+use crate::weights::Weights;
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, UserFuncName, Value};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId, Linkage, Module};
+use kiln_ir::{Graph, NodeId, ValueDef, ValueId};
+use kiln_passes::MemoryPlan;
+use std::collections::HashMap;
+
+/// One step of the entry function.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Call `func` with the node's input then output pointers.
+    Call { node: NodeId, func: FuncId },
+    /// Copy the node's single input into its single output (a Reshape/Identity that cannot alias).
+    Copy { node: NodeId },
+}
+
+/// The entry's parameters and the buffer pointer of every value used so far.
+struct Pointers {
+    inputs: Value,
+    outputs: Value,
+    workspace: Value,
+    cache: HashMap<ValueId, Value>,
+}
+
+/// Declares and defines the entry function; returns its id and code size.
+pub fn emit_entry<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    steps: &[Step],
+    weights: &mut Weights,
+    prefix: &str,
+    name: &str,
+) -> Result<(FuncId, usize)> {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    sig.returns.push(AbiParam::new(types::I32));
+    let id = module
+        .declare_function(name, Linkage::Export, &sig)
+        .map_err(|e| BackendError::Module(format!("declaring `{name}`: {e}")))?;
+    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let params = b.block_params(block).to_vec();
+    let mut p = Pointers { inputs: params[0], outputs: params[1], workspace: params[2], cache: HashMap::new() };
+    for step in steps {
+        emit_step(module, &mut b, graph, plan, weights, prefix, &mut p, *step)?;
+    }
+    copy_outputs_into_place(module, &mut b, graph, plan, weights, prefix, &mut p)?;
+    let zero = b.ins().iconst(types::I32, 0);
+    b.ins().return_(&[zero]);
+    b.seal_all_blocks();
+    b.finalize(module.target_config());
+    let size = define_checked(module, id, func, |msg| BackendError::Codegen { kernel: name.to_string(), msg })?;
+    Ok((id, size))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit_step<M: Module>(
+    module: &mut M,
+    b: &mut FunctionBuilder,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    weights: &mut Weights,
+    prefix: &str,
+    p: &mut Pointers,
+    step: Step,
+) -> Result<()> {
+    match step {
+        Step::Call { node, func } => {
+            let nd = graph.node(node);
+            let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len());
+            for &v in nd.inputs.iter().chain(&nd.outputs) {
+                args.push(pointer_of(module, b, graph, plan, weights, prefix, p, v)?);
+            }
+            let callee = module.declare_func_in_func(func, b.func);
+            b.ins().call(callee, &args);
+        }
+        Step::Copy { node } => {
+            let nd = graph.node(node);
+            let (x, y) = (nd.inputs[0], nd.outputs[0]);
+            let src = pointer_of(module, b, graph, plan, weights, prefix, p, x)?;
+            let dst = pointer_of(module, b, graph, plan, weights, prefix, p, y)?;
+            copy_bytes(b, dst, src, graph.ty(y).byte_size().min(graph.ty(x).byte_size()));
+        }
+    }
+    Ok(())
+}
+
+/// The buffer of `v` (see the module docs), computed once and cached.
+#[allow(clippy::too_many_arguments)]
+fn pointer_of<M: Module>(
+    module: &mut M,
+    b: &mut FunctionBuilder,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    weights: &mut Weights,
+    prefix: &str,
+    p: &mut Pointers,
+    v: ValueId,
+) -> Result<Value> {
+    if let Some(&ptr) = p.cache.get(&v) {
+        return Ok(ptr);
+    }
+    let ptr_ty = module.target_config().pointer_type();
+    let slot = ptr_ty.bytes() as i64;
+    let ptr = match graph.value(v).def {
+        ValueDef::Input(i) => load(b, ptr_ty, p.inputs, i as i64 * slot),
+        ValueDef::Const(_) => {
+            let data = weights.data_of(module, graph, v, prefix)?.expect("a Const value has a constant");
+            let gv = module.declare_data_in_func(data, b.func);
+            b.ins().symbol_value(ptr_ty, gv)
+        }
+        ValueDef::Node { .. } => match graph.outputs.iter().position(|&o| o == v) {
+            Some(j) => load(b, ptr_ty, p.outputs, j as i64 * slot),
+            None => {
+                let off = plan.offsets.get(v.index()).copied().flatten().ok_or_else(|| {
+                    BackendError::Module(format!("value `{}` has no workspace offset in the memory plan", graph.value(v).name))
+                })?;
+                offset(b, p.workspace, off as i64)
+            }
+        },
+    };
+    p.cache.insert(v, ptr);
+    Ok(ptr)
+}
+
+/// Copies every graph output that was not produced in place: outputs that are graph inputs or
+/// constants, and the second and later occurrences of a value listed twice.
+fn copy_outputs_into_place<M: Module>(
+    module: &mut M,
+    b: &mut FunctionBuilder,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    weights: &mut Weights,
+    prefix: &str,
+    p: &mut Pointers,
+) -> Result<()> {
+    let ptr_ty = module.target_config().pointer_type();
+    for (j, &v) in graph.outputs.iter().enumerate() {
+        let produced_here = matches!(graph.value(v).def, ValueDef::Node { .. })
+            && graph.outputs.iter().position(|&o| o == v) == Some(j);
+        if produced_here {
+            continue;
+        }
+        let src = pointer_of(module, b, graph, plan, weights, prefix, p, v)?;
+        let dst = load(b, ptr_ty, p.outputs, j as i64 * ptr_ty.bytes() as i64);
+        copy_bytes(b, dst, src, graph.ty(v).byte_size());
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! One element of Cast, with Rust `as` semantics for every pair of dtypes (what the reference
+//! evaluator does): integers widen by the source's signedness and narrow by truncation; floats
+//! to integers truncate toward zero and saturate, NaN giving 0; anything to bool is `!= 0`
+//! (NaN is true); bool is the byte 0/1, converted as `u8`.
+//!
+//! Float-to-narrow-integer conversions clamp in float first and then convert to `i32`/`i64`,
+//! since Cranelift has saturating conversions to 32 and 64 bits only.
+
+use super::lane_type;
+use crate::math::lanes::{fconst, select_float};
+use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use kiln_ir::DType;
+
+/// Converts `x` of dtype `from` to dtype `to`.
+pub(crate) fn convert(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
+    if from == to {
+        return x;
+    }
+    if to == DType::Bool {
+        return to_bool(b, x, from);
+    }
+    let from = if from == DType::Bool { DType::U8 } else { from };
+    match (from.is_float(), to.is_float()) {
+        (true, true) => float_to_float(b, x, to),
+        (false, true) => int_to_float(b, x, from, to),
+        (true, false) => float_to_int(b, x, to),
+        (false, false) => int_to_int(b, x, from, to),
+    }
+}
+
+fn to_bool(b: &mut FunctionBuilder, x: Value, from: DType) -> Value {
+    if from.is_float() {
+        let zero = if from == DType::F64 { b.ins().f64const(0.0) } else { b.ins().f32const(0.0) };
+        b.ins().fcmp(FloatCC::NotEqual, x, zero)
+    } else {
+        b.ins().icmp_imm_u(IntCC::NotEqual, x, 0)
+    }
+}
+
+fn float_to_float(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
+    if to == DType::F64 {
+        b.ins().fpromote(types::F64, x)
+    } else {
+        b.ins().fdemote(types::F32, x)
+    }
+}
+
+fn int_to_float(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
+    let x = if from.size() < 4 { extend(b, x, from, types::I32) } else { x };
+    let ft = lane_type(to);
+    if from.is_signed_int() {
+        b.ins().fcvt_from_sint(ft, x)
+    } else {
+        b.ins().fcvt_from_uint(ft, x)
+    }
+}
+
+/// Widens `x` to `t` by `from`'s signedness.
+fn extend(b: &mut FunctionBuilder, x: Value, from: DType, t: Type) -> Value {
+    if from.is_signed_int() {
+        b.ins().sextend(t, x)
+    } else {
+        b.ins().uextend(t, x)
+    }
+}
+
+fn int_to_int(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
+    let (fs, ts) = (from.size(), to.size());
+    let t = lane_type(to);
+    if fs == ts {
+        x
+    } else if fs < ts {
+        extend(b, x, from, t)
+    } else {
+        b.ins().ireduce(t, x)
+    }
+}
+
+/// The value range of an integer dtype narrower than 64 bits, as floats.
+fn range_of(to: DType) -> (f64, f64) {
+    match to {
+        DType::I8 => (i8::MIN as f64, i8::MAX as f64),
+        DType::U8 => (0.0, u8::MAX as f64),
+        DType::I16 => (i16::MIN as f64, i16::MAX as f64),
+        DType::U16 => (0.0, u16::MAX as f64),
+        DType::U32 => (0.0, u32::MAX as f64),
+        _ => (i32::MIN as f64, i32::MAX as f64),
+    }
+}
+
+fn float_to_int(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
+    match to {
+        DType::I32 => b.ins().fcvt_to_sint_sat(types::I32, x),
+        DType::I64 => b.ins().fcvt_to_sint_sat(types::I64, x),
+        DType::U64 => b.ins().fcvt_to_uint_sat(types::I64, x),
+        _ => {
+            let (lo, hi) = range_of(to);
+            let x = clamp_keep_nan(b, x, lo, hi);
+            // u32's range exceeds i32: go through i64. Smaller types fit i32.
+            let wide = if to == DType::U32 { types::I64 } else { types::I32 };
+            let v = b.ins().fcvt_to_sint_sat(wide, x);
+            b.ins().ireduce(lane_type(to), v)
+        }
+    }
+}
+
+/// Clamps to `[lo, hi]`; NaN stays NaN (and converts to 0 afterwards).
+fn clamp_keep_nan(b: &mut FunctionBuilder, x: Value, lo: f64, hi: f64) -> Value {
+    let t = b.func.dfg.value_type(x);
+    let l = fconst(b, t, lo);
+    let h = fconst(b, t, hi);
+    let under = b.ins().fcmp(FloatCC::LessThan, x, l);
+    let x = select_float(b, under, l, x);
+    let over = b.ins().fcmp(FloatCC::GreaterThan, x, h);
+    select_float(b, over, h, x)
+}

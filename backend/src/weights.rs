@@ -1,0 +1,43 @@
+//! Constants as read-only data objects: declared non-writable, 64-byte aligned, so they land in
+//! `.rodata` of native objects and in read-only pages of the JIT. Only constants some kernel
+//! reads are emitted.
+
+use crate::error::{BackendError, Result};
+use cranelift_module::{DataDescription, DataId, Linkage, Module};
+use kiln_ir::{Graph, ValueId};
+use std::collections::HashMap;
+
+/// The data objects of the graph's constants, declared on first use.
+#[derive(Default)]
+pub struct Weights {
+    ids: HashMap<usize, DataId>,
+    /// Total bytes of the emitted constants.
+    pub bytes: usize,
+}
+
+impl Weights {
+    /// The data object of constant value `v`, defining it in `module` the first time.
+    pub fn data_of<M: Module>(&mut self, module: &mut M, graph: &Graph, v: ValueId, prefix: &str) -> Result<Option<DataId>> {
+        let Some(tensor) = graph.const_of(v) else { return Ok(None) };
+        if let Some(&id) = self.ids.get(&v.index()) {
+            return Ok(Some(id));
+        }
+        let name = format!("{prefix}w{}", v.index());
+        let id = module
+            .declare_data(&name, Linkage::Local, false, false)
+            .map_err(|e| BackendError::Module(format!("declaring weight `{name}`: {e}")))?;
+        let mut bytes = tensor.to_le_bytes();
+        self.bytes += bytes.len();
+        if bytes.is_empty() {
+            bytes.push(0); // a zero-sized object still needs an address
+        }
+        let mut desc = DataDescription::new();
+        desc.define(bytes.into_boxed_slice());
+        desc.set_align(64);
+        module
+            .define_data(id, &desc)
+            .map_err(|e| BackendError::Module(format!("defining weight `{name}`: {e}")))?;
+        self.ids.insert(v.index(), id);
+        Ok(Some(id))
+    }
+}

@@ -1,0 +1,133 @@
+//! Conv kernels against the reference evaluator (and a plain loop) at odd sizes: channels 1, 3,
+//! 5, 17; spatial 1, 3, 7, 17; groups and depthwise; strides, pads, dilations; 1-D; bias or not;
+//! the 1x1 GEMM fast path.
+
+mod common;
+
+use common::{check_against_reference, random_tensor, rng};
+use kiln_ir::{ConvAttrs, DType, Op, Tensor};
+use rand::rngs::StdRng;
+
+const RTOL: f64 = 1e-4;
+const ATOL: f64 = 1e-4;
+
+/// One 2-D conv case: (n, c, h, w, m, k, stride, pad, dilation, group, bias).
+type Case2d = (usize, usize, usize, usize, usize, usize, usize, usize, usize, usize, bool);
+
+fn conv2d(r: &mut StdRng, case: Case2d) -> (Op, Vec<Tensor>) {
+    let (n, c, h, w, m, k, s, p, dil, g, bias) = case;
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![k, k],
+        strides: vec![s, s],
+        dilations: vec![dil, dil],
+        pads: vec![p, p, p, p],
+        group: g,
+    });
+    let mut inputs = vec![random_tensor(r, DType::F32, &[n, c, h, w]), random_tensor(r, DType::F32, &[m, c / g, k, k])];
+    if bias {
+        inputs.push(random_tensor(r, DType::F32, &[m]));
+    }
+    (op, inputs)
+}
+
+fn cases() -> Vec<Case2d> {
+    let mut v = vec![];
+    for &c in &[1, 3, 5, 17] {
+        for &hw in &[1, 3, 7, 17] {
+            for &(k, s, p, dil) in &[(1, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (3, 1, 2, 2), (5, 1, 0, 1), (1, 2, 0, 1)] {
+                if hw + 2 * p < dil * (k - 1) + 1 {
+                    continue;
+                }
+                v.push((1, c, hw, hw, 5, k, s, p, dil, 1, c % 2 == 1));
+            }
+        }
+    }
+    v.push((2, 6, 9, 11, 9, 3, 1, 1, 1, 3, true)); // grouped
+    v.push((1, 17, 7, 17, 17, 3, 1, 1, 1, 17, true)); // depthwise
+    v.push((2, 5, 17, 9, 10, 3, 2, 1, 1, 5, false)); // depthwise multiplier 2, strided
+    v.push((1, 8, 13, 13, 16, 3, 1, 1, 1, 1, true)); // full 4-channel blocks
+    v.push((1, 3, 33, 33, 8, 7, 2, 3, 1, 1, true)); // stem-like
+    v
+}
+
+/// A direct 2-D conv loop in f64, independent of the evaluator.
+fn plain_conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, case: Case2d) -> Vec<f64> {
+    let (n, c, h, wd, m, k, s, p, dil, g, _) = case;
+    let (xv, wv) = (x.to_f64_vec(), w.to_f64_vec());
+    let oh = (h + 2 * p - dil * (k - 1) - 1) / s + 1;
+    let ow = (wd + 2 * p - dil * (k - 1) - 1) / s + 1;
+    let (cg, mg) = (c / g, m / g);
+    let mut out = vec![0.0; n * m * oh * ow];
+    for ni in 0..n {
+        for mi in 0..m {
+            let gi = mi / mg;
+            for y in 0..oh {
+                for xo in 0..ow {
+                    let mut acc = bias.map(|b| b.to_f64_vec()[mi]).unwrap_or(0.0);
+                    for ci in 0..cg {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let iy = (y * s + ky * dil) as i64 - p as i64;
+                                let ix = (xo * s + kx * dil) as i64 - p as i64;
+                                if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
+                                    continue;
+                                }
+                                let xi = ((ni * c + gi * cg + ci) * h + iy as usize) * wd + ix as usize;
+                                acc += xv[xi] * wv[((mi * cg + ci) * k + ky) * k + kx];
+                            }
+                        }
+                    }
+                    out[((ni * m + mi) * oh + y) * ow + xo] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn conv2d_matches_a_plain_loop() {
+    let mut r = rng(10);
+    for case in cases() {
+        let (op, inputs) = conv2d(&mut r, case);
+        let want = plain_conv2d(&inputs[0], &inputs[1], inputs.get(2), case);
+        let got = common::run_kernel(&op, &inputs).unwrap_or_else(|e| panic!("{case:?}: {e}"));
+        let got = got[0].to_f64_vec();
+        assert_eq!(got.len(), want.len(), "{case:?}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= ATOL + RTOL * w.abs(), "{case:?} element {i}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn conv2d_matches_the_reference() {
+    let mut r = rng(11);
+    for case in cases() {
+        let (op, inputs) = conv2d(&mut r, case);
+        check_against_reference(&op, &inputs, RTOL, ATOL);
+    }
+}
+
+#[test]
+fn conv1d_matches_the_reference() {
+    let mut r = rng(12);
+    for &(c, len, m, k, s, pads, dil, g) in
+        &[(1, 1, 1, 1, 1, (0, 0), 1, 1), (3, 17, 5, 3, 1, (1, 1), 1, 1), (4, 33, 4, 5, 2, (2, 1), 2, 4), (6, 7, 3, 3, 1, (0, 2), 1, 3)]
+    {
+        let op = Op::Conv(ConvAttrs { kernel: vec![k], strides: vec![s], dilations: vec![dil], pads: vec![pads.0, pads.1], group: g });
+        let x = random_tensor(&mut r, DType::F32, &[2, c, len]);
+        let w = random_tensor(&mut r, DType::F32, &[m, c / g, k]);
+        let b = random_tensor(&mut r, DType::F32, &[m]);
+        check_against_reference(&op, &[x, w, b], RTOL, ATOL);
+    }
+}
+
+#[test]
+fn conv_rejects_non_f32_with_an_error() {
+    let op = Op::Conv(ConvAttrs { kernel: vec![1], strides: vec![1], dilations: vec![1], pads: vec![0, 0], group: 1 });
+    let x = Tensor::from_vec(vec![1, 1, 3], vec![1.0f64, 2.0, 3.0]);
+    let w = Tensor::from_vec(vec![1, 1, 1], vec![1.0f64]);
+    let err = common::run_kernel(&op, &[x, w]).unwrap_err();
+    assert!(err.contains("f32"), "{err}");
+}

@@ -1,0 +1,104 @@
+//! `TensorProto` <-> `kiln_ir::Tensor`.
+//!
+//! ONNX stores tensor data in one of three places: `raw_data` (dense little-endian), a typed
+//! repeated field (`float_data`, `int32_data` for the narrow ints and bool, `int64_data`,
+//! `double_data`, `uint64_data` for u32/u64), or an external file. The element count implied by
+//! `dims` is computed with checked arithmetic and compared with the data actually present
+//! before anything is allocated from it, so a bogus header cannot make kiln allocate.
+
+use crate::error::{FrontendError, Result};
+use crate::external;
+use crate::proto::{dtype_from_onnx, dtype_to_onnx};
+use kiln_ir::{DType, Tensor, TensorData};
+use onnx_protobuf::{Message, TensorProto};
+use std::path::Path;
+
+/// Converts a `TensorProto`; `base_dir` is the model's folder, for external data.
+pub fn tensor_from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
+    let name = display_name(t);
+    let err = |msg: String| FrontendError::Tensor { tensor: name.clone(), msg };
+    let dtype = dtype_from_onnx(t.data_type)
+        .map_err(|dtype| FrontendError::UnsupportedDtype { tensor: name.clone(), dtype })?;
+    if t.segment.is_some() {
+        return Err(err("segmented tensors are not supported".into()));
+    }
+    let shape = checked_shape(&t.dims).map_err(err)?;
+    let numel = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let nbytes = numel.and_then(|n| n.checked_mul(dtype.size()));
+    let (Some(numel), Some(nbytes)) = (numel, nbytes) else {
+        return Err(err(format!("dims {:?} overflow", t.dims)));
+    };
+    let data = if t.data_location.value() == 1 {
+        let bytes = external::read_external(t, &name, base_dir, nbytes)?;
+        TensorData::from_le_bytes(dtype, &bytes)
+    } else if !t.raw_data.is_empty() {
+        if t.raw_data.len() != nbytes {
+            let msg = format!("raw_data has {} bytes, dims {:?} of {dtype} need {nbytes}", t.raw_data.len(), t.dims);
+            return Err(err(msg));
+        }
+        TensorData::from_le_bytes(dtype, &t.raw_data)
+    } else {
+        Some(typed_data(t, dtype, numel).map_err(err)?)
+    };
+    data.and_then(|d| Tensor::new(shape, d)).ok_or_else(|| err("data does not match dims".into()))
+}
+
+/// The tensor's name for messages.
+pub fn display_name(t: &TensorProto) -> String {
+    if t.name.is_empty() {
+        "<unnamed>".to_string()
+    } else {
+        t.name.clone()
+    }
+}
+
+fn checked_shape(dims: &[i64]) -> Result<Vec<usize>, String> {
+    dims.iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d} in dims {dims:?}")))
+        .collect()
+}
+
+/// Reads the typed repeated field that holds `dtype`, checking it has `numel` elements.
+fn typed_data(t: &TensorProto, dtype: DType, numel: usize) -> Result<TensorData, String> {
+    let field_len = match dtype {
+        DType::F32 => t.float_data.len(),
+        DType::F64 => t.double_data.len(),
+        DType::I64 => t.int64_data.len(),
+        DType::U32 | DType::U64 => t.uint64_data.len(),
+        _ => t.int32_data.len(),
+    };
+    if field_len != numel {
+        return Err(format!("has {field_len} elements but dims {:?} need {numel}", t.dims));
+    }
+    Ok(match dtype {
+        DType::F32 => TensorData::F32(t.float_data.clone()),
+        DType::F64 => TensorData::F64(t.double_data.clone()),
+        DType::I64 => TensorData::I64(t.int64_data.clone()),
+        DType::I32 => TensorData::I32(t.int32_data.clone()),
+        DType::U64 => TensorData::U64(t.uint64_data.clone()),
+        DType::U32 => TensorData::U32(t.uint64_data.iter().map(|&x| x as u32).collect()),
+        DType::Bool => TensorData::Bool(t.int32_data.iter().map(|&x| x != 0).collect()),
+        // i8/u8/i16/u16 values are stored widened in int32_data; `as` wraps like ONNX's writers.
+        DType::I8 => TensorData::I8(t.int32_data.iter().map(|&x| x as i8).collect()),
+        DType::U8 => TensorData::U8(t.int32_data.iter().map(|&x| x as u8).collect()),
+        DType::I16 => TensorData::I16(t.int32_data.iter().map(|&x| x as i16).collect()),
+        DType::U16 => TensorData::U16(t.int32_data.iter().map(|&x| x as u16).collect()),
+    })
+}
+
+/// A `TensorProto` holding `tensor` as raw little-endian data.
+pub fn tensor_to_proto(name: &str, tensor: &Tensor) -> TensorProto {
+    let mut t = TensorProto::new();
+    t.name = name.to_string();
+    t.data_type = dtype_to_onnx(tensor.dtype());
+    t.dims = tensor.shape().iter().map(|&d| d as i64).collect();
+    t.raw_data = tensor.to_le_bytes();
+    t
+}
+
+/// Serializes `tensor` as a `TensorProto`; fails only past protobuf's 2 GiB message limit.
+pub fn try_tensor_to_pb(name: &str, tensor: &Tensor) -> Result<Vec<u8>> {
+    tensor_to_proto(name, tensor)
+        .write_to_bytes()
+        .map_err(|e| FrontendError::Tensor { tensor: name.to_string(), msg: e.to_string() })
+}

@@ -1,0 +1,81 @@
+//! Hostile bytes: truncated models, random bytes and bogus lengths give errors, never panics
+//! or huge allocations.
+mod common;
+use common::*;
+use kiln_frontend::{tensor_from_pb, FrontendError, OnnxModel};
+use rand::{Rng, SeedableRng};
+
+fn small_model() -> Vec<u8> {
+    ModelBuilder::new(13)
+        .input("x", &[1, 3, 4, 4])
+        .init("w", &zeros(&[2, 3, 3, 3]))
+        .node("Conv", &["x", "w"], &["y"])
+        .node("Relu", &["y"], &["z"])
+        .output("z")
+        .bytes()
+}
+
+#[test]
+fn every_truncation_is_an_error_or_a_smaller_valid_model() {
+    let bytes = small_model();
+    let mut errors = 0;
+    for len in 0..bytes.len() {
+        // A cut at a field boundary can still parse (protobuf has no end marker); it must then
+        // import or fail cleanly.
+        match OnnxModel::from_bytes(&bytes[..len], None) {
+            Err(_) => errors += 1,
+            Ok(m) => {
+                let _ = m.import(&Default::default());
+            }
+        }
+    }
+    assert!(errors > bytes.len() / 2, "only {errors} of {} truncations failed to parse", bytes.len());
+    assert!(matches!(OnnxModel::from_bytes(&bytes[..bytes.len() - 3], None), Err(FrontendError::Parse(_))));
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for _ in 0..2000 {
+        let len = rng.gen_range(0..256);
+        let bytes: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        if let Ok(m) = OnnxModel::from_bytes(&bytes, None) {
+            let _ = m.import(&Default::default());
+        }
+        let _ = tensor_from_pb(&bytes);
+    }
+}
+
+#[test]
+fn bit_flips_of_a_valid_model_never_panic() {
+    let bytes = small_model();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for _ in 0..2000 {
+        let mut b = bytes.clone();
+        for _ in 0..rng.gen_range(1..4) {
+            let i = rng.gen_range(0..b.len());
+            b[i] ^= 1 << rng.gen_range(0..8);
+        }
+        if let Ok(m) = OnnxModel::from_bytes(&b, None) {
+            let _ = m.import(&Default::default());
+        }
+    }
+}
+
+#[test]
+fn bogus_length_prefix_does_not_allocate_it() {
+    // Field 7 (graph), length-delimited, declared length ~4 GiB, then 3 bytes.
+    let bytes = [0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3];
+    assert!(matches!(OnnxModel::from_bytes(&bytes, None), Err(FrontendError::Parse(_))));
+    // TensorProto raw_data (field 9) with a 2 GiB length.
+    let bytes = [0x4a, 0x80, 0x80, 0x80, 0x80, 0x08, 0];
+    assert!(matches!(tensor_from_pb(&bytes), Err(FrontendError::Parse(_))));
+}
+
+#[test]
+fn a_model_without_graph_is_an_error() {
+    let mut m = onnx_protobuf::ModelProto::new();
+    m.ir_version = 8;
+    let bytes = onnx_protobuf::Message::write_to_bytes(&m).unwrap();
+    assert!(matches!(OnnxModel::from_bytes(&bytes, None), Err(FrontendError::NoGraph)));
+}

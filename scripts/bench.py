@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Compares kiln with onnxruntime on the same models, in the same run, on one thread.
+
+    scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--input NAME=FILE.npy]
+                     [--shape NAME=D0,D1,...] [--json]
+
+For each model: `kiln bench MODEL --json` (its last stdout line is a JSON object with
+`compile_ms`, `median_ms`, `min_ms`, `p90_ms`), then onnxruntime (CPUExecutionProvider,
+intra/inter-op threads 1, default graph optimizations) timed over the same number of iterations
+(kiln's `iters`/`iterations` field when it reports one, else --iters) after --warmup runs. The
+ratio printed is kiln median / onnxruntime median: below 1.0 kiln is faster.
+
+Inputs: the given --input files (also passed to kiln), else seeded standard-normal data (ints:
+zeros) with symbolic dims from --shape or 1. Python and onnxruntime are used here only to
+measure, never by kiln itself.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+ROOT = Path(__file__).resolve().parent.parent
+KILN = ROOT / "target" / "release" / "kiln"
+NP_TYPES = {
+    onnx.TensorProto.FLOAT: np.float32,
+    onnx.TensorProto.DOUBLE: np.float64,
+    onnx.TensorProto.INT64: np.int64,
+    onnx.TensorProto.INT32: np.int32,
+    onnx.TensorProto.UINT8: np.uint8,
+    onnx.TensorProto.INT8: np.int8,
+    onnx.TensorProto.BOOL: np.bool_,
+}
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        name, sep, value = p.partition("=")
+        if not sep:
+            sys.exit(f"error: {what} '{p}' is not NAME=VALUE")
+        out[name] = value
+    return out
+
+
+def make_inputs(model_path: Path, files: dict[str, str], shapes: dict[str, str]) -> dict:
+    model = onnx.load(str(model_path), load_external_data=False)
+    inits = {i.name for i in model.graph.initializer}
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for vi in model.graph.input:
+        if vi.name in inits:
+            continue
+        if vi.name in files:
+            feeds[vi.name] = np.load(files[vi.name])
+            continue
+        tt = vi.type.tensor_type
+        fixed = [int(d) for d in shapes[vi.name].split(",")] if vi.name in shapes else None
+        dims = fixed or [d.dim_value if d.HasField("dim_value") else 1 for d in tt.shape.dim]
+        dtype = NP_TYPES.get(tt.elem_type, np.float32)
+        if np.issubdtype(dtype, np.floating):
+            feeds[vi.name] = rng.standard_normal(dims).astype(dtype)
+        else:
+            feeds[vi.name] = np.zeros(dims, dtype)
+    return feeds
+
+
+def run_kiln(model: Path, args: argparse.Namespace) -> dict:
+    cmd = [str(KILN), "bench", str(model), "--json"]
+    for flag, values in (("--input", args.input), ("--shape", args.shape)):
+        for v in values:
+            cmd += [flag, v]
+    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        err = (proc.stderr.strip().splitlines() or ["(no stderr)"])[0]
+        return {"error": f"kiln bench exit {proc.returncode}: {err}"}
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"error": f"kiln bench: last line is not JSON: {lines[-1][:120]}"}
+
+
+def run_ort(model: Path, feeds: dict, iters: int, warmup: int) -> dict:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    t0 = time.perf_counter()
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    compile_ms = (time.perf_counter() - t0) * 1e3
+    for _ in range(warmup):
+        sess.run(None, feeds)
+    times = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    return {
+        "compile_ms": compile_ms,
+        "median_ms": statistics.median(times),
+        "min_ms": times[0],
+        "p90_ms": times[min(len(times) - 1, int(0.9 * len(times)))],
+        "iters": iters,
+    }
+
+
+def bench_one(model: Path, args: argparse.Namespace) -> dict:
+    feeds = make_inputs(model, parse_pairs(args.input, "--input"), parse_pairs(args.shape, "--shape"))
+    kiln = run_kiln(model, args)
+    iters = int(kiln.get("iters", kiln.get("iterations", args.iters)))
+    ort = run_ort(model, feeds, iters, args.warmup)
+    ratio = kiln["median_ms"] / ort["median_ms"] if "median_ms" in kiln else None
+    return {"model": str(model), "kiln": kiln, "onnxruntime": ort, "ratio": ratio}
+
+
+def fmt(d: dict, key: str) -> str:
+    return f"{d[key]:9.3f}" if key in d else f"{'-':>9}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("models", nargs="+", type=Path)
+    p.add_argument("--iters", type=int, default=50, help="when kiln does not report its count")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--input", action="append", default=[], help="NAME=FILE.npy (to both)")
+    p.add_argument("--shape", action="append", default=[], help="NAME=D0,D1 (to both)")
+    p.add_argument("--json", action="store_true", help="also print one JSON line per model")
+    args = p.parse_args()
+    if not KILN.is_file():
+        sys.exit(f"error: {KILN} missing: run `cargo build --release` first (scripts/bench.sh does)")
+    print(f"{'model':<36} {'kiln ms':>9} {'ort ms':>9} {'ratio':>7} {'kiln compile':>12}  (medians, 1 thread)")
+    failed = False
+    for model in args.models:
+        r = bench_one(model, args)
+        k, o = r["kiln"], r["onnxruntime"]
+        ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else f"{'-':>7}"
+        print(f"{model.name:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12}")
+        if "error" in k:
+            print(f"  {k['error']}")
+            failed = True
+        if args.json:
+            print(json.dumps(r))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

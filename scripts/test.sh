@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs every kiln test on a fresh machine: the one command CI (.ci/run) and developers use.
+#
+# Phases (each timed; a summary is printed at the end, also on failure):
+#   1. system packages: installs the Debian packages listed in DEBIAN_PACKAGES that are missing
+#      (apt-get update + apt-get install -y, as root or through sudo); python3-venv is added when
+#      python3 cannot create a venv;
+#   2. the pinned Python venv (scripts/setup-python.sh -> target/venv), data generation only;
+#   3. checks that examples/gen_mobilenet.py reproduces the committed example byte for byte;
+#   4. test data: scripts/gen-test-data.sh -> target/test-data (cached; cheap when up to date);
+#   5. cargo build --release;
+#   6. cargo test --release --workspace (release: the node suite compiles ~2,000 models).
+# Reports: target/test-reports/{node_suite,models}.txt.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+# Debian packages the tests need. Later work adds e.g. gcc-aarch64-linux-gnu qemu-user here.
+DEBIAN_PACKAGES=()
+
+PHASES=()
+START_ALL=$(date +%s)
+summary() {
+  echo "== timings =="
+  for line in "${PHASES[@]}"; do echo "  $line"; done
+  echo "  total: $(( $(date +%s) - START_ALL ))s"
+}
+trap summary EXIT
+
+phase() {
+  local name="$1"
+  shift
+  echo "== $name =="
+  local t0
+  t0=$(date +%s)
+  "$@"
+  PHASES+=("$name: $(( $(date +%s) - t0 ))s")
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo -n "$@"
+  else
+    echo "error: need root (or sudo) to run: $*" >&2
+    return 1
+  fi
+}
+
+install_debian_packages() {
+  local wanted=("${DEBIAN_PACKAGES[@]}")
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    wanted+=("python3-venv")
+  fi
+  local missing=()
+  for pkg in "${wanted[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "nothing to install (${#wanted[@]} packages wanted, all present)"
+    return
+  fi
+  echo "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+check_toolchain() {
+  command -v cargo >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)" >&2; return 1; }
+  command -v python3 >/dev/null || { echo "error: python3 not found; apt-get install python3 python3-venv" >&2; return 1; }
+  cargo --version
+  python3 --version
+}
+
+check_example_reproducible() {
+  local out="$ROOT/target/test-data/example-regen"
+  "$ROOT/target/venv/bin/python" examples/gen_mobilenet.py --out "$out"
+  cmp "$out/mobilenet_tiny.onnx" examples/mobilenet_tiny.onnx
+  cmp "$out/input.npy" examples/input.npy
+  echo "examples/ matches examples/gen_mobilenet.py"
+}
+
+phase "toolchain" check_toolchain
+phase "debian packages" install_debian_packages
+phase "python venv" scripts/setup-python.sh
+phase "example reproducible" check_example_reproducible
+phase "test data" scripts/gen-test-data.sh
+phase "cargo build --release" cargo build --release --workspace --all-targets
+phase "cargo test --release" cargo test --release --workspace --no-fail-fast

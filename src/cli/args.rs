@@ -1,0 +1,188 @@
+//! The command line, declared with clap's derive API, and the parsers of `NAME=DIMS` and
+//! `[NAME=]FILE` arguments. The long help (`--help`) carries worked examples.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  kiln run model.onnx                              run on seeded random inputs
+  kiln run model.onnx --input x=x.npy --output-dir out/
+                                                   run on x.npy, write out/output_0.npy ...
+  kiln run model.onnx --input input_0.pb --input input_1.pb
+                                                   ONNX test data, bound to inputs in order
+  kiln run model.onnx --shape x=1,3,224,224        fix the symbolic dims of input x
+  kiln inspect model.onnx --stage import           the IR as imported, and a summary
+  kiln bench model.onnx --iters 100 --json         latency; the last line is JSON";
+
+/// kiln: an ONNX compiler for edge CPUs.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, after_long_help = EXAMPLES)]
+#[command(long_about = "kiln: an ONNX compiler for edge CPUs.\n\n\
+Compiles an ONNX model with static shapes to native code (Cranelift) and runs it in-process. \
+Symbolic input dims are fixed with --shape, or from the shapes of the input files given.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile a model and run it once on inputs from files (or seeded random inputs).
+    #[command(after_long_help = EXAMPLES)]
+    Run(RunArgs),
+    /// Print the IR of a model after a pipeline stage, and a summary (ops, parameters, FLOPs).
+    #[command(after_long_help = EXAMPLES)]
+    Inspect(InspectArgs),
+    /// Measure compile time and run latency.
+    #[command(after_long_help = EXAMPLES)]
+    Bench(BenchArgs),
+}
+
+/// What every command needs: the model and how to specialise and compile it.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The ONNX model file.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Fix the shape of an input, e.g. `--shape x=1,3,224,224` (repeatable).
+    #[arg(long = "shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
+    pub shapes: Vec<ShapeArg>,
+    /// Optimisation level: 0 runs no graph passes, 2 all of them.
+    #[arg(long, value_name = "0|1|2", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub opt_level: u8,
+}
+
+/// Input files of `run` and `bench`.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// An input tensor file (.npy or ONNX TensorProto .pb), as `NAME=FILE`, or `FILE` to bind
+    /// to the model's inputs in order (repeatable). Its shape fixes that input's symbolic dims.
+    #[arg(long = "input", value_name = "[NAME=]FILE", value_parser = parse_input)]
+    pub inputs: Vec<InputArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Write the outputs into DIR as output_0.<ext>, output_1.<ext>... (the inputs' format,
+    /// .npy when no input was given).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The pipeline stage whose IR to print.
+    #[arg(long, value_enum, default_value_t = StageArg::Optimized)]
+    pub stage: StageArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Timed runs [default: 20, stopping early after about 10 s].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iters: Option<u64>,
+    /// Untimed runs before timing.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub warmup: u64,
+    /// Print the figures as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A pipeline stage on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    Import,
+    Optimized,
+}
+
+/// `--shape NAME=DIMS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeArg {
+    pub name: String,
+    pub dims: Vec<usize>,
+}
+
+/// `--input [NAME=]FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputArg {
+    pub name: Option<String>,
+    pub path: PathBuf,
+}
+
+/// Parses `NAME=D0,D1,...` (dims separated by `,` or `x`).
+pub fn parse_shape(s: &str) -> Result<ShapeArg, String> {
+    let hint = "expected NAME=DIMS, e.g. x=1,3,224,224";
+    let (name, dims) = s.split_once('=').ok_or_else(|| format!("missing '=' ({hint})"))?;
+    if name.is_empty() {
+        return Err(format!("missing input name ({hint})"));
+    }
+    let dims = dims
+        .split([',', 'x'])
+        .map(|d| d.trim().parse::<usize>().map_err(|_| format!("dim '{d}' is not a non-negative integer ({hint})")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ShapeArg { name: name.to_string(), dims })
+}
+
+/// Parses `NAME=FILE` or `FILE`; an existing file whose name contains `=` is taken whole.
+pub fn parse_input(s: &str) -> Result<InputArg, String> {
+    if s.is_empty() {
+        return Err("empty input (expected [NAME=]FILE, e.g. x=x.npy)".into());
+    }
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !std::path::Path::new(s).exists() => {
+            if path.is_empty() {
+                return Err(format!("missing file after '{name}=' (expected NAME=FILE)"));
+            }
+            Ok(InputArg { name: Some(name.to_string()), path: path.into() })
+        }
+        _ => Ok(InputArg { name: None, path: s.into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_parse_with_commas_or_x() {
+        let want = ShapeArg { name: "x".into(), dims: vec![1, 3, 224, 224] };
+        assert_eq!(parse_shape("x=1,3,224,224"), Ok(want.clone()));
+        assert_eq!(parse_shape("x=1x3x224x224"), Ok(want));
+    }
+
+    #[test]
+    fn bad_shapes_say_what_is_wrong() {
+        assert!(parse_shape("x").unwrap_err().contains("missing '='"));
+        assert!(parse_shape("=1,2").unwrap_err().contains("missing input name"));
+        assert!(parse_shape("x=1,a").unwrap_err().contains("dim 'a'"));
+        assert!(parse_shape("x=1,-2").unwrap_err().contains("dim '-2'"));
+        assert!(parse_shape("x=").unwrap_err().contains("dim ''"));
+    }
+
+    #[test]
+    fn inputs_parse_named_or_positional() {
+        let named = parse_input("x=data/x.npy").unwrap();
+        assert_eq!(named, InputArg { name: Some("x".into()), path: "data/x.npy".into() });
+        let positional = parse_input("data/x.npy").unwrap();
+        assert_eq!(positional, InputArg { name: None, path: "data/x.npy".into() });
+        assert!(parse_input("x=").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

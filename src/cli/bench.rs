@@ -1,0 +1,73 @@
+//! `kiln bench`: compile time and run latency (min, median, p90). With `--json` the last line
+//! printed is one JSON object, for scripts.
+
+use super::args::BenchArgs;
+use super::prepare::prepare;
+use anyhow::Result;
+use std::time::{Duration, Instant};
+
+/// Default timed runs when `--iters` is not given.
+const DEFAULT_ITERS: u64 = 20;
+/// Without `--iters`, timing stops once this much time has been spent in timed runs.
+const TIME_BUDGET: Duration = Duration::from_secs(10);
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let p = prepare(&args.model, &args.inputs.inputs)?;
+    for _ in 0..args.warmup {
+        p.compiled.run(&p.inputs)?;
+    }
+    let mut times_ms = Vec::new();
+    let start = Instant::now();
+    for _ in 0..args.iters.unwrap_or(DEFAULT_ITERS) {
+        let t = Instant::now();
+        p.compiled.run(&p.inputs)?;
+        times_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if args.iters.is_none() && start.elapsed() > TIME_BUDGET {
+            break;
+        }
+    }
+    times_ms.sort_by(f64::total_cmp);
+    let stats = p.compiled.stats();
+    let compile_ms = stats.compile_time.as_secs_f64() * 1e3;
+    let (min, median, p90) = (percentile(&times_ms, 0.0), percentile(&times_ms, 0.5), percentile(&times_ms, 0.9));
+    println!("compile: {compile_ms:.2} ms ({} kernels, workspace {} bytes)", stats.kernels, stats.workspace_bytes);
+    println!("latency over {} runs: min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms", times_ms.len());
+    if args.json {
+        let json = serde_json::json!({
+            "model": args.model.model.display().to_string(),
+            "compile_ms": compile_ms,
+            "min_ms": min,
+            "median_ms": median,
+            "p90_ms": p90,
+            "iters": times_ms.len(),
+            "kernels": stats.kernels,
+            "workspace_bytes": stats.workspace_bytes,
+            "opt_level": args.model.opt_level,
+        });
+        println!("{json}");
+    }
+    Ok(())
+}
+
+/// The `q`-quantile of sorted values (nearest rank); 0 for no values.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.0), 1.0);
+        assert_eq!(percentile(&v, 0.5), 6.0);
+        assert_eq!(percentile(&v, 0.9), 9.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}

@@ -1,0 +1,20 @@
+//! The `kiln` command line: argument definitions ([`args`]) and one module per command.
+
+pub mod args;
+pub mod bench;
+pub mod inspect;
+pub mod output;
+pub mod prepare;
+pub mod run;
+
+use anyhow::Result;
+use args::Command;
+
+/// Runs one parsed command.
+pub fn dispatch(command: &Command) -> Result<()> {
+    match command {
+        Command::Run(a) => run::run(a),
+        Command::Inspect(a) => inspect::inspect(a),
+        Command::Bench(a) => bench::bench(a),
+    }
+}

@@ -1,0 +1,65 @@
+//! The library's one error type, [`Error`], wrapping the errors of the crates it drives.
+//!
+//! Every variant names what the user gave (a path, an input name) so that one line of
+//! `error: ...` in the CLI is enough to act on. Causes are kept as `source()` rather than
+//! repeated in the message, so printing the chain (`{:#}` in anyhow) never says a thing twice.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Errors of loading, compiling and running models, and of reading and writing tensors.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read { path: PathBuf, #[source] source: std::io::Error },
+    /// A file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write { path: PathBuf, #[source] source: std::io::Error },
+    /// The model file is not a model kiln can import.
+    #[error("{}", path.display())]
+    Model { path: PathBuf, #[source] source: kiln_frontend::FrontendError },
+    /// Importing the model with the requested specialisation failed.
+    #[error(transparent)]
+    Frontend(#[from] kiln_frontend::FrontendError),
+    /// A stage produced IR that breaks an invariant: a bug in kiln, shown with the IR.
+    #[error("internal: invalid IR after stage '{stage}': {source}\n{ir}")]
+    Verify { stage: &'static str, ir: String, #[source] source: kiln_ir::IrError },
+    /// Compiling or running the JIT-compiled model failed.
+    #[error(transparent)]
+    Runtime(#[from] kiln_runtime::RuntimeError),
+    /// A tensor file (`.npy`, `.pb`) is malformed or unsupported.
+    #[error("{}: {msg}", path.display())]
+    TensorFile { path: PathBuf, msg: String },
+    /// Bytes that are not a valid `.npy` file (the path is added by [`crate::io`]).
+    #[error("{0}")]
+    Npy(String),
+    /// A tensor file extension kiln does not know.
+    #[error("{}: unknown tensor file type (expected .npy or .pb)", path.display())]
+    TensorFormat { path: PathBuf },
+    /// A name that is not a graph input of the model.
+    #[error("unknown input '{name}' (the model's inputs are: {known})")]
+    UnknownInput { name: String, known: String },
+    /// An input tensor does not fit the compiled model.
+    #[error("input '{name}': {msg}")]
+    Input { name: String, msg: String },
+    /// The number of input tensors does not match the model.
+    #[error("the model takes {expected} input(s) ({names}), got {got}")]
+    InputCount { expected: usize, got: usize, names: String },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The graph input whose value the import needs to know at compile time (it determines a
+    /// shape), when that is why compilation failed. `kiln run` then binds the value and retries.
+    pub fn needs_value_input(&self) -> Option<&str> {
+        match self {
+            // FIXME: match `FrontendError::NeedsValue { graph_input, .. }` once the frontend
+            // exports it; until then no error names such an input.
+            Error::Frontend(_) => None,
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! NumPy `.npy` files: the format numpy's `np.save`/`np.load` use for one array.
+//!
+//! Layout: the magic `\x93NUMPY`, a version (1.0, 2.0 or 3.0), the header length (u16 for v1,
+//! u32 for v2/v3, little-endian), then an ASCII (v3: UTF-8) Python dict literal
+//! `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` and the raw data.
+//! Supported: little-endian (or byte-sized) numeric and bool dtypes in C order. Big-endian and
+//! Fortran-order arrays are rejected with a message saying how to convert them, since silently
+//! reordering would hide a copy the user did not ask for. Every malformed input is an error,
+//! never a panic: lengths are checked before slicing and sizes multiplied with overflow checks.
+
+use crate::error::{Error, Result};
+use kiln_ir::{DType, Tensor};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Parses a whole `.npy` file.
+pub fn decode(bytes: &[u8]) -> Result<Tensor> {
+    let (header, data) = split_header(bytes).map_err(Error::Npy)?;
+    let h = parse_header(header).map_err(Error::Npy)?;
+    let dtype = dtype_of_descr(&h.descr).map_err(Error::Npy)?;
+    if h.fortran_order {
+        return Err(Error::Npy(
+            "Fortran-order arrays are not supported; save a C-order copy (np.ascontiguousarray)".into(),
+        ));
+    }
+    let numel = h.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let expected = numel.and_then(|n| n.checked_mul(dtype.size()));
+    if expected != Some(data.len()) {
+        let want = expected.map_or("more than addressable".to_string(), |n| n.to_string());
+        let msg = format!("data is {} bytes but shape {:?} of {dtype} needs {want}", data.len(), h.shape);
+        return Err(Error::Npy(msg));
+    }
+    Tensor::from_le_bytes(dtype, h.shape, data).ok_or_else(|| Error::Npy("data does not match the shape".into()))
+}
+
+/// Serialises a tensor as a `.npy` file (version 1.0, or 2.0 when the header needs it).
+pub fn encode(tensor: &Tensor) -> Vec<u8> {
+    let dims: Vec<String> = tensor.shape().iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", descr_of(tensor.dtype()));
+    let v1 = 10 + dict.len() + 1 <= usize::from(u16::MAX);
+    let prefix = if v1 { 10 } else { 12 };
+    let pad = (64 - (prefix + dict.len() + 1) % 64) % 64;
+    let header = format!("{dict}{}\n", " ".repeat(pad));
+    let mut out = MAGIC.to_vec();
+    if v1 {
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&[2, 0]);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&tensor.to_le_bytes());
+    out
+}
+
+/// The numpy type string kiln writes for `dtype`.
+fn descr_of(dtype: DType) -> &'static str {
+    match dtype {
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+        DType::I8 => "|i1",
+        DType::U8 => "|u1",
+        DType::I16 => "<i2",
+        DType::U16 => "<u2",
+        DType::I32 => "<i4",
+        DType::U32 => "<u4",
+        DType::I64 => "<i8",
+        DType::U64 => "<u8",
+        DType::Bool => "|b1",
+    }
+}
+
+/// The dtype of a numpy type string; byte-sized types accept any byte-order mark.
+fn dtype_of_descr(descr: &str) -> Result<DType, String> {
+    let (order, code) = descr.split_at(descr.len().min(1));
+    let found = DType::ALL.into_iter().find(|&d| descr_of(d).get(1..) == Some(code));
+    match (found, order) {
+        (Some(d), "<") => Ok(d),
+        (Some(d), "|" | "=" | ">") if d.size() == 1 => Ok(d),
+        (Some(d), ">") => Err(format!(
+            "big-endian data ('{descr}') is not supported; convert with arr.astype('{}')",
+            descr_of(d)
+        )),
+        _ => Err(format!(
+            "unsupported dtype '{descr}' (supported: f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1, little-endian)"
+        )),
+    }
+}
+
+/// Splits a file into its header text and its data, checking magic, version and lengths.
+fn split_header(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Err("not a .npy file (no \\x93NUMPY magic)".into());
+    }
+    let (len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10usize),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 => return Err("truncated .npy header".into()),
+        v => return Err(format!("unsupported .npy version {v}.{}", bytes[7])),
+    };
+    let end = start.checked_add(len).filter(|&e| e <= bytes.len()).ok_or("truncated .npy header")?;
+    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| "the .npy header is not text")?;
+    Ok((text, &bytes[end..]))
+}
+
+/// The fields of a `.npy` header.
+#[derive(Debug, Default, PartialEq)]
+struct Header {
+    descr: String,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
+
+/// Parses the header dict literal; all three keys are required.
+fn parse_header(text: &str) -> Result<Header, String> {
+    let bad = |what: &str| format!("malformed .npy header ({what}): {}", text.trim_end());
+    let body = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(|| bad("not a dict"))?;
+    let mut header = Header::default();
+    let mut seen = [false; 3];
+    let mut rest = body.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = parse_str(rest).ok_or_else(|| bad("expected a quoted key"))?;
+        let after = after.trim_start().strip_prefix(':').ok_or_else(|| bad("expected ':'"))?.trim_start();
+        if !["descr", "fortran_order", "shape"].contains(&key) {
+            return Err(bad(&format!("unknown key '{key}'")));
+        }
+        rest = set_field(&mut header, &mut seen, key, after)
+            .ok_or_else(|| bad(&format!("bad value for '{key}'")))?
+            .trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    if seen != [true; 3] {
+        return Err(bad("needs 'descr', 'fortran_order' and 'shape'"));
+    }
+    Ok(header)
+}
+
+/// Parses the value of `key` from the start of `s` into `header`; returns the rest.
+fn set_field<'a>(header: &mut Header, seen: &mut [bool; 3], key: &str, s: &'a str) -> Option<&'a str> {
+    let rest = match key {
+        "descr" => parse_str(s).map(|(v, r)| {
+            header.descr = v.to_string();
+            r
+        }),
+        "fortran_order" => parse_bool(s).map(|(v, r)| {
+            header.fortran_order = v;
+            r
+        }),
+        _ => parse_tuple(s).map(|(v, r)| {
+            header.shape = v;
+            r
+        }),
+    }?;
+    let slot = ["descr", "fortran_order", "shape"].iter().position(|k| *k == key)?;
+    seen[slot] = true;
+    Some(rest)
+}
+
+/// A single- or double-quoted string (no escapes) and the rest.
+fn parse_str(s: &str) -> Option<(&str, &str)> {
+    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let end = s[1..].find(quote)? + 1;
+    Some((&s[1..end], &s[end + 1..]))
+}
+
+fn parse_bool(s: &str) -> Option<(bool, &str)> {
+    if let Some(r) = s.strip_prefix("True") {
+        Some((true, r))
+    } else {
+        s.strip_prefix("False").map(|r| (false, r))
+    }
+}
+
+/// A tuple of non-negative integers, `()`, `(3,)` or `(2, 3)`.
+fn parse_tuple(s: &str) -> Option<(Vec<usize>, &str)> {
+    let inner_end = s.find(')')?;
+    let inner = s.strip_prefix('(')?.get(..inner_end - 1)?;
+    let dims = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<usize>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((dims, &s[inner_end + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_with_spaces_and_double_quotes_parses() {
+        let h = parse_header("{\"descr\": \"<i8\", \"shape\": (4,), \"fortran_order\": False}   \n").unwrap();
+        assert_eq!(h, Header { descr: "<i8".into(), fortran_order: false, shape: vec![4] });
+    }
+
+    #[test]
+    fn header_padding_aligns_data_to_64_bytes() {
+        for n in [0usize, 1, 7, 1000] {
+            let t = Tensor::from_vec(vec![n], vec![1u8; n]);
+            let bytes = encode(&t);
+            assert_eq!((bytes.len() - n) % 64, 0, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn descr_of_one_byte_types_ignores_byte_order() {
+        assert_eq!(dtype_of_descr("<u1"), Ok(DType::U8));
+        assert_eq!(dtype_of_descr("|b1"), Ok(DType::Bool));
+        assert!(dtype_of_descr(">i4").unwrap_err().contains("big-endian"));
+        assert!(dtype_of_descr("<c8").unwrap_err().contains("unsupported dtype"));
+        assert!(dtype_of_descr("").is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! The compilation pipeline as an explicit list of stages:
+//! import (frontend) -> verify -> graph passes -> JIT (runtime).
+//!
+//! Each stage's graph is kept (constants are shared `Arc`s, so this is cheap) so that
+//! `kiln inspect` and [`crate::CompiledModel::ir`] can show the IR after any stage. The verifier
+//! runs after every stage when [`Options::verify`] is set (debug builds and tests), as in
+//! cranelift's `verify_if`: a failure is a kiln bug and is reported with the IR around it.
+//!
+//! Memory planning (`kiln_passes::plan_memory`) is not listed here: the runtime plans the arena
+//! of the graph it is given, as the plan is part of code generation rather than a graph rewrite.
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+use kiln_frontend::{ImportOptions, OnnxModel};
+use kiln_ir::Graph;
+use std::fmt;
+
+/// A point in the pipeline whose graph can be inspected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The graph as the frontend imported it.
+    Import,
+    /// The graph after every graph pass enabled at the chosen optimisation level.
+    Optimized,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 2] = [Stage::Import, Stage::Optimized];
+
+    /// The stage's name on the command line and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Import => "import",
+            Stage::Optimized => "optimized",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A graph pass: a documented free function from one graph to a better one.
+type Pass = fn(&Graph) -> Result<Graph>;
+
+/// The graph passes, in order, each with the lowest `opt_level` that enables it.
+/// Empty for now: the pass crate's rewrites join this list as they land.
+const PASSES: &[(&str, u8, Pass)] = &[];
+
+/// The graphs of every stage up to (not including) code generation, plus the import's notes.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// One graph per [`Stage`], in pipeline order.
+    pub stages: Vec<(Stage, Graph)>,
+    /// What the frontend decided on the user's behalf (e.g. symbolic dims set to 1).
+    pub notes: Vec<String>,
+}
+
+impl Lowered {
+    /// The graph after `stage`.
+    pub fn graph(&self, stage: Stage) -> Option<&Graph> {
+        self.stages.iter().find(|(s, _)| *s == stage).map(|(_, g)| g)
+    }
+    /// The graph code generation receives (the last stage's).
+    pub fn last(&self) -> Option<&Graph> {
+        self.stages.last().map(|(_, g)| g)
+    }
+}
+
+/// Runs import and the graph passes.
+pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options) -> Result<Lowered> {
+    let imported = onnx.import(spec)?;
+    verify_stage(Stage::Import.name(), &imported.graph, opts)?;
+    let mut graph = imported.graph.clone();
+    for &(name, level, pass) in PASSES {
+        if opts.opt_level >= level {
+            graph = pass(&graph)?;
+            verify_stage(name, &graph, opts)?;
+        }
+    }
+    let stages = vec![(Stage::Import, imported.graph), (Stage::Optimized, graph)];
+    Ok(Lowered { stages, notes: imported.notes })
+}
+
+/// Compiles the last stage's graph for the host CPU.
+pub fn jit(lowered: &Lowered) -> Result<kiln_runtime::JitModel> {
+    let graph = lowered.last().cloned().unwrap_or_default();
+    Ok(kiln_runtime::JitModel::compile(graph, &kiln_runtime::JitOptions::default())?)
+}
+
+fn verify_stage(stage: &'static str, graph: &Graph, opts: &Options) -> Result<()> {
+    if !opts.verify {
+        return Ok(());
+    }
+    kiln_ir::verify(graph)
+        .map_err(|source| Error::Verify { stage, ir: kiln_ir::print_graph(graph, false), source })
+}

@@ -1,0 +1,521 @@
+//! The runner behind kiln's data-driven suites (`tests/node_suite.rs`, `tests/models.rs`,
+//! `tests/example.rs`): runs the `kiln` binary on ONNX test directories and judges the outputs.
+//!
+//! Why a subprocess per test and not the library: a test that crashes the compiler (a panic, a
+//! segfault in JIT code, an endless loop) must not take the suite down with it, and the CLI is
+//! the interface users run. Each `kiln run` is killed after [`TIMEOUT`]; a signal or exit code
+//! 101 (Rust's panic code) is a *crash*, which fails the suite whatever the expected list says.
+//!
+//! The test data comes from `scripts/gen-test-data.sh` (cached in `target/test-data`, or
+//! `$KILN_TEST_DATA`). Each category directory holds a `manifest.json` with every test's name, op
+//! type, graph input names and output names, so this runner needs no ONNX parser of its own. A
+//! missing manifest fails the suite with the command that generates it: never a vacuous pass.
+//!
+//! Expected results follow tract's `node.txt`: a checked-in sorted list of tests expected to
+//! pass. A listed test that does not pass fails the run; newly passing tests are printed and
+//! `KILN_BLESS=1` rewrites the list.
+#![allow(dead_code)]
+
+use kiln_ir::{DType, Tensor};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The wall-clock limit of one `kiln run`; the process is killed after it (a failure).
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// Parallel `kiln run` processes: the CI machine has two cores.
+pub const WORKERS: usize = 2;
+/// The command that generates the data, named in every "data missing" message.
+pub const GEN_COMMAND: &str = "scripts/gen-test-data.sh";
+
+/// The workspace root (where `Cargo.toml` of the root package is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The test data cache: `$KILN_TEST_DATA` or `target/test-data`.
+pub fn data_root() -> PathBuf {
+    match std::env::var_os("KILN_TEST_DATA") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join("target").join("test-data"),
+    }
+}
+
+/// Where summaries and scratch output go: `target/test-reports`.
+pub fn report_root() -> PathBuf {
+    repo_root().join("target").join("test-reports")
+}
+
+/// Writes a progress line straight to stderr, past the test harness's output capture, so that
+/// counts show in CI logs even when the test passes.
+pub fn progress(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// Element-wise tolerance: `|actual - expected| <= atol + rtol * |expected|`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    pub rtol: f64,
+    pub atol: f64,
+}
+
+/// The tolerance of the ONNX node tests (and of kiln's own reference comparisons).
+pub const NODE_TOLERANCE: Tolerance = Tolerance { rtol: 1e-3, atol: 1e-5 };
+
+/// One test directory as the manifest describes it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The name in reports and expected lists (`test_abs`, `light/light_resnet50`).
+    pub name: String,
+    /// The op type the test exercises (`_expanded` tests count under their base op), or
+    /// `(model)` for multi-op models.
+    pub op: String,
+    /// Graph input names (initializers excluded), in order: `input_N.pb` feeds `inputs[N]`.
+    pub inputs: Vec<String>,
+    pub dir: PathBuf,
+    pub tolerance: Tolerance,
+}
+
+/// The outcome of one test.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Pass,
+    /// Wrong output, error exit (with its first stderr line) or timeout.
+    Fail(String),
+    /// Killed by a signal, or exit code 101 (a panic).
+    Crash(String),
+}
+
+impl Status {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail(_) => "fail",
+            Status::Crash(_) => "crash",
+        }
+    }
+    pub fn reason(&self) -> &str {
+        match self {
+            Status::Pass => "",
+            Status::Fail(r) | Status::Crash(r) => r,
+        }
+    }
+}
+
+/// Reads `<data_root>/<category>/manifest.json`; names get `prefix` prepended.
+///
+/// # Errors
+/// A message naming the missing file and the script that generates it.
+pub fn load_manifest(category: &str, prefix: &str, tolerance: Tolerance) -> Result<Vec<Case>, String> {
+    let dir = data_root().join(category);
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!("test data missing: cannot read {} ({e}); generate it with `{GEN_COMMAND}`", path.display())
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}; regenerate with `{GEN_COMMAND} --force`", path.display()))?;
+    let entries = json.as_array().ok_or_else(|| format!("{}: not a JSON array", path.display()))?;
+    entries.iter().map(|e| parse_entry(e, &dir, prefix, tolerance)).collect()
+}
+
+fn parse_entry(e: &serde_json::Value, dir: &Path, prefix: &str, tolerance: Tolerance) -> Result<Case, String> {
+    let field = |k: &str| e.get(k).ok_or_else(|| format!("manifest entry without '{k}': {e}"));
+    let name = field("name")?.as_str().ok_or("manifest 'name' is not a string")?.to_string();
+    let op = field("op")?.as_str().unwrap_or("?").to_string();
+    let inputs = field("inputs")?
+        .as_array()
+        .ok_or("manifest 'inputs' is not an array")?
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    Ok(Case { name: format!("{prefix}{name}"), op, inputs, dir: dir.join(&name), tolerance })
+}
+
+/// Runs every case on [`WORKERS`] threads, printing progress; results are in `cases` order.
+pub fn run_all(suite: &str, cases: &[Case]) -> Vec<Status> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Status>>> = Mutex::new(vec![None; cases.len()]);
+    let done = AtomicUsize::new(0);
+    let start = Instant::now();
+    let scratch = report_root().join("scratch").join(suite);
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let status = run_case(case, &scratch.join(case.name.replace('/', "__")));
+                results.lock().unwrap()[i] = Some(status);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                if n % 100 == 0 || n == cases.len() {
+                    progress(&format!("[{suite}] {n}/{} run, {:.0}s", cases.len(), start.elapsed().as_secs_f64()));
+                }
+            });
+        }
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    results.into_inner().unwrap().into_iter().map(|s| s.expect("every case ran")).collect()
+}
+
+/// Runs one test directory: every `test_data_set_*` through `kiln run`, outputs compared.
+pub fn run_case(case: &Case, scratch: &Path) -> Status {
+    let sets = match data_sets(&case.dir) {
+        Ok(sets) if !sets.is_empty() => sets,
+        Ok(_) => return Status::Fail(format!("no test_data_set_* in {}", case.dir.display())),
+        Err(e) => return Status::Fail(e),
+    };
+    for set in sets {
+        let out_dir = scratch.join(set.file_name().unwrap_or_default());
+        let status = run_data_set(case, &set, &out_dir);
+        let _ = std::fs::remove_dir_all(&out_dir);
+        if status != Status::Pass {
+            return status;
+        }
+    }
+    Status::Pass
+}
+
+fn data_sets(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut sets: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_")))
+        .collect();
+    sets.sort();
+    Ok(sets)
+}
+
+/// `dir/{prefix}_0.pb`, `dir/{prefix}_1.pb`... while they exist.
+fn numbered_files(dir: &Path, prefix: &str, ext: &str) -> Vec<PathBuf> {
+    (0..).map(|i| dir.join(format!("{prefix}_{i}.{ext}"))).take_while(|p| p.is_file()).collect()
+}
+
+fn run_data_set(case: &Case, set: &Path, out_dir: &Path) -> Status {
+    let inputs = numbered_files(set, "input", "pb");
+    if inputs.len() > case.inputs.len() {
+        return Status::Fail(format!("{} input files but the model has {} inputs", inputs.len(), case.inputs.len()));
+    }
+    let args: Vec<(String, PathBuf)> = case.inputs.iter().cloned().zip(inputs).collect();
+    if let Err(status) = run_kiln(&case.dir.join("model.onnx"), &args, out_dir) {
+        return status;
+    }
+    let expected = numbered_files(set, "output", "pb");
+    for (j, want) in expected.iter().enumerate() {
+        let got = out_dir.join(format!("output_{j}.pb"));
+        if let Err(e) = compare_pb_files(want, &got, case.tolerance) {
+            return Status::Fail(format!("output_{j}: {e}"));
+        }
+    }
+    Status::Pass
+}
+
+/// Runs `kiln run MODEL --input NAME=FILE... --output-dir OUT` with [`TIMEOUT`].
+///
+/// # Errors
+/// The failing [`Status`]: crash on a signal or a panic, failure on a timeout or an error exit.
+pub fn run_kiln(model: &Path, inputs: &[(String, PathBuf)], out_dir: &Path) -> Result<(), Status> {
+    std::fs::create_dir_all(out_dir).map_err(|e| Status::Fail(format!("scratch dir {}: {e}", out_dir.display())))?;
+    let stderr_path = out_dir.join("stderr.txt");
+    let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| Status::Fail(format!("stderr file: {e}")))?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.arg("run").arg(model);
+    for (name, file) in inputs {
+        cmd.arg("--input").arg(format!("{name}={}", file.display()));
+    }
+    cmd.arg("--output-dir").arg(out_dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
+    let mut child = cmd.spawn().map_err(|e| Status::Crash(format!("cannot start kiln: {e}")))?;
+    let started = Instant::now();
+    let exit = loop {
+        match child.try_wait() {
+            Ok(Some(exit)) => break exit,
+            Ok(None) if started.elapsed() >= TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Status::Fail(format!("timeout: killed after {}s", TIMEOUT.as_secs())));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(Status::Fail(format!("waiting for kiln: {e}"))),
+        }
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    classify_exit(exit, &stderr)
+}
+
+fn classify_exit(exit: ExitStatus, stderr: &str) -> Result<(), Status> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = exit.signal() {
+            return Err(Status::Crash(format!("killed by signal {sig}; {}", first_line(stderr))));
+        }
+    }
+    match exit.code() {
+        Some(0) => Ok(()),
+        Some(101) => {
+            let panic_line = stderr.lines().find(|l| l.contains("panicked")).map(str::to_string);
+            Err(Status::Crash(format!("panic (exit 101): {}", panic_line.unwrap_or_else(|| first_line(stderr)))))
+        }
+        code => Err(Status::Fail(format!("exit {}: {}", code.unwrap_or(-1), first_line(stderr)))),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no stderr)");
+    line.chars().take(200).collect()
+}
+
+/// Reads a `.pb` TensorProto with kiln's frontend.
+pub fn read_pb(path: &Path) -> Result<Tensor, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    kiln_frontend::tensor_from_pb(&bytes).map(|(_, t)| t).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Compares an expected `.pb` with kiln's output file.
+pub fn compare_pb_files(expected: &Path, actual: &Path, tol: Tolerance) -> Result<(), String> {
+    if !actual.is_file() {
+        return Err(format!("kiln wrote no {}", actual.file_name().unwrap_or_default().to_string_lossy()));
+    }
+    compare(&read_pb(expected)?, &read_pb(actual)?, tol)
+}
+
+/// Same dtype and shape, then floats within `tol` (NaN equals NaN, infinities exact) and
+/// integers and bools exactly.
+///
+/// # Errors
+/// What differs: dtype, shape, or the number of mismatches with the first one and the largest
+/// absolute error.
+pub fn compare(expected: &Tensor, actual: &Tensor, tol: Tolerance) -> Result<(), String> {
+    if expected.dtype() != actual.dtype() {
+        return Err(format!("dtype {:?}, expected {:?}", actual.dtype(), expected.dtype()));
+    }
+    if expected.shape() != actual.shape() {
+        return Err(format!("shape {:?}, expected {:?}", actual.shape(), expected.shape()));
+    }
+    let bad: Vec<usize> = if expected.dtype().is_float() {
+        let (e, a) = (expected.to_f64_vec(), actual.to_f64_vec());
+        (0..e.len()).filter(|&i| !floats_close(e[i], a[i], tol)).collect()
+    } else {
+        let (e, a) = (exact_values(expected), exact_values(actual));
+        (0..e.len()).filter(|&i| e[i] != a[i]).collect()
+    };
+    let Some(&first) = bad.first() else { return Ok(()) };
+    let (e, a) = (expected.to_f64_vec(), actual.to_f64_vec());
+    let max_err = bad.iter().map(|&i| (e[i] - a[i]).abs()).fold(0.0, f64::max);
+    Err(format!(
+        "{} of {} elements differ; first at {first}: got {}, expected {}; max abs error {max_err:e}",
+        bad.len(),
+        e.len(),
+        a[first],
+        e[first]
+    ))
+}
+
+fn floats_close(e: f64, a: f64, tol: Tolerance) -> bool {
+    if e.is_nan() || a.is_nan() {
+        return e.is_nan() && a.is_nan();
+    }
+    if e.is_infinite() || a.is_infinite() {
+        return e == a;
+    }
+    (a - e).abs() <= tol.atol + tol.rtol * e.abs()
+}
+
+/// Integer and bool elements as bit-exact `i128`s (u64 beyond i64 stays distinct).
+fn exact_values(t: &Tensor) -> Vec<i128> {
+    match t.dtype() {
+        DType::U64 => t.as_slice::<u64>().unwrap_or_default().iter().map(|&v| v as i128).collect(),
+        _ => t.to_i64_vec().into_iter().map(i128::from).collect(),
+    }
+}
+
+/// Reads a checked-in list: one name per line; blank lines and `#` comments ignored.
+pub fn read_expected(path: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+}
+
+/// What one suite run found, judged against the expected list.
+pub struct Verdict {
+    pub passed: BTreeSet<String>,
+    /// Listed as expected to pass, but did not (or is no longer in the data).
+    pub regressions: Vec<String>,
+    pub crashes: Vec<String>,
+    pub newly_passing: Vec<String>,
+}
+
+/// Judges `results` against `expected`.
+pub fn judge(cases: &[Case], results: &[Status], expected: &BTreeSet<String>) -> Verdict {
+    let passed: BTreeSet<String> =
+        cases.iter().zip(results).filter(|(_, s)| **s == Status::Pass).map(|(c, _)| c.name.clone()).collect();
+    let crashes = cases.iter().zip(results).filter(|(_, s)| s.label() == "crash").map(|(c, _)| c.name.clone()).collect();
+    let regressions = expected.difference(&passed).cloned().collect();
+    let newly_passing = passed.difference(expected).cloned().collect();
+    Verdict { passed, regressions, crashes, newly_passing }
+}
+
+/// Pass and total counts per op type, printed as a table.
+pub fn per_op_table(cases: &[Case], results: &[Status]) -> String {
+    let mut by_op: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (case, status) in cases.iter().zip(results) {
+        let entry = by_op.entry(&case.op).or_default();
+        entry.0 += usize::from(*status == Status::Pass);
+        entry.1 += 1;
+    }
+    let mut out = String::new();
+    for (op, (pass, total)) in by_op {
+        out += &format!("  {op:<32} {pass:>4}/{total:<4}\n");
+    }
+    out
+}
+
+/// The totals line: `pass P / T, fail F, crash C`.
+pub fn totals(results: &[Status]) -> String {
+    let count = |l: &str| results.iter().filter(|s| s.label() == l).count();
+    format!("pass {} / {}, fail {}, crash {}", count("pass"), results.len(), count("fail"), count("crash"))
+}
+
+/// Writes `target/test-reports/<suite>.txt`: totals, then every test with status and reason.
+pub fn write_report(suite: &str, cases: &[Case], results: &[Status]) -> PathBuf {
+    let path = report_root().join(format!("{suite}.txt"));
+    let mut text = format!("# kiln {suite}: {}\n# name\top\tstatus\treason\n", totals(results));
+    for (case, status) in cases.iter().zip(results) {
+        text += &format!("{}\t{}\t{}\t{}\n", case.name, case.op, status.label(), status.reason());
+    }
+    let _ = std::fs::create_dir_all(report_root());
+    if let Err(e) = std::fs::write(&path, text) {
+        progress(&format!("[{suite}] cannot write {}: {e}", path.display()));
+    }
+    path
+}
+
+/// Runs a whole suite end to end: run, print, report, bless or judge. Panics (fails the test)
+/// on a crash, on a regression of the expected list, or when `cases` is empty.
+pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
+    assert!(!cases.is_empty(), "[{suite}] no tests found in {}; regenerate with `{GEN_COMMAND} --force`", data_root().display());
+    let results = run_all(suite, cases);
+    let expected = read_expected(expected_list);
+    let verdict = judge(cases, &results, &expected);
+    let report = write_report(suite, cases, &results);
+    progress(&format!("[{suite}] pass counts per op:\n{}", per_op_table(cases, &results)));
+    progress(&format!("[{suite}] {} (report: {})", totals(&results), report.display()));
+    for name in &verdict.crashes {
+        let i = cases.iter().position(|c| &c.name == name).expect("crash is a case");
+        progress(&format!("[{suite}] CRASH {name}: {}", results[i].reason()));
+    }
+    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
+        bless(expected_list, &verdict.passed);
+        progress(&format!("[{suite}] blessed {} passing tests into {}", verdict.passed.len(), expected_list.display()));
+    } else {
+        report_list_changes(suite, cases, &results, &verdict);
+    }
+    assert!(verdict.crashes.is_empty(), "[{suite}] {} tests crashed (see above and {})", verdict.crashes.len(), report.display());
+}
+
+fn report_list_changes(suite: &str, cases: &[Case], results: &[Status], verdict: &Verdict) {
+    if !verdict.newly_passing.is_empty() {
+        progress(&format!(
+            "[{suite}] {} newly passing; add them with KILN_BLESS=1: {}",
+            verdict.newly_passing.len(),
+            verdict.newly_passing.iter().take(40).cloned().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    for name in &verdict.regressions {
+        let reason = cases.iter().position(|c| &c.name == name).map_or("not in the test data", |i| results[i].reason());
+        progress(&format!("[{suite}] REGRESSION {name}: {reason}"));
+    }
+    assert!(
+        verdict.regressions.is_empty(),
+        "[{suite}] {} tests of the expected-pass list do not pass (see REGRESSION lines above)",
+        verdict.regressions.len()
+    );
+}
+
+fn bless(path: &Path, passed: &BTreeSet<String>) {
+    let mut text = String::from("# Tests expected to pass, sorted. Regenerate with KILN_BLESS=1 (see README.md).\n");
+    for name in passed {
+        text += name;
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+/// Checks of the judging logic itself, on hand-made tensors (they run in every suite binary).
+mod self_tests {
+    use super::*;
+
+    fn f32s(v: &[f32]) -> Tensor {
+        Tensor::from_vec([v.len()], v.to_vec())
+    }
+
+    #[test]
+    fn floats_within_tolerance_match() {
+        let tol = NODE_TOLERANCE;
+        assert!(compare(&f32s(&[1.0, 0.0, f32::NAN]), &f32s(&[1.0005, 5e-6, f32::NAN]), tol).is_ok());
+        assert!(compare(&f32s(&[f32::INFINITY]), &f32s(&[f32::INFINITY]), tol).is_ok());
+    }
+
+    #[test]
+    fn floats_outside_tolerance_differ() {
+        let err = compare(&f32s(&[1.0, 2.0, 3.0]), &f32s(&[1.0, 2.01, 3.0]), NODE_TOLERANCE).unwrap_err();
+        assert!(err.starts_with("1 of 3 elements differ; first at 1"), "{err}");
+        assert!(compare(&f32s(&[f32::NAN]), &f32s(&[0.0]), NODE_TOLERANCE).is_err());
+        assert!(compare(&f32s(&[f32::INFINITY]), &f32s(&[f32::NEG_INFINITY]), NODE_TOLERANCE).is_err());
+        assert!(compare(&f32s(&[0.0]), &f32s(&[2e-5]), NODE_TOLERANCE).is_err());
+    }
+
+    #[test]
+    fn dtype_and_shape_must_match() {
+        let ints = Tensor::from_vec([2], vec![1i64, 2]);
+        assert!(compare(&f32s(&[1.0, 2.0]), &ints, NODE_TOLERANCE).unwrap_err().starts_with("dtype"));
+        let reshaped = f32s(&[1.0, 2.0]).reshaped([1, 2]).unwrap();
+        assert!(compare(&f32s(&[1.0, 2.0]), &reshaped, NODE_TOLERANCE).unwrap_err().starts_with("shape"));
+    }
+
+    #[test]
+    fn integers_and_bools_are_exact() {
+        let big = Tensor::from_vec([1], vec![u64::MAX]);
+        let big_minus = Tensor::from_vec([1], vec![u64::MAX - 1]);
+        assert!(compare(&big, &big_minus, NODE_TOLERANCE).is_err());
+        let a = Tensor::from_vec([2], vec![1000i32, 7]);
+        let b = Tensor::from_vec([2], vec![1001i32, 7]);
+        assert!(compare(&a, &b, NODE_TOLERANCE).is_err());
+        let t = Tensor::from_vec([2], vec![true, false]);
+        assert!(compare(&t, &t.clone(), NODE_TOLERANCE).is_ok());
+        assert!(compare(&t, &Tensor::from_vec([2], vec![true, true]), NODE_TOLERANCE).is_err());
+    }
+
+    #[test]
+    fn exit_codes_are_classified() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(classify_exit(ExitStatus::from_raw(0), ""), Ok(()));
+        let panic = classify_exit(ExitStatus::from_raw(101 << 8), "x\nthread 'main' panicked at a.rs\n");
+        assert_eq!(panic, Err(Status::Crash("panic (exit 101): thread 'main' panicked at a.rs".into())));
+        let fail = classify_exit(ExitStatus::from_raw(1 << 8), "\nerror: unsupported op Foo\nmore");
+        assert_eq!(fail, Err(Status::Fail("exit 1: error: unsupported op Foo".into())));
+        assert!(matches!(classify_exit(ExitStatus::from_raw(11), ""), Err(Status::Crash(_))));
+    }
+
+    #[test]
+    fn judging_finds_regressions_crashes_and_new_passes() {
+        let case = |n: &str| Case {
+            name: n.into(),
+            op: "Abs".into(),
+            inputs: vec![],
+            dir: PathBuf::new(),
+            tolerance: NODE_TOLERANCE,
+        };
+        let cases = [case("a"), case("b"), case("c")];
+        let results = [Status::Pass, Status::Fail("x".into()), Status::Crash("y".into())];
+        let expected: BTreeSet<String> = ["b", "gone"].iter().map(|s| s.to_string()).collect();
+        let v = judge(&cases, &results, &expected);
+        assert_eq!(v.regressions, ["b", "gone"]);
+        assert_eq!(v.crashes, ["c"]);
+        assert_eq!(v.newly_passing, ["a"]);
+        assert_eq!(totals(&results), "pass 1 / 3, fail 1, crash 1");
+        let table = per_op_table(&cases, &results);
+        assert_eq!(table.split_whitespace().collect::<Vec<_>>(), ["Abs", "1/3"]);
+    }
+}

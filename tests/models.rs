@@ -1,0 +1,39 @@
+//! Whole-model tests through the `kiln` binary: the nine `light_*` models onnx ships (seeded
+//! inputs, onnxruntime reference outputs) and the `simple`, `pytorch-converted` and
+//! `pytorch-operator` model tests with their shipped data.
+//!
+//! Data: `scripts/gen-test-data.sh` -> `target/test-data/{light,simple,...}`.
+//! Expected passes: `tests/data/models_expected_pass.txt` (names `category/test`);
+//! `KILN_BLESS=1` rewrites it. Report: `target/test-reports/models.txt`.
+
+#[path = "common/suite.rs"]
+mod suite;
+
+use suite::{load_manifest, repo_root, run_suite, Case, Tolerance, NODE_TOLERANCE};
+
+/// The light models are compared with onnxruntime within 1e-3 relative; the absolute term only
+/// absorbs values that should be zero.
+const LIGHT_TOLERANCE: Tolerance = Tolerance { rtol: 1e-3, atol: 1e-6 };
+/// (category, expected number of tests in onnx 1.23.2, tolerance)
+const CATEGORIES: [(&str, usize, Tolerance); 4] = [
+    ("light", 9, LIGHT_TOLERANCE),
+    ("simple", 23, NODE_TOLERANCE),
+    ("pytorch-converted", 82, NODE_TOLERANCE),
+    ("pytorch-operator", 35, NODE_TOLERANCE),
+];
+
+#[test]
+fn onnx_model_tests() {
+    let mut cases: Vec<Case> = Vec::new();
+    for (category, expected_count, tolerance) in CATEGORIES {
+        let found = load_manifest(category, &format!("{category}/"), tolerance).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            found.len(),
+            expected_count,
+            "{category}: test count changed; regenerate with `{} --force`",
+            suite::GEN_COMMAND
+        );
+        cases.extend(found);
+    }
+    run_suite("models", &cases, &repo_root().join("tests/data/models_expected_pass.txt"));
+}
