@@ -4,10 +4,10 @@
     scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--input NAME=FILE.npy]
                      [--shape NAME=D0,D1,...] [--json]
 
-For each model: `kiln bench MODEL --json` (its last stdout line is a JSON object with
-`compile_ms`, `median_ms`, `min_ms`, `p90_ms`), then onnxruntime (CPUExecutionProvider,
-intra/inter-op threads 1, default graph optimizations) timed over the same number of iterations
-(kiln's `iters`/`iterations` field when it reports one, else --iters) after --warmup runs. The
+For each model: `kiln bench MODEL --json --iters N --warmup W` (its last stdout line is a JSON
+object with `compile_ms`, `median_ms`, `min_ms`, `p90_ms`, `iters`), then onnxruntime
+(CPUExecutionProvider, intra/inter-op threads 1, default graph optimizations) timed over the
+same number of iterations (kiln's reported `iters`) after the same W warm-up runs. The
 ratio printed is kiln median / onnxruntime median: below 1.0 kiln is faster.
 
 Inputs: the given --input files (also passed to kiln), else seeded standard-normal data (ints:
@@ -73,7 +73,7 @@ def make_inputs(model_path: Path, files: dict[str, str], shapes: dict[str, str])
 
 
 def run_kiln(model: Path, args: argparse.Namespace) -> dict:
-    cmd = [str(KILN), "bench", str(model), "--json"]
+    cmd = [str(KILN), "bench", str(model), "--json", "--iters", str(args.iters), "--warmup", str(args.warmup)]
     for flag, values in (("--input", args.input), ("--shape", args.shape)):
         for v in values:
             cmd += [flag, v]
@@ -130,7 +130,7 @@ def fmt(d: dict, key: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("models", nargs="+", type=Path)
-    p.add_argument("--iters", type=int, default=50, help="when kiln does not report its count")
+    p.add_argument("--iters", type=int, default=50, help="timed runs for both (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--input", action="append", default=[], help="NAME=FILE.npy (to both)")
     p.add_argument("--shape", action="append", default=[], help="NAME=D0,D1 (to both)")

@@ -12,19 +12,36 @@ use thiserror::Error;
 pub enum Error {
     /// A file could not be read.
     #[error("cannot read {}", path.display())]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A file could not be written.
     #[error("cannot write {}", path.display())]
-    Write { path: PathBuf, #[source] source: std::io::Error },
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The model file is not a model kiln can import.
     #[error("{}", path.display())]
-    Model { path: PathBuf, #[source] source: kiln_frontend::FrontendError },
+    Model {
+        path: PathBuf,
+        #[source]
+        source: Box<kiln_frontend::FrontendError>,
+    },
     /// Importing the model with the requested specialisation failed.
     #[error(transparent)]
-    Frontend(#[from] kiln_frontend::FrontendError),
+    Frontend(Box<kiln_frontend::FrontendError>),
     /// A stage produced IR that breaks an invariant: a bug in kiln, shown with the IR.
     #[error("internal: invalid IR after stage '{stage}': {source}\n{ir}")]
-    Verify { stage: &'static str, ir: String, #[source] source: kiln_ir::IrError },
+    Verify {
+        stage: &'static str,
+        ir: String,
+        #[source]
+        source: kiln_ir::IrError,
+    },
     /// Compiling or running the JIT-compiled model failed.
     #[error(transparent)]
     Runtime(#[from] kiln_runtime::RuntimeError),
@@ -51,14 +68,22 @@ pub enum Error {
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+// Boxed: the frontend's errors are large, and `Result<_, Error>` is returned everywhere.
+impl From<kiln_frontend::FrontendError> for Error {
+    fn from(e: kiln_frontend::FrontendError) -> Self {
+        Error::Frontend(Box::new(e))
+    }
+}
+
 impl Error {
     /// The graph input whose value the import needs to know at compile time (it determines a
     /// shape), when that is why compilation failed. `kiln run` then binds the value and retries.
     pub fn needs_value_input(&self) -> Option<&str> {
         match self {
-            // FIXME: match `FrontendError::NeedsValue { graph_input, .. }` once the frontend
-            // exports it; until then no error names such an input.
-            Error::Frontend(_) => None,
+            Error::Frontend(e) => match e.as_ref() {
+                kiln_frontend::FrontendError::NeedsValue { graph_input, .. } => Some(graph_input),
+                _ => None,
+            },
             _ => None,
         }
     }

@@ -28,7 +28,7 @@ impl Model {
         let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let onnx = OnnxModel::from_bytes(&bytes, Some(base))
-            .map_err(|source| Error::Model { path: path.into(), source })?;
+            .map_err(|e| Error::Model { path: path.into(), source: Box::new(e) })?;
         Ok(Model { onnx: Arc::new(onnx), spec: ImportOptions::default(), path: Some(path.into()) })
     }
 

@@ -95,6 +95,5 @@ fn verify_stage(stage: &'static str, graph: &Graph, opts: &Options) -> Result<()
     if !opts.verify {
         return Ok(());
     }
-    kiln_ir::verify(graph)
-        .map_err(|source| Error::Verify { stage, ir: kiln_ir::print_graph(graph, false), source })
+    kiln_ir::verify(graph).map_err(|source| Error::Verify { stage, ir: kiln_ir::print_graph(graph, false), source })
 }

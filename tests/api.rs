@@ -85,7 +85,7 @@ fn one_model_runs_from_four_threads_at_once() {
 fn run_checks_inputs_by_name() {
     let compiled = add_compiled("api_run_checks");
     let x = Tensor::from_vec(vec![2, 3], vec![0f32; 6]);
-    let err = compiled.run(&[x.clone()]).unwrap_err().to_string();
+    let err = compiled.run(std::slice::from_ref(&x)).unwrap_err().to_string();
     assert_eq!(err, "the model takes 2 input(s) (x, y), got 1");
     let y = Tensor::from_vec(vec![2, 3], vec![0i32; 6]);
     let err = compiled.run(&[x, y]).unwrap_err().to_string();

@@ -32,7 +32,16 @@ fn run_with_npy_inputs_writes_npy_outputs() {
     let (x, y) = x_and_y();
     let (xf, yf) = (write_npy(&dir, "x.npy", &x), write_npy(&dir, "y.npy", &y));
     let out_dir = dir.join("out");
-    let out = kiln(&["run", s(&model), "--input", &format!("x={xf}"), "--input", &format!("y={yf}"), "--output-dir", s(&out_dir)]);
+    let out = kiln(&[
+        "run",
+        s(&model),
+        "--input",
+        &format!("x={xf}"),
+        "--input",
+        &format!("y={yf}"),
+        "--output-dir",
+        s(&out_dir),
+    ]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stdout.contains("z: f32[2,3] = [1.5, 1, 3.25"), "stdout: {stdout}");
@@ -89,7 +98,16 @@ fn shape_input_given_as_file_is_bound_as_a_constant() {
     let xf = write_npy(&dir, "x.npy", &x);
     let shape = write_npy(&dir, "shape.npy", &Tensor::from_vec(vec![2], vec![3i64, 2]));
     let out_dir = dir.join("out");
-    let out = kiln(&["run", s(&model), "--input", &format!("x={xf}"), "--input", &format!("shape={shape}"), "--output-dir", s(&out_dir)]);
+    let out = kiln(&[
+        "run",
+        s(&model),
+        "--input",
+        &format!("x={xf}"),
+        "--input",
+        &format!("shape={shape}"),
+        "--output-dir",
+        s(&out_dir),
+    ]);
     let (_, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stderr.contains("note: input 'shape' determines a shape; specialising on its value"), "stderr: {stderr}");
@@ -160,8 +178,10 @@ fn inspect_prints_the_ir_and_a_summary() {
         // 2*2*4*3 = 48 for the matmul, 8 for the relu.
         assert!(stdout.contains("flops:   56 (estimated)"), "stdout: {stdout}");
         assert!(stdout.contains("params:  12 (48 B)"), "stdout: {stdout}");
-        assert!(stdout.contains(&format!("# after stage '{stage}'")), "stdout: {stdout}");
+        assert!(stdout.contains(&format!("# after stage '{stage}' (opt level 2)")), "stdout: {stdout}");
     }
+    let out = kiln(&["inspect", s(&model), "--opt-level", "0"]);
+    assert!(texts(&out).0.contains("# after stage 'optimized' (opt level 0)"), "{}", texts(&out).1);
 }
 
 #[test]

@@ -15,10 +15,7 @@ pub const DEFAULT_FOLD_LIMIT: usize = 64 << 20;
 
 /// True when a tensor of type `ty` fits in `limit` bytes (overflow counts as too big).
 pub fn fits(ty: &TensorType, limit: usize) -> bool {
-    ty.shape
-        .iter()
-        .try_fold(ty.dtype.size(), |a, &d| a.checked_mul(d))
-        .is_some_and(|bytes| bytes <= limit)
+    ty.shape.iter().try_fold(ty.dtype.size(), |a, &d| a.checked_mul(d)).is_some_and(|bytes| bytes <= limit)
 }
 
 /// The results of `op` on `inputs` when they are all constants and the results (of types

@@ -73,4 +73,3 @@ pub fn tensor_to_pb(name: &str, tensor: &Tensor) -> Vec<u8> {
 }
 
 pub use tensor_proto::try_tensor_to_pb;
-

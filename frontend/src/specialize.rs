@@ -29,8 +29,10 @@ pub struct Declared<'a> {
 /// Decides the type (or value) of one graph input; notes defaults taken on the user's behalf.
 pub fn specialize(decl: &Declared, opts: &ImportOptions, notes: &mut Vec<String>) -> Result<Binding> {
     let err = |msg: String| FrontendError::Input { input: decl.name.to_string(), msg };
-    let elem = decl.elem.ok_or_else(|| err("is not a tensor (sequences, maps and optionals are not supported)".into()))?;
-    let dtype = dtype_from_onnx(elem).map_err(|_| err(format!("element type {} is not supported", onnx_dtype_name(elem))))?;
+    let elem =
+        decl.elem.ok_or_else(|| err("is not a tensor (sequences, maps and optionals are not supported)".into()))?;
+    let dtype =
+        dtype_from_onnx(elem).map_err(|_| err(format!("element type {} is not supported", onnx_dtype_name(elem))))?;
     if let Some(v) = opts.values.get(decl.name) {
         if v.dtype() != dtype {
             return Err(err(format!("given value is {}, the model declares {dtype}", v.dtype())));
@@ -42,8 +44,13 @@ pub fn specialize(decl: &Declared, opts: &ImportOptions, notes: &mut Vec<String>
         check_fits(decl, shape).map_err(err)?;
         return Ok(Binding::Runtime(TensorType::new(dtype, shape.clone())));
     }
-    let dims = decl.dims.as_ref().ok_or_else(|| err(format!("declares no shape; give it with --shape {}=...", decl.name)))?;
-    let shape = dims.iter().enumerate().map(|(axis, d)| resolve_dim(decl.name, axis, d, notes)).collect::<Result<Vec<usize>>>()?;
+    let dims =
+        decl.dims.as_ref().ok_or_else(|| err(format!("declares no shape; give it with --shape {}=...", decl.name)))?;
+    let shape = dims
+        .iter()
+        .enumerate()
+        .map(|(axis, d)| resolve_dim(decl.name, axis, d, notes))
+        .collect::<Result<Vec<usize>>>()?;
     Ok(Binding::Runtime(TensorType::new(dtype, shape)))
 }
 

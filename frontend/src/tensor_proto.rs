@@ -53,9 +53,7 @@ pub fn display_name(t: &TensorProto) -> String {
 }
 
 fn checked_shape(dims: &[i64]) -> Result<Vec<usize>, String> {
-    dims.iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d} in dims {dims:?}")))
-        .collect()
+    dims.iter().map(|&d| usize::try_from(d).map_err(|_| format!("negative dimension {d} in dims {dims:?}"))).collect()
 }
 
 /// Reads the typed repeated field that holds `dtype`, checking it has `numel` elements.
@@ -96,9 +94,13 @@ pub fn tensor_to_proto(name: &str, tensor: &Tensor) -> TensorProto {
     t
 }
 
-/// Serializes `tensor` as a `TensorProto`; fails only past protobuf's 2 GiB message limit.
+/// Serializes `tensor` as a `TensorProto`; fails past protobuf's 2 GiB message limit (checked
+/// here: rust-protobuf would write the oversized message, which readers then reject).
 pub fn try_tensor_to_pb(name: &str, tensor: &Tensor) -> Result<Vec<u8>> {
-    tensor_to_proto(name, tensor)
-        .write_to_bytes()
-        .map_err(|e| FrontendError::Tensor { tensor: name.to_string(), msg: e.to_string() })
+    let err = |msg: String| FrontendError::Tensor { tensor: name.to_string(), msg };
+    let bytes = tensor.numel().saturating_mul(tensor.dtype().size());
+    if bytes >= i32::MAX as usize - 4096 {
+        return Err(err(format!("{bytes} bytes exceed protobuf's 2 GiB message limit")));
+    }
+    tensor_to_proto(name, tensor).write_to_bytes().map_err(|e| err(e.to_string()))
 }

@@ -45,19 +45,39 @@ fn unary_attribute_defaults_and_values() {
 
 #[test]
 fn wrong_attribute_type_is_an_error() {
-    let b = ModelBuilder::new(14).input("x", &[2]).node_attrs("LeakyRelu", &["x"], &["y"], vec![a_int("alpha", 1)]).output("y");
+    let b = ModelBuilder::new(14)
+        .input("x", &[2])
+        .node_attrs("LeakyRelu", &["x"], &["y"], vec![a_int("alpha", 1)])
+        .output("y");
     let e = b.import().unwrap_err().to_string();
     assert!(e.contains("node 'LeakyRelu_0' (LeakyRelu), attribute 'alpha'"), "{e}");
 }
 
 #[test]
 fn binary_and_comparison_ops() {
-    for (name, b) in [("Add", BinaryOp::Add), ("Sub", BinaryOp::Sub), ("Mul", BinaryOp::Mul), ("Div", BinaryOp::Div), ("Pow", BinaryOp::Pow), ("PRelu", BinaryOp::PRelu)] {
-        let g = ModelBuilder::new(14).input("a", &[2, 3]).input("b", &[3]).node(name, &["a", "b"], &["y"]).output("y").graph();
+    for (name, b) in [
+        ("Add", BinaryOp::Add),
+        ("Sub", BinaryOp::Sub),
+        ("Mul", BinaryOp::Mul),
+        ("Div", BinaryOp::Div),
+        ("Pow", BinaryOp::Pow),
+        ("PRelu", BinaryOp::PRelu),
+    ] {
+        let g = ModelBuilder::new(14)
+            .input("a", &[2, 3])
+            .input("b", &[3])
+            .node(name, &["a", "b"], &["y"])
+            .output("y")
+            .graph();
         assert_eq!(only_op(&g), Op::Binary(b), "{name}");
         assert_eq!(out_shape(&g, 0), vec![2, 3]);
     }
-    let g = ModelBuilder::new(14).input("a", &[2, 3]).input("b", &[2, 1]).node("Less", &["a", "b"], &["y"]).output("y").graph();
+    let g = ModelBuilder::new(14)
+        .input("a", &[2, 3])
+        .input("b", &[2, 1])
+        .node("Less", &["a", "b"], &["y"])
+        .output("y")
+        .graph();
     assert_eq!(g.ty(g.outputs[0]).dtype, DType::Bool);
 }
 
@@ -102,7 +122,8 @@ fn variadic_ops_chain_binary_ops() {
         .output("n")
         .graph();
     assert_eq!(op_names(&g), vec!["add", "add", "max"]);
-    let g = ModelBuilder::new(13).input("a", &[2]).input("b", &[2]).node("Mean", &["a", "b"], &["y"]).output("y").graph();
+    let g =
+        ModelBuilder::new(13).input("a", &[2]).input("b", &[2]).node("Mean", &["a", "b"], &["y"]).output("y").graph();
     assert_eq!(op_names(&g), vec!["add", "div"]);
     let div = g.nodes.iter().last().unwrap().1;
     assert_eq!(g.const_of(div.inputs[1]).unwrap().to_f64_vec(), vec![2.0]);
@@ -247,4 +268,16 @@ fn argmax_and_argmin() {
             Op::ArgMin { axis: 0, keepdims: true, select_last_index: true }
         ]
     );
+}
+
+#[test]
+fn selu_is_gamma_times_elu() {
+    let g = ModelBuilder::new(13)
+        .input("x", &[3])
+        .node_attrs("Selu", &["x"], &["y"], vec![a_float("alpha", 2.0), a_float("gamma", 3.0)])
+        .output("y")
+        .graph();
+    assert_eq!(ops(&g), vec![Op::Unary(UnaryOp::Elu { alpha: 2.0 }), Op::Binary(BinaryOp::Mul)]);
+    let mul = g.nodes.iter().last().unwrap().1;
+    assert_eq!(g.const_of(mul.inputs[1]).unwrap().to_f64_vec(), vec![3.0]);
 }

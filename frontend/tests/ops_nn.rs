@@ -92,12 +92,8 @@ fn matmul_with_one_d_operands_goes_through_reshapes() {
         .output("y")
         .graph();
     assert_eq!(out_shape(&g, 0), vec![5]);
-    let g = ModelBuilder::new(13)
-        .input("a", &[3])
-        .input("b", &[3])
-        .node("MatMul", &["a", "b"], &["y"])
-        .output("y")
-        .graph();
+    let g =
+        ModelBuilder::new(13).input("a", &[3]).input("b", &[3]).node("MatMul", &["a", "b"], &["y"]).output("y").graph();
     assert_eq!(out_shape(&g, 0), Vec::<usize>::new());
 }
 

@@ -122,11 +122,7 @@ fn split_attr_before_13_input_after_and_num_outputs_at_18() {
         .output("b")
         .graph();
     assert_eq!(only_op(&new), Op::Split { axis: 1, sizes: vec![5, 1] });
-    let equal = ModelBuilder::new(13)
-        .input("x", &[6])
-        .node("Split", &["x"], &["a", "b", "c"])
-        .output("c")
-        .graph();
+    let equal = ModelBuilder::new(13).input("x", &[6]).node("Split", &["x"], &["a", "b", "c"]).output("c").graph();
     assert_eq!(only_op(&equal), Op::Split { axis: 0, sizes: vec![2, 2, 2] });
     let uneven = ModelBuilder::new(18)
         .input("x", &[7])
@@ -230,7 +226,10 @@ fn resize_opset_10_11_13_and_upsample() {
         .output("y")
         .graph();
     let Op::Resize(a) = only_op(&up) else { panic!() };
-    assert_eq!((a.mode, a.coord, a.sizes.clone()), (ResizeMode::Nearest(NearestMode::Floor), CoordMode::Asymmetric, vec![1, 1, 4, 6]));
+    assert_eq!(
+        (a.mode, a.coord, a.sizes.clone()),
+        (ResizeMode::Nearest(NearestMode::Floor), CoordMode::Asymmetric, vec![1, 1, 4, 6])
+    );
     let r11 = ModelBuilder::new(11)
         .input("x", &[1, 1, 2, 3])
         .init("roi", &f32s(&[0], &[]))
@@ -254,5 +253,37 @@ fn resize_opset_10_11_13_and_upsample() {
         .output("y")
         .graph();
     let Op::Resize(a) = only_op(&r13) else { panic!() };
-    assert_eq!((a.mode, a.coord, a.sizes), (ResizeMode::Nearest(NearestMode::Ceil), CoordMode::AlignCorners, vec![1, 1, 1, 6]));
+    assert_eq!(
+        (a.mode, a.coord, a.sizes),
+        (ResizeMode::Nearest(NearestMode::Ceil), CoordMode::AlignCorners, vec![1, 1, 1, 6])
+    );
+}
+
+#[test]
+fn tile_is_reshape_expand_reshape() {
+    let g = ModelBuilder::new(13)
+        .input("x", &[2, 3])
+        .init("r", &i64s(&[2, 1]))
+        .node("Tile", &["x", "r"], &["y"])
+        .output("y")
+        .graph();
+    assert_eq!(
+        ops(&g),
+        vec![
+            Op::Reshape { shape: vec![1, 2, 1, 3] },
+            Op::Expand { shape: vec![2, 2, 1, 3] },
+            Op::Reshape { shape: vec![4, 3] }
+        ]
+    );
+}
+
+#[test]
+fn eye_like_folds_to_a_constant() {
+    let g = ModelBuilder::new(13)
+        .input("x", &[2, 3])
+        .node_attrs("EyeLike", &["x"], &["e"], vec![a_int("k", 1), a_int("dtype", 7)])
+        .output("e")
+        .graph();
+    let id = g.nodes.iter().next().unwrap().1;
+    assert_eq!(g.const_of(id.inputs[0]).unwrap().as_slice::<i64>().unwrap(), &[0, 1, 0, 0, 0, 1]);
 }

@@ -85,7 +85,10 @@ fn unsupported_dtypes_name_tensor_and_type() {
         t.name = "half".into();
         t.data_type = code;
         let e = decode(&t).unwrap_err();
-        assert!(matches!(&e, FrontendError::UnsupportedDtype { tensor, dtype } if tensor == "half" && dtype == name), "{e}");
+        assert!(
+            matches!(&e, FrontendError::UnsupportedDtype { tensor, dtype } if tensor == "half" && dtype == name),
+            "{e}"
+        );
     }
 }
 

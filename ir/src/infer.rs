@@ -88,7 +88,7 @@ pub fn window_output_len(
     }
     let mut len = span.div_ceil(stride) + 1;
     // The last window must start inside the input or the begin padding.
-    if (len - 1) * stride >= input + pad_begin {
+    if (len - 1).checked_mul(stride).is_none_or(|start| start >= input + pad_begin) {
         len -= 1;
     }
     Ok(len)

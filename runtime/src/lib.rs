@@ -14,8 +14,7 @@
 mod workspace;
 
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::Module;
-use kiln_ir::{DType, Graph, Tensor, TensorData, TensorType};
+use kiln_ir::{Graph, Tensor, TensorData, TensorType};
 use thiserror::Error;
 use workspace::AlignedBuf;
 
@@ -101,11 +100,12 @@ impl JitModel {
     /// Runs on `inputs` (graph order), checked against the input types.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         self.check_inputs(inputs)?;
-        let in_bytes: Vec<Vec<u8>> = inputs.iter().map(|t| t.to_le_bytes()).collect();
-        let in_ptrs: Vec<*const u8> = in_bytes.iter().map(|b| b.as_ptr()).collect();
+        // Tensors hold typed vectors, whose memory is the dense little-endian layout the kernels
+        // expect on the little-endian hosts kiln JITs for: no copies in or out.
+        let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
         let out_types = self.output_types();
-        let mut out_bufs: Vec<AlignedBuf> = out_types.iter().map(|t| AlignedBuf::zeroed(t.byte_size())).collect();
-        let out_ptrs: Vec<*mut u8> = out_bufs.iter_mut().map(|b| b.as_mut_ptr()).collect();
+        let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
+        let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
         let mut workspace = AlignedBuf::zeroed(self.stats.workspace_bytes);
         // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
         // (inputs checked above, outputs and workspace sized from the graph and the plan).
@@ -113,7 +113,11 @@ impl JitModel {
         if status != 0 {
             return Err(RuntimeError::Status(status));
         }
-        out_types.iter().zip(&out_bufs).map(|(t, b)| to_tensor(t, b.as_slice())).collect()
+        out_types
+            .iter()
+            .zip(out_data)
+            .map(|(t, d)| Tensor::new(t.shape.clone(), d).ok_or_else(|| RuntimeError::Input("output size mismatch".into())))
+            .collect()
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
@@ -134,12 +138,15 @@ impl JitModel {
     }
 }
 
-/// A tensor of `ty` from the bytes the model wrote (bools normalised to 0/1).
-fn to_tensor(ty: &TensorType, bytes: &[u8]) -> Result<Tensor> {
-    let data = if ty.dtype == DType::Bool {
-        TensorData::Bool(bytes.iter().map(|&b| b != 0).collect())
-    } else {
-        TensorData::from_le_bytes(ty.dtype, bytes).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))?
-    };
-    Tensor::new(ty.shape.clone(), data).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))
+/// The address of a tensor's elements.
+fn data_ptr(d: &TensorData) -> *const u8 {
+    kiln_ir::with_data!(d, v => v.as_ptr().cast())
 }
+
+/// The mutable address of a tensor's elements.
+fn data_ptr_mut(d: &mut TensorData) -> *mut u8 {
+    kiln_ir::with_data!(d, v => v.as_mut_ptr().cast())
+}
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("kiln's runtime passes tensor memory to kernels as little-endian bytes");

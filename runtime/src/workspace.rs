@@ -1,22 +1,18 @@
-//! 64-byte-aligned, zero-initialised byte buffers for workspaces and outputs (a `Vec<u8>` only
-//! guarantees byte alignment; kernels assume cache-line-aligned buffers for speed).
+//! 64-byte-aligned, zero-initialised byte buffers for workspaces (a `Vec<u8>` only guarantees
+//! byte alignment; the memory plan's offsets are 64-byte aligned relative to the base, and an
+//! aligned base keeps every planned buffer on a cache line boundary).
 
-/// A heap buffer of `len` bytes aligned to 64.
+/// A heap buffer of at least `len` bytes aligned to 64.
 pub struct AlignedBuf {
     words: Vec<[u8; 64]>,
-    len: usize,
 }
 
 impl AlignedBuf {
-    /// `len` zero bytes.
+    /// `len` zero bytes (at least one line, so the pointer is never dangling).
     pub fn zeroed(len: usize) -> AlignedBuf {
-        AlignedBuf { words: vec![[0u8; 64]; len.div_ceil(64).max(1)], len }
+        AlignedBuf { words: vec![[0u8; 64]; len.div_ceil(64).max(1)] }
     }
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         self.words.as_mut_ptr().cast()
-    }
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: `words` holds at least `len` initialised bytes, contiguous.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
     }
 }

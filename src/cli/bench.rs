@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 /// Default timed runs when `--iters` is not given.
 const DEFAULT_ITERS: u64 = 20;
-/// Without `--iters`, timing stops once this much time has been spent in timed runs.
+/// Without `--iters`, timing stops once this much time has been spent running (warmup included),
+/// after at least one timed run.
 const TIME_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     let p = prepare(&args.model, &args.inputs.inputs)?;
+    let start = Instant::now();
     for _ in 0..args.warmup {
         p.compiled.run(&p.inputs)?;
     }
     let mut times_ms = Vec::new();
-    let start = Instant::now();
     for _ in 0..args.iters.unwrap_or(DEFAULT_ITERS) {
         let t = Instant::now();
         p.compiled.run(&p.inputs)?;

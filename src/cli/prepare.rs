@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use kiln::io::{read_tensor, TensorFormat};
 use kiln::{CompiledModel, DType, Dim, Model, Options, Tensor, TensorType};
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use std::path::PathBuf;
 
 /// The seed of the random inputs, fixed so runs repeat.
 pub const SEED: u64 = 0;
@@ -23,6 +24,7 @@ pub struct Prepared {
 /// An input file bound to a graph input.
 struct Bound {
     name: String,
+    path: PathBuf,
     tensor: Tensor,
     format: Option<TensorFormat>,
 }
@@ -45,6 +47,7 @@ pub fn prepare(args: &ModelArgs, files: &[InputArg]) -> Result<Prepared> {
     for note in compiled.notes() {
         eprintln!("note: {note}");
     }
+    check_files_fit(&compiled, &bound)?;
     let inputs = runtime_inputs(&compiled, &bound);
     Ok(Prepared { compiled, inputs, format: bound.first().and_then(|b| b.format) })
 }
@@ -68,7 +71,12 @@ fn bind_files(model: &Model, files: &[InputArg]) -> Result<Vec<Bound>> {
     let positional: Vec<&InputArg> = files.iter().filter(|f| f.name.is_none()).collect();
     for f in &positional {
         let Some(name) = free.next() else {
-            bail!("{} input files given but the model has {} input(s): {}", files.len(), declared.len(), declared.join(", "));
+            bail!(
+                "{} input files given but the model has {} input(s): {}",
+                files.len(),
+                declared.len(),
+                declared.join(", ")
+            );
         };
         bound.push(read(name, f)?);
     }
@@ -77,7 +85,7 @@ fn bind_files(model: &Model, files: &[InputArg]) -> Result<Vec<Bound>> {
 
 fn read(name: String, f: &InputArg) -> Result<Bound> {
     let file = read_tensor(&f.path)?;
-    Ok(Bound { name, tensor: file.tensor, format: TensorFormat::of_path(&f.path) })
+    Ok(Bound { name, path: f.path.clone(), tensor: file.tensor, format: TensorFormat::of_path(&f.path) })
 }
 
 /// Fixes the symbolic dims of every input given as a file (unless `--shape` names it) to the
@@ -115,6 +123,18 @@ fn compile_binding_values(mut model: Model, bound: &[Bound], opts: &Options) -> 
     Ok(model.compile(opts)?)
 }
 
+/// Fails, naming the file, when an input file does not fit the compiled input's type.
+fn check_files_fit(compiled: &CompiledModel, bound: &[Bound]) -> Result<()> {
+    for (name, ty) in compiled.input_names().iter().zip(compiled.input_types()) {
+        let Some(b) = bound.iter().find(|b| &b.name == name) else { continue };
+        if b.tensor.ty() != ty {
+            let (file, got) = (b.path.display(), b.tensor.ty());
+            bail!("input '{name}': the model expects {ty}, but {file} holds {got}");
+        }
+    }
+    Ok(())
+}
+
 /// The runtime inputs: the bound files, else seeded random tensors (with a note).
 fn runtime_inputs(compiled: &CompiledModel, bound: &[Bound]) -> Vec<Tensor> {
     let mut rng = StdRng::seed_from_u64(SEED);
@@ -124,7 +144,10 @@ fn runtime_inputs(compiled: &CompiledModel, bound: &[Bound]) -> Vec<Tensor> {
         .map(|(name, ty)| match bound.iter().find(|b| &b.name == name) {
             Some(b) => b.tensor.clone(),
             None => {
-                eprintln!("note: no --input for '{name}'; using seeded random {ty} ({}, seed {SEED})", range_of(ty.dtype));
+                eprintln!(
+                    "note: no --input for '{name}'; using seeded random {ty} ({}, seed {SEED})",
+                    range_of(ty.dtype)
+                );
                 random_tensor(&ty, &mut rng)
             }
         })

@@ -41,7 +41,7 @@ pub fn encode(tensor: &Tensor) -> Vec<u8> {
         _ => format!("({})", dims.join(", ")),
     };
     let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", descr_of(tensor.dtype()));
-    let v1 = 10 + dict.len() + 1 <= usize::from(u16::MAX);
+    let v1 = 10 + dict.len() < usize::from(u16::MAX);
     let prefix = if v1 { 10 } else { 12 };
     let pad = (64 - (prefix + dict.len() + 1) % 64) % 64;
     let header = format!("{dict}{}\n", " ".repeat(pad));
@@ -82,13 +82,10 @@ fn dtype_of_descr(descr: &str) -> Result<DType, String> {
     match (found, order) {
         (Some(d), "<") => Ok(d),
         (Some(d), "|" | "=" | ">") if d.size() == 1 => Ok(d),
-        (Some(d), ">") => Err(format!(
-            "big-endian data ('{descr}') is not supported; convert with arr.astype('{}')",
-            descr_of(d)
-        )),
-        _ => Err(format!(
-            "unsupported dtype '{descr}' (supported: f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1, little-endian)"
-        )),
+        (Some(d), ">") => {
+            Err(format!("big-endian data ('{descr}') is not supported; convert with arr.astype('{}')", descr_of(d)))
+        }
+        _ => Err(format!("unsupported dtype '{descr}' (supported: f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1, little-endian)")),
     }
 }
 

@@ -3,8 +3,8 @@
 #![allow(dead_code, unused_imports)]
 
 use onnx_protobuf::{
-    tensor_proto::DataType, tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, Message,
-    ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_proto::DataType, tensor_shape_proto::Dimension, type_proto, AttributeProto, GraphProto, Message, ModelProto,
+    NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use std::path::{Path, PathBuf};
 use std::process::Output;

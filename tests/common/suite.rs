@@ -262,8 +262,19 @@ fn classify_exit(exit: ExitStatus, stderr: &str) -> Result<(), Status> {
     }
 }
 
+/// The first stderr line starting with `error`, else the first non-empty one (kiln prints
+/// `note:` lines before its error), with a continuation line appended when it ends in `:`.
 fn first_line(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no stderr)");
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let Some(i) = lines.iter().position(|l| l.starts_with("error")).or((!lines.is_empty()).then_some(0)) else {
+        return "(no stderr)".into();
+    };
+    let mut line = lines[i].to_string();
+    if line.ends_with(':') {
+        if let Some(next) = lines.get(i + 1) {
+            line = format!("{line} {next}");
+        }
+    }
     line.chars().take(200).collect()
 }
 
@@ -493,8 +504,12 @@ mod self_tests {
         assert_eq!(classify_exit(ExitStatus::from_raw(0), ""), Ok(()));
         let panic = classify_exit(ExitStatus::from_raw(101 << 8), "x\nthread 'main' panicked at a.rs\n");
         assert_eq!(panic, Err(Status::Crash("panic (exit 101): thread 'main' panicked at a.rs".into())));
-        let fail = classify_exit(ExitStatus::from_raw(1 << 8), "\nerror: unsupported op Foo\nmore");
+        let fail = classify_exit(ExitStatus::from_raw(1 << 8), "note: x\nerror: unsupported op Foo\nmore");
         assert_eq!(fail, Err(Status::Fail("exit 1: error: unsupported op Foo".into())));
+        let fail = classify_exit(ExitStatus::from_raw(2 << 8), "\nerror: 1 unsupported op(s):\n  Foo (n1)");
+        assert_eq!(fail, Err(Status::Fail("exit 2: error: 1 unsupported op(s): Foo (n1)".into())));
+        let silent = classify_exit(ExitStatus::from_raw(3 << 8), "");
+        assert_eq!(silent, Err(Status::Fail("exit 3: (no stderr)".into())));
         assert!(matches!(classify_exit(ExitStatus::from_raw(11), ""), Err(Status::Crash(_))));
     }
 

@@ -1,10 +1,126 @@
-//! Kernel family `pool` (being built).
+//! Kernel family `pool`: MaxPool and AveragePool (f32), 1-D and 2-D, strides, dilations, pads,
+//! `ceil_mode` (windows past the padded input are clipped) and `count_include_pad`.
+//!
+//! Each output is a scalar loop over its unrolled window taps. A tap outside the input reads a
+//! clamped in-range address and is replaced by a select (`-inf` for max, `0` for average), so
+//! no branch is taken per tap. The average divisor is counted per axis at run time (in-bounds
+//! taps, or taps inside the padded extent with `count_include_pad`) and multiplied, which is
+//! exact because windows are separable.
+//!
+//! FIXME: not vectorised yet; interior outputs could run four columns per f32x4 when stride is 1.
 
+use crate::emit::{addr, c64, load, store};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use crate::loops::for_count;
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_frontend::FunctionBuilder;
+use kiln_ir::{DType, Op, PoolAttrs, PoolKind};
+
+/// One spatial axis of the pooling window.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    input: usize,
+    output: usize,
+    k: usize,
+    s: usize,
+    d: usize,
+    pad_begin: usize,
+    pad_end: usize,
+}
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
-    let _ = cx;
-    Err(spec.unsupported("no lowering yet"))
+    let Op::Pool(a) = &spec.op else { return Err(spec.unsupported("not a pool")) };
+    if spec.inputs[0].dtype != DType::F32 {
+        return Err(spec.unsupported(format!("dtype {} (only f32)", spec.inputs[0].dtype)));
+    }
+    let (xs, ys) = (&spec.inputs[0].shape, &spec.outputs[0].shape);
+    let sp = xs.len().saturating_sub(2);
+    if !(sp == 1 || sp == 2) || ys.len() != xs.len() || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
+        return Err(spec.unsupported("only 1-D and 2-D pooling with one attribute entry per spatial axis"));
+    }
+    let axis = |i: usize| Axis {
+        input: xs[2 + i],
+        output: ys[2 + i],
+        k: a.kernel[i],
+        s: a.strides[i],
+        d: a.dilations[i],
+        pad_begin: a.pads[i],
+        pad_end: a.pads[sp + i],
+    };
+    let unit = Axis { input: 1, output: 1, k: 1, s: 1, d: 1, pad_begin: 0, pad_end: 0 };
+    let (h, w) = if sp == 2 { (axis(0), axis(1)) } else { (unit, axis(0)) };
+    let planes = (xs[0] * xs[1]) as i64;
+    let (x, y) = (cx.inputs[0], cx.outputs[0]);
+    let attrs = a.clone();
+    for_count(cx.b, 0, planes, 1, |b, p| {
+        let xi = b.ins().imul_imm_s(p, (h.input * w.input) as i64);
+        let xp = addr(b, x, xi, 4);
+        let yi = b.ins().imul_imm_s(p, (h.output * w.output) as i64);
+        let yp = addr(b, y, yi, 4);
+        for_count(b, 0, h.output as i64, 1, |b, oh| {
+            for_count(b, 0, w.output as i64, 1, |b, ow| {
+                let v = window(b, &attrs, xp, h, w, oh, ow);
+                let o = b.ins().imul_imm_s(oh, w.output as i64);
+                let o = b.ins().iadd(o, ow);
+                let po = addr(b, yp, o, 4);
+                store(b, v, po, 0);
+            });
+        });
+    });
+    Ok(())
+}
+
+/// The taps of one axis: (clamped index, in-bounds flag) per tap, and the divisor count.
+fn taps(b: &mut FunctionBuilder, ax: Axis, o: Value, include_pad: bool) -> (Vec<(Value, Value)>, Value) {
+    let start = b.ins().imul_imm_s(o, ax.s as i64);
+    let start = b.ins().iadd_imm_s(start, -(ax.pad_begin as i64));
+    let zero = c64(b, 0);
+    let mut count = c64(b, 0);
+    let mut out = Vec::with_capacity(ax.k);
+    for t in 0..ax.k {
+        let i = b.ins().iadd_imm_s(start, (t * ax.d) as i64);
+        let ok = b.ins().icmp_imm_s(IntCC::UnsignedLessThan, i, ax.input as i64);
+        let counted = if include_pad {
+            // Inside the padded extent [-pad_begin, input + pad_end): clipped ceil_mode taps are not.
+            let padded = b.ins().iadd_imm_s(i, ax.pad_begin as i64);
+            b.ins().icmp_imm_s(IntCC::UnsignedLessThan, padded, (ax.input + ax.pad_begin + ax.pad_end) as i64)
+        } else {
+            ok
+        };
+        let one = b.ins().uextend(types::I64, counted);
+        count = b.ins().iadd(count, one);
+        let clamped = b.ins().select(ok, i, zero);
+        out.push((clamped, ok));
+    }
+    (out, count)
+}
+
+fn window(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: Axis, oh: Value, ow: Value) -> Value {
+    let (is_max, include_pad) = match a.kind {
+        PoolKind::Max => (true, false),
+        PoolKind::Avg { count_include_pad } => (false, count_include_pad),
+    };
+    let (rows, ch) = taps(b, h, oh, include_pad);
+    let (cols, cw) = taps(b, w, ow, include_pad);
+    let fill = b.ins().f32const(if is_max { f32::NEG_INFINITY } else { 0.0 });
+    let mut acc = fill;
+    for &(r, rok) in &rows {
+        let row_off = b.ins().imul_imm_s(r, w.input as i64);
+        for &(c, cok) in &cols {
+            let idx = b.ins().iadd(row_off, c);
+            let p = addr(b, xp, idx, 4);
+            let v = load(b, types::F32, p, 0);
+            let ok = b.ins().band(rok, cok);
+            let v = b.ins().select(ok, v, fill);
+            acc = if is_max { crate::kernels::softmax::fmax_fast(b, v, acc) } else { b.ins().fadd(acc, v) };
+        }
+    }
+    if is_max {
+        return acc;
+    }
+    let n = b.ins().imul(ch, cw);
+    let nf = b.ins().fcvt_from_sint(types::F32, n);
+    b.ins().fdiv(acc, nf)
 }

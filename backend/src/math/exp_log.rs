@@ -139,7 +139,10 @@ fn log_special_cases(b: &mut FunctionBuilder, x: Value, r: Value, ty: cranelift_
     let is_zero = b.ins().fcmp(FloatCC::Equal, x, zero);
     let ninf = fconst(b, ty, f64::NEG_INFINITY);
     let r = select_float(b, is_zero, ninf, r);
-    let neg_or_nan = b.ins().fcmp(FloatCC::UnorderedOrLessThan, x, zero);
+    // `UnorderedOrLessThan` has no aarch64 vector lowering: build it from two portable compares.
+    let neg = b.ins().fcmp(FloatCC::LessThan, x, zero);
+    let nan_in = b.ins().fcmp(FloatCC::NotEqual, x, x);
+    let neg_or_nan = b.ins().bor(neg, nan_in);
     let nan = fconst(b, ty, f64::NAN);
     select_float(b, neg_or_nan, nan, r)
 }

@@ -320,3 +320,46 @@ pub fn random_nonzero(r: &mut StdRng, dtype: DType, shape: &[usize]) -> Tensor {
 
 /// The odd sizes every kernel is checked at.
 pub const SIZES: [usize; 5] = [1, 3, 5, 17, 33];
+
+/// True when the IR accepts `op` on these inputs (`kiln_ir::infer_types`): dtype sweeps use it to
+/// skip combinations the frontend can never produce (e.g. PRelu on i8).
+pub fn ir_accepts(op: &Op, inputs: &[Tensor]) -> bool {
+    let types: Vec<TensorType> = inputs.iter().map(|t| t.ty()).collect();
+    let refs: Vec<&TensorType> = types.iter().collect();
+    kiln_ir::infer_types(op, &refs).is_ok()
+}
+
+/// Checks `op` against the reference when the IR accepts it; returns whether it was checked.
+pub fn check_if_accepted(op: &Op, inputs: &[Tensor], rtol: f64, atol: f64) -> bool {
+    let ok = ir_accepts(op, inputs);
+    if ok {
+        check_against_reference(op, inputs, rtol, atol);
+    }
+    ok
+}
+
+/// Compiles the kernel of `op` on inputs of `types` for aarch64 (`Context::compile`, no module)
+/// and returns the machine-code size; Cranelift panics become errors.
+pub fn compile_for_aarch64(op: &Op, types: &[TensorType]) -> Result<usize, String> {
+    let spec = spec_for(op, types)?;
+    let mut flags = settings::builder();
+    flags.set("opt_level", "speed").map_err(|e| e.to_string())?;
+    flags.set("is_pic", "true").map_err(|e| e.to_string())?;
+    let triple: target_lexicon::Triple = "aarch64-unknown-linux-gnu".parse().map_err(|e| format!("{e:?}"))?;
+    let isa = cranelift_codegen::isa::lookup(triple)
+        .map_err(|e| e.to_string())?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())?;
+    let ptr = isa.pointer_type();
+    let sig = kernel_signature(isa.default_call_conv(), ptr, spec.inputs.len() + spec.outputs.len());
+    let mut ctx = cranelift_codegen::Context::for_function(cranelift_codegen::ir::Function::with_name_signature(
+        cranelift_codegen::ir::UserFuncName::user(0, 0),
+        sig,
+    ));
+    build_kernel_function(&mut ctx.func, &spec, ptr, TargetCaps::of(&*isa), isa.frontend_config())?;
+    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut ctrl = cranelift_codegen::control::ControlPlane::default();
+        ctx.compile(&*isa, &mut ctrl).map(|c| c.code_buffer().len()).map_err(|e| format!("{:?}", e.inner))
+    }));
+    compiled.map_err(|_| format!("{}: cranelift panicked on aarch64", spec.key()))?
+}

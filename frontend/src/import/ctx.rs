@@ -105,9 +105,7 @@ impl<'a> NodeCtx<'a> {
     pub fn string(&self, name: &str) -> Res<Option<String>> {
         match self.attr(name, STRING, |a| !a.s.is_empty())? {
             None => Ok(None),
-            Some(a) => String::from_utf8(a.s.clone())
-                .map(Some)
-                .map_err(|_| self.attr_err(name, "is not UTF-8")),
+            Some(a) => String::from_utf8(a.s.clone()).map(Some).map_err(|_| self.attr_err(name, "is not UTF-8")),
         }
     }
     pub fn string_or(&self, name: &str, default: &str) -> Res<String> {

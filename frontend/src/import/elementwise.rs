@@ -23,15 +23,61 @@ pub fn unary_with_attrs(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId
     unary(imp, ctx, u)
 }
 
+/// Selu as `gamma * Elu_alpha(x)`.
+pub fn selu(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let x = imp.input(ctx, 0)?;
+    let alpha = ctx.float_or("alpha", 1.673_263_2)?;
+    let gamma = ctx.float_or("gamma", 1.050_701)?;
+    let elu = imp.emit1(ctx, Op::Unary(UnaryOp::Elu { alpha }), vec![x], ctx.tmp("elu"))?;
+    let g = imp.constant(ctx.tmp("gamma"), Tensor::from_f64(imp.ty(x).dtype, vec![], &[gamma as f64]));
+    Ok(vec![imp.emit1(ctx, Op::Binary(BinaryOp::Mul), vec![elu, g], ctx.out(0))?])
+}
+
 pub fn binary(imp: &mut Importer, ctx: &NodeCtx, b: BinaryOp) -> Result<Vec<ValueId>> {
     let a = imp.input(ctx, 0)?;
     let mut rhs = imp.input(ctx, 1)?;
+    if ctx.opset < 7 && b == BinaryOp::PRelu {
+        rhs = legacy_prelu_slope(imp, ctx, a, rhs)?;
+    } else if ctx.opset < 7 {
+        rhs = legacy_broadcast(imp, ctx, a, rhs)?;
+    }
     let (ta, tb) = (imp.ty(a).dtype, imp.ty(rhs).dtype);
     if b == BinaryOp::Pow && ta != tb {
         // Pow allows a different exponent type (opset 12+); the IR wants one dtype.
         rhs = imp.emit1(ctx, Op::Cast { to: ta }, vec![rhs], ctx.tmp("exponent"))?;
     }
     Ok(vec![imp.emit1(ctx, Op::Binary(b), vec![a, rhs], ctx.out(0))?])
+}
+
+/// Opset < 7 binary ops broadcast only with `broadcast=1`, aligning `b` at `axis` of `a`
+/// (at the end when no axis is given, which is numpy's rule); `b` gets trailing 1-dims so the
+/// IR's numpy broadcasting gives the same result.
+fn legacy_broadcast(imp: &mut Importer, ctx: &NodeCtx, a: ValueId, b: ValueId) -> Result<ValueId> {
+    let (sa, sb) = (imp.shape(a), imp.shape(b));
+    if !ctx.bool_or("broadcast", false)? {
+        if sa != sb {
+            return Err(ctx.attr_err("broadcast", format!("shapes {sa:?} and {sb:?} differ without broadcast=1")));
+        }
+        return Ok(b);
+    }
+    let Some(axis) = ctx.int("axis")? else { return Ok(b) };
+    let axis = ctx.axis("axis", axis, sa.len())?;
+    let trailing = sa.len().checked_sub(axis + sb.len());
+    let trailing =
+        trailing.ok_or_else(|| ctx.attr_err("axis", format!("{sb:?} does not fit {sa:?} at axis {axis}")))?;
+    let shape = [sb, vec![1; trailing]].concat();
+    imp.reshape(ctx, b, shape, ctx.tmp("aligned"))
+}
+
+/// PRelu-6 applies a 1-D slope of size C per channel (axis 1); numpy broadcasting needs it as
+/// `[C, 1, ...]`. Other slope shapes already broadcast the numpy way.
+fn legacy_prelu_slope(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, slope: ValueId) -> Result<ValueId> {
+    let (sx, ss) = (imp.shape(x), imp.shape(slope));
+    if ss.len() != 1 || ss[0] == 1 || sx.len() < 3 || sx[1] != ss[0] {
+        return Ok(slope);
+    }
+    let shape = [ss, vec![1; sx.len() - 2]].concat();
+    imp.reshape(ctx, slope, shape, ctx.tmp("slope"))
 }
 
 /// Sum/Max/Min/Mean of any number of inputs as a left-to-right chain of binary ops.

@@ -54,7 +54,7 @@ fn resolve_reshape(ctx: &NodeCtx, input: &[usize], spec: &[i64], allow_zero: boo
     }
     let known = out.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("overflow".into()))?;
     if let Some(i) = infer_at {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(bad("cannot infer the -1 dim".into()));
         }
         out[i] = total / known;
@@ -133,4 +133,27 @@ pub fn expand(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         return Ok(vec![x]);
     }
     Ok(vec![imp.emit1(ctx, Op::Expand { shape }, vec![x], ctx.out(0))?])
+}
+
+/// Tile as reshape -> expand -> reshape: `[d0, d1..]` is seen as `[1, d0, 1, d1..]`, expanded
+/// to `[r0, d0, r1, d1..]` (repeat outermost, as Tile's output index `i` reads `i mod d`) and
+/// merged back to `[r0*d0, r1*d1..]`.
+pub fn tile(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let x = imp.input(ctx, 0)?;
+    let shape = imp.shape(x);
+    let repeats = shape_input(imp, ctx, 1)?;
+    if repeats.len() != shape.len() || repeats.iter().any(|&r| r < 0) {
+        return Err(ctx.input_err(1, format!("repeats {repeats:?} do not fit rank {}", shape.len())));
+    }
+    if repeats.iter().all(|&r| r == 1) {
+        return Ok(vec![x]);
+    }
+    let pairs = |f: &dyn Fn(usize, usize) -> [usize; 2]| -> Vec<usize> {
+        shape.iter().zip(&repeats).flat_map(|(&d, &r)| f(d, r as usize)).collect()
+    };
+    let spread = imp.reshape(ctx, x, pairs(&|d, _| [1, d]), ctx.tmp("spread"))?;
+    let expanded = imp.emit1(ctx, Op::Expand { shape: pairs(&|d, r| [r, d]) }, vec![spread], ctx.tmp("tiled"))?;
+    let out: Option<Vec<usize>> = shape.iter().zip(&repeats).map(|(&d, &r)| d.checked_mul(r as usize)).collect();
+    let out = out.ok_or_else(|| ctx.input_err(1, "output size overflows"))?;
+    Ok(vec![imp.reshape(ctx, expanded, out, ctx.out(0))?])
 }

@@ -1,17 +1,26 @@
 //! Ops that produce values without computing on tensors at run time: Identity and Dropout
 //! (forwarded), Constant, and the shape-derived ops folded at import (Shape, Size,
-//! ConstantOfShape, Range). ConstantOfShape results larger than the fold cap become an Expand
+//! ConstantOfShape, Range, EyeLike). ConstantOfShape results larger than the fold cap become an Expand
 //! of a scalar constant instead (the ONNX `light_*` models make their weights this way).
 
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
 use crate::fold::fits;
+use crate::proto::{dtype_from_onnx, onnx_dtype_name};
 use crate::tensor_proto::tensor_from_proto;
 use kiln_ir::{DType, Element, Op, Tensor, TensorData, TensorType, ValueId};
 
-/// Identity and (inference) Dropout: the output is the input.
+/// Identity and inference Dropout: the output is the input. Dropout in training mode (the
+/// opset-12 `training_mode` input set to true) is random and refused.
 pub fn forward(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    if ctx.op() == "Dropout" && ctx.opset >= 12 {
+        if let Some(t) = imp.opt_const(ctx, 2)? {
+            if t.to_f64_vec().iter().any(|&v| v != 0.0) {
+                return Err(ctx.input_err(2, "training mode (random dropout) is not supported"));
+            }
+        }
+    }
     Ok(vec![imp.input(ctx, 0)?])
 }
 
@@ -103,4 +112,30 @@ pub fn range(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let n = count as usize;
     let values: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
     Ok(vec![imp.constant(ctx.out(0), Tensor::from_f64(dtype, vec![n], &values))])
+}
+
+/// EyeLike: ones on diagonal `k` of a matrix shaped like the input, in `dtype` (default: the
+/// input's). Only the input's static shape is read, so it always folds.
+pub fn eye_like(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let x = imp.input(ctx, 0)?;
+    let ty = imp.ty(x);
+    let [rows, cols] = ty.shape[..] else {
+        return Err(ctx.input_err(0, format!("must be 2-D, is {ty}")));
+    };
+    let dtype = match ctx.int("dtype")? {
+        None => ty.dtype,
+        Some(code) => {
+            let code = i32::try_from(code).map_err(|_| ctx.attr_err("dtype", format!("bad type code {code}")))?;
+            dtype_from_onnx(code)
+                .map_err(|_| ctx.attr_err("dtype", format!("unsupported type {}", onnx_dtype_name(code))))?
+        }
+    };
+    let out_ty = TensorType::new(dtype, vec![rows, cols]);
+    if !fits(&out_ty, imp.fold_limit) {
+        return Err(ctx.err(format!("{out_ty} exceeds the import size limit")));
+    }
+    let k = ctx.int_or("k", 0)? as i128;
+    let values: Vec<f64> =
+        (0..rows * cols).map(|i| ((i % cols) as i128 - (i / cols) as i128 == k) as u8 as f64).collect();
+    Ok(vec![imp.constant(ctx.out(0), Tensor::from_f64(dtype, vec![rows, cols], &values))])
 }

@@ -53,7 +53,7 @@ fn equal_split(ctx: &NodeCtx, dim: usize, n_out: usize) -> Result<Vec<usize>> {
             return Ok((0..n_out).map(|i| chunk.min(dim.saturating_sub(i * chunk))).collect());
         }
     }
-    if dim % n_out != 0 {
+    if !dim.is_multiple_of(n_out) {
         return Err(ctx.err(format!("cannot split {dim} into {n_out} equal parts")));
     }
     Ok(vec![dim / n_out; n_out])

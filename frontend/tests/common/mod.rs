@@ -72,10 +72,10 @@ impl ModelBuilder {
     pub fn import_with(&self, opts: &ImportOptions) -> Result<Imported, FrontendError> {
         OnnxModel::from_bytes(&self.bytes(), None)?.import(opts)
     }
-    /// Imports and returns the graph, panicking with the error (test helper).
+    /// Imports and returns the graph, which must pass the IR verifier; panics with the error.
     pub fn graph(&self) -> Graph {
         match self.import() {
-            Ok(i) => i.graph,
+            Ok(i) => verified(i.graph),
             Err(e) => panic!("import failed: {e}"),
         }
     }
@@ -174,4 +174,12 @@ pub fn only_op(g: &Graph) -> Op {
 /// Shape of the i-th graph output.
 pub fn out_shape(g: &Graph, i: usize) -> Vec<usize> {
     g.ty(g.outputs[i]).shape.clone()
+}
+
+/// `g` after checking it with the IR verifier.
+pub fn verified(g: Graph) -> Graph {
+    if let Err(e) = kiln_ir::verify(&g) {
+        panic!("imported graph fails verification: {e}");
+    }
+    g
 }

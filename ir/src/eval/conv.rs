@@ -105,9 +105,16 @@ fn accumulate_plane(acc: &mut [f64], x: &[f64], w: &[f64], kernel: &[usize], axe
                 }
                 out_base += opos[i] * out_st[i];
             }
-            for o in range.clone() {
-                let ip = o * last.stride + koff - last.pad;
-                acc[out_base + o] += wv * x[in_base + ip];
+            let first_in = in_base + range.start * last.stride + koff - last.pad;
+            let row = &mut acc[out_base + range.start..out_base + range.end];
+            if last.stride == 1 {
+                for (a, &xv) in row.iter_mut().zip(&x[first_in..]) {
+                    *a += wv * xv;
+                }
+            } else {
+                for (a, &xv) in row.iter_mut().zip(x[first_in..].iter().step_by(last.stride)) {
+                    *a += wv * xv;
+                }
             }
         });
     });

@@ -32,11 +32,20 @@ use crate::op::Op;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
+/// The largest result (in elements) [`eval_op`] materialises; larger ones are reported as
+/// errors instead of exhausting memory (constant folding must not abort the compiler).
+pub const MAX_ELEMENTS: usize = 1 << 30;
+
 /// Applies `op` to `inputs`; the message says what does not fit (the caller adds node names).
 pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
     let types: Vec<TensorType> = inputs.iter().map(|t| t.ty()).collect();
     let refs: Vec<&TensorType> = types.iter().collect();
     let out_types = infer_types(op, &refs)?;
+    for t in &out_types {
+        if t.numel() > MAX_ELEMENTS {
+            return Err(format!("result {t} has more than {MAX_ELEMENTS} elements, too large to evaluate"));
+        }
+    }
     let shape = out_types[0].shape.as_slice();
     let x = inputs[0];
     let one = |r: Result<Tensor, String>| r.map(|t| vec![t]);

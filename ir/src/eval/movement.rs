@@ -137,18 +137,20 @@ pub fn pad(x: &Tensor, mode: PadMode, pads: &[i64], value: f64, shape: &[usize])
     let r = x.shape().len();
     let st = strides_of(x.shape());
     // Per axis: the cropped data range [lo, lo + n) and the begin pad.
-    let axes: Vec<(i64, i64, i64)> = (0..r)
+    // In i128: pads may be as extreme as i64::MIN.
+    let axes: Vec<(i128, i128, i128)> = (0..r)
         .map(|a| {
-            let lo = (-pads[a]).max(0);
-            let n = x.shape()[a] as i64 - lo - (-pads[r + a]).max(0);
-            (lo, n, pads[a].max(0))
+            let (pb, pe) = (pads[a] as i128, pads[r + a] as i128);
+            let lo = (-pb).max(0);
+            let n = x.shape()[a] as i128 - lo - (-pe).max(0);
+            (lo, n, pb.max(0))
         })
         .collect();
     let mut idx = Vec::with_capacity(shape.iter().product());
     for_each_index(shape, |pos| {
         let mut flat = 0usize;
         for (a, &(lo, n, pb)) in axes.iter().enumerate() {
-            match source(pos[a] as i64 - pb, n, mode) {
+            match source(pos[a] as i128 - pb, n, mode) {
                 Some(i) => flat += (lo + i) as usize * st[a],
                 None => {
                     idx.push(FILL);
@@ -163,7 +165,7 @@ pub fn pad(x: &Tensor, mode: PadMode, pads: &[i64], value: f64, shape: &[usize])
 
 /// The index in `[0, n)` that position `i` (relative to the data start) reads, or `None` for a
 /// constant-padded position.
-fn source(i: i64, n: i64, mode: PadMode) -> Option<i64> {
+fn source(i: i128, n: i128, mode: PadMode) -> Option<i128> {
     if (0..n).contains(&i) {
         return Some(i);
     }

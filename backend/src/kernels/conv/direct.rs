@@ -83,7 +83,7 @@ fn channel_block(b: &mut FunctionBuilder, d: &ConvDims, ptrs: Ptrs, n: Value, g:
 fn interior(out: usize, input: usize, k: usize, s: usize, dil: usize, pad: usize) -> (usize, usize) {
     let lo = pad.div_ceil(s).min(out);
     let reach = (k - 1) * dil;
-    let hi = if input + pad >= reach + 1 { ((input - 1 + pad - reach) / s + 1).min(out) } else { 0 };
+    let hi = if input + pad > reach { ((input - 1 + pad - reach) / s + 1).min(out) } else { 0 };
     (lo, hi.max(lo))
 }
 

@@ -84,7 +84,6 @@ fn range_of(to: DType) -> (f64, f64) {
         DType::U8 => (0.0, u8::MAX as f64),
         DType::I16 => (i16::MIN as f64, i16::MAX as f64),
         DType::U16 => (0.0, u16::MAX as f64),
-        DType::U32 => (0.0, u32::MAX as f64),
         _ => (i32::MIN as f64, i32::MAX as f64),
     }
 }
@@ -94,12 +93,22 @@ fn float_to_int(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
         DType::I32 => b.ins().fcvt_to_sint_sat(types::I32, x),
         DType::I64 => b.ins().fcvt_to_sint_sat(types::I64, x),
         DType::U64 => b.ins().fcvt_to_uint_sat(types::I64, x),
+        DType::U32 => {
+            // u32::MAX is not an f32: saturate in i64 instead of clamping in float.
+            let v = b.ins().fcvt_to_sint_sat(types::I64, x);
+            let zero = b.ins().iconst(types::I64, 0);
+            let max = b.ins().iconst(types::I64, u32::MAX as i64);
+            let neg = b.ins().icmp(IntCC::SignedLessThan, v, zero);
+            let v = b.ins().select(neg, zero, v);
+            let big = b.ins().icmp(IntCC::SignedGreaterThan, v, max);
+            let v = b.ins().select(big, max, v);
+            b.ins().ireduce(types::I32, v)
+        }
         _ => {
             let (lo, hi) = range_of(to);
             let x = clamp_keep_nan(b, x, lo, hi);
-            // u32's range exceeds i32: go through i64. Smaller types fit i32.
-            let wide = if to == DType::U32 { types::I64 } else { types::I32 };
-            let v = b.ins().fcvt_to_sint_sat(wide, x);
+            // Bounds of 8/16-bit types are exact in f32; they fit i32.
+            let v = b.ins().fcvt_to_sint_sat(types::I32, x);
             b.ins().ireduce(lane_type(to), v)
         }
     }

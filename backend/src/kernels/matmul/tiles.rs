@@ -44,7 +44,7 @@ pub(super) fn gemm_f32(cx: &mut KernelCtx, a: Value, b: Value, out: Value, s: &G
 fn row_tiles(b: &mut FunctionBuilder, ops: Operands) {
     let m_full = (ops.s.m / MR * MR) as i64;
     for_count(b, 0, m_full, MR as i64, |b, i| column_sweep(b, ops, i, MR));
-    if ops.s.m % MR > 0 {
+    if !ops.s.m.is_multiple_of(MR) {
         let i = c64(b, m_full);
         column_sweep(b, ops, i, ops.s.m % MR);
     }

@@ -1,0 +1,95 @@
+//! Per-axis index maps split into affine segments.
+//!
+//! Slice, Pad (every mode, negative pads included) and Expand map each output coordinate of an
+//! axis to an input coordinate (or to "fill" for constant padding) independently per axis. The
+//! maps depend only on shapes and attributes, so they are evaluated here at compile time and cut
+//! into maximal runs where the source advances by a constant step; the kernel then emits one
+//! strided block copy per combination of runs across axes. No index tables exist at run time.
+
+use kiln_ir::PadMode;
+
+/// A run of `len` output coordinates starting at `out_start`, reading `src_start + i*step`, or
+/// filled with the pad value when `src_start` is `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub out_start: usize,
+    pub len: usize,
+    pub src_start: Option<i64>,
+    pub step: i64,
+}
+
+/// Cuts a full map (`None` = fill) into maximal affine segments.
+pub(crate) fn segments(map: &[Option<i64>]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (i, &src) in map.iter().enumerate() {
+        if let Some(last) = out.last_mut() {
+            let extends = match (last.src_start, src) {
+                (None, None) => true,
+                (Some(s0), Some(s)) if last.len == 1 => {
+                    last.step = s - s0;
+                    true
+                }
+                (Some(s0), Some(s)) => s == s0 + last.step * last.len as i64,
+                _ => false,
+            };
+            if extends {
+                last.len += 1;
+                continue;
+            }
+        }
+        out.push(Segment { out_start: i, len: 1, src_start: src, step: 1 });
+    }
+    out
+}
+
+/// ONNX Pad's source coordinate of output coordinate `i - begin` on an axis whose remaining
+/// (cropped) data has `n` elements; `None` is the constant fill.
+pub(crate) fn pad_source(i: i64, n: i64, mode: PadMode) -> Option<i64> {
+    if (0..n).contains(&i) {
+        return Some(i);
+    }
+    if n <= 0 {
+        return None;
+    }
+    match mode {
+        PadMode::Constant => None,
+        PadMode::Edge => Some(i.clamp(0, n - 1)),
+        PadMode::Wrap => Some(i.rem_euclid(n)),
+        PadMode::Reflect if n == 1 => Some(0),
+        PadMode::Reflect => {
+            let period = 2 * (n - 1);
+            let j = i.rem_euclid(period);
+            Some(if j < n { j } else { period - j })
+        }
+    }
+}
+
+/// The map of one padded axis: input size `dim`, begin/end pads (negative: crop), output size.
+pub(crate) fn pad_map(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Option<i64>> {
+    let lo = (-begin).max(0);
+    let n = dim as i64 - lo - (-end).max(0);
+    let pb = begin.max(0);
+    (0..out as i64).map(|o| pad_source(o - pb, n, mode).map(|i| lo + i)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflect_pad_splits_into_three_runs() {
+        let map = pad_map(4, 2, 1, 7, PadMode::Reflect);
+        assert_eq!(map, [2, 1, 0, 1, 2, 3, 2].map(Some));
+        let segs = segments(&map);
+        assert_eq!(segs.len(), 3);
+        assert_eq!(segs[0], Segment { out_start: 0, len: 3, src_start: Some(2), step: -1 });
+        assert_eq!(segs[1], Segment { out_start: 3, len: 3, src_start: Some(1), step: 1 });
+    }
+
+    #[test]
+    fn constant_pad_and_crop() {
+        let map = pad_map(5, -1, 2, 6, PadMode::Constant);
+        assert_eq!(map, vec![Some(1), Some(2), Some(3), Some(4), None, None]);
+        assert_eq!(segments(&map).len(), 2);
+    }
+}
