@@ -111,6 +111,7 @@ pub fn define_kernel_sized<M: Module>(
 
 /// Compiles and defines `func` as `id` behind `catch_unwind`; returns the code size. Errors and
 /// panics go through `error` so they name the kernel or entry being compiled.
+#[allow(clippy::result_large_err)] // cranelift's `ModuleError` is large; this is not a hot path.
 pub(crate) fn define_checked<M: Module>(
     module: &mut M,
     id: FuncId,

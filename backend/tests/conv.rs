@@ -131,3 +131,13 @@ fn conv_rejects_non_f32_with_an_error() {
     let err = common::run_kernel(&op, &[x, w]).unwrap_err();
     assert!(err.contains("f32"), "{err}");
 }
+
+/// Without FMA (baseline x86-64) the conv blocks use mul + add; same results within tolerance.
+#[test]
+fn conv2d_on_the_baseline_isa() {
+    let mut r = rng(13);
+    for case in [(1, 5, 7, 7, 9, 3, 1, 1, 1, 1, true), (1, 6, 9, 9, 6, 3, 2, 1, 1, 6, false), (1, 8, 5, 5, 4, 1, 1, 0, 1, 1, true)] {
+        let (op, inputs) = conv2d(&mut r, case);
+        common::check_against_reference_on(common::IsaFlavor::Baseline, &op, &inputs, RTOL, ATOL);
+    }
+}

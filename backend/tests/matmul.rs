@@ -97,3 +97,19 @@ fn matmul_2d_matches_a_plain_loop() {
         }
     }
 }
+
+/// Without FMA (baseline x86-64) the micro-kernels use mul + add; same results within tolerance.
+#[test]
+fn matmul_and_gemm_on_the_baseline_isa() {
+    let mut r = rng(6);
+    for &(m, k, n) in &[(3, 5, 7), (17, 33, 9), (4, 8, 8)] {
+        let a = random_tensor(&mut r, DType::F32, &[m, k]);
+        let b = random_tensor(&mut r, DType::F32, &[k, n]);
+        common::check_against_reference_on(common::IsaFlavor::Baseline, &Op::MatMul, &[a, b], RTOL, 1e-4);
+        let a = random_tensor(&mut r, DType::F32, &[m, k]);
+        let b = random_tensor(&mut r, DType::F32, &[n, k]);
+        let c = random_tensor(&mut r, DType::F32, &[n]);
+        let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
+        common::check_against_reference_on(common::IsaFlavor::Baseline, &op, &[a, b, c], RTOL, 1e-4);
+    }
+}

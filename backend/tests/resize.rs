@@ -29,7 +29,9 @@ fn modes() -> Vec<ResizeMode> {
 }
 
 /// (input shape, output shape, explicit scales or `None` for output/input).
-fn cases() -> Vec<(Vec<usize>, Vec<usize>, Option<Vec<f32>>)> {
+type Case = (Vec<usize>, Vec<usize>, Option<Vec<f32>>);
+
+fn cases() -> Vec<Case> {
     vec![
         (vec![1, 1, 3, 5], vec![1, 1, 7, 4], None),
         (vec![1, 1, 5, 7], vec![1, 1, 3, 2], None),
@@ -139,7 +141,7 @@ fn rank_zero_and_unchanged_axes() {
             exclude_outside: false,
             extrapolation_value: 0.0,
         };
-        check_against_reference(&Op::Resize(a), &[x.clone()], 1e-4, 1e-5);
+        check_against_reference(&Op::Resize(a), std::slice::from_ref(&x), 1e-4, 1e-5);
     }
     for mode in modes() {
         check(attrs(mode, CoordMode::HalfPixel, &[2, 3, 5], &[2, 3, 5], &None), &[2, 3, 5], 8);
@@ -158,7 +160,7 @@ fn linear_and_cubic_reject_non_f32() {
 
 /// Shapes whose tables exceed the stack budget, so the largest axes compute their sampling in
 /// the loop (`resize/computed.rs`) while smaller ones keep tables.
-fn big_cases() -> Vec<(Vec<usize>, Vec<usize>, Option<Vec<f32>>)> {
+fn big_cases() -> Vec<Case> {
     vec![
         (vec![1, 1, 3, 5], vec![1, 1, 2, 4500], None),
         (vec![1, 2, 9000], vec![1, 3, 4100], None),

@@ -197,3 +197,32 @@ fn inception_v2() {
         ],
     );
 }
+
+/// The repository's example model (opset 13, symbolic batch, ReLU6 as Clip with inputs).
+#[test]
+fn example_mobilenet_tiny() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/mobilenet_tiny.onnx");
+    let imported = OnnxModel::load(&path).unwrap().import(&ImportOptions::default()).unwrap();
+    assert_eq!(
+        imported.notes,
+        vec!["input 'input': symbolic dim 'N' (axis 0) set to 1; use --shape input=...".to_string()]
+    );
+    let graph = common::verified(imported.graph);
+    let mut counts = BTreeMap::new();
+    for op in op_names(&graph) {
+        *counts.entry(op).or_insert(0) += 1;
+    }
+    let want: BTreeMap<&str, usize> = [
+        ("conv", 19),
+        ("batch_norm", 19),
+        ("clip", 13),
+        ("add", 3),
+        ("reduce_mean", 1),
+        ("reshape", 1),
+        ("gemm", 1),
+        ("softmax", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(counts, want);
+}

@@ -79,3 +79,19 @@ fn a_model_without_graph_is_an_error() {
     let bytes = onnx_protobuf::Message::write_to_bytes(&m).unwrap();
     assert!(matches!(OnnxModel::from_bytes(&bytes, None), Err(FrontendError::NoGraph)));
 }
+
+#[test]
+fn fields_from_newer_ir_versions_are_skipped() {
+    // ModelProto field 99 (unknown to the IR v10 schema): a varint and a length-delimited blob.
+    let mut bytes = small_model();
+    bytes.extend([0x98, 0x06, 0x01, 0x9a, 0x06, 0x03, 1, 2, 3]);
+    let m = OnnxModel::from_bytes(&bytes, None).unwrap();
+    assert_eq!(m.import(&Default::default()).unwrap().graph.nodes.len(), 2);
+}
+
+#[test]
+fn absurd_declared_dims_are_an_error_not_an_allocation() {
+    let b = ModelBuilder::new(13).input("x", &[1 << 40, 1 << 40]).node("Relu", &["x"], &["y"]).output("y");
+    let e = b.import().unwrap_err().to_string();
+    assert!(e.contains("overflow"), "{e}");
+}

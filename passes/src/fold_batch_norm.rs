@@ -76,7 +76,7 @@ fn rebuild(graph: &Graph, folds: &HashMap<NodeId, Folded>) -> Graph {
         let val = graph.value(v);
         map.insert(v, g.add_input(val.name.clone(), val.ty.clone()));
     }
-    let mut get = |g: &mut Graph, map: &mut HashMap<ValueId, ValueId>, v: ValueId| -> ValueId {
+    let get = |g: &mut Graph, map: &mut HashMap<ValueId, ValueId>, v: ValueId| -> ValueId {
         if let Some(&nv) = map.get(&v) {
             return nv;
         }

@@ -85,7 +85,6 @@ pub const SUPPORTED: &[&str] = &[
     "Size",
     "Slice",
     "Softmax",
-    "LogSoftmax",
     "Softplus",
     "Softsign",
     "Split",

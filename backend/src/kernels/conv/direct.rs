@@ -80,7 +80,7 @@ fn channel_block(b: &mut FunctionBuilder, d: &ConvDims, ptrs: Ptrs, n: Value, g:
 }
 
 /// The range of outputs along one axis whose taps all fall inside the input.
-fn interior(out: usize, input: usize, k: usize, s: usize, dil: usize, pad: usize) -> (usize, usize) {
+pub(crate) fn interior(out: usize, input: usize, k: usize, s: usize, dil: usize, pad: usize) -> (usize, usize) {
     let lo = pad.div_ceil(s).min(out);
     let reach = (k - 1) * dil;
     let hi = if input + pad > reach { ((input - 1 + pad - reach) / s + 1).min(out) } else { 0 };

@@ -11,7 +11,7 @@
 //!   bounds checks, border rows zero the weights of out-of-range taps by a select, and border
 //!   columns run a scalar checked path.
 
-mod direct;
+pub(crate) mod direct;
 
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};

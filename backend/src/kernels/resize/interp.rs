@@ -9,18 +9,21 @@
 //! `C' = C * weight_sum + c`. The loops multiply the weights of the enclosing axes once per
 //! outer iteration, so the innermost body is only loads and multiply-adds. When the innermost
 //! axis is not resized it is contiguous in input and output and is vectorised with `f32x4`
-//! (scalar tail); otherwise it is a gather and stays scalar.
+//! (scalar tail); otherwise it is a gather and stays scalar. Axes too long for a table produce
+//! the same record values in the loop ([`super::computed`]).
+//!
+//! Known difference: a constant position multiplies the input by a zero weight, so an inf/NaN
+//! input next to an extrapolated position gives NaN where the reference gives the constant.
 
 use super::computed::{self, Params};
 use super::table::{self, flags, Table, Word};
 use super::taps::Tap;
-use super::{keep_tables, Axis, Source};
+use super::{keep_tables, Axis, Job, Source};
 use crate::error::Result;
 use crate::kernel::KernelCtx;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-use kiln_ir::ResizeAttrs;
 
 /// A resized axis: where its sampling comes from, and whether some position is a constant
 /// (records then carry `[weight_sum, constant]`).
@@ -52,19 +55,11 @@ struct State {
     c: Option<Value>,
 }
 
-/// Emits linear (`k = 2`) or cubic (`k = 4`) resize of `src` into `dst`.
-pub fn emit(
-    cx: &mut KernelCtx,
-    src: Value,
-    dst: Value,
-    axes: &[Axis],
-    taps: &[Option<Vec<Tap>>],
-    k: usize,
-    a: &ResizeAttrs,
-    shape: &[usize],
-) -> Result<()> {
+/// Emits linear (`k = 2`) or cubic (`k = 4`) resize of `job.src` into `job.dst`.
+pub fn emit(cx: &mut KernelCtx, job: &Job, k: usize) -> Result<()> {
+    let (axes, a) = (&job.axes, job.attrs);
     let tables: Vec<Option<(Table, bool)>> =
-        axes.iter().zip(taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, k, ax.in_stride))).collect();
+        axes.iter().zip(&job.taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, k, ax.in_stride))).collect();
     let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
     let b = &mut *cx.b;
     let mut resized = Vec::with_capacity(axes.len());
@@ -73,7 +68,7 @@ pub fn emit(
             let src = if keep[j] {
                 Source::Table(table::materialise(b, t))
             } else {
-                Source::Computed(Params::of(a, j, shape[j], axes[j].in_stride))
+                Source::Computed(Params::of(a, j, job.shape[j], axes[j].in_stride))
             };
             Resized { src, fills: *fills }
         }));
@@ -81,7 +76,7 @@ pub fn emit(
     let vector_inner = matches!((axes.last(), resized.last()), (Some(ax), Some(None)) if ax.n >= 4);
     let extrapolation = a.extrapolation_value;
     let plan = Plan { axes: axes.to_vec(), tables: resized, k, has_fma: cx.has_fma, vector_inner, extrapolation };
-    level(b, &plan, 0, State { src, dst, taps: vec![(None, None)], c: None });
+    level(b, &plan, 0, State { src: job.src, dst: job.dst, taps: vec![(None, None)], c: None });
     Ok(())
 }
 

@@ -24,7 +24,7 @@ mod taps;
 
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
-use cranelift_codegen::ir::types;
+use cranelift_codegen::ir::{types, Value};
 use kiln_ir::{strides_of, CoordMode, DType, Op, ResizeAttrs, ResizeMode};
 use taps::Tap;
 
@@ -36,6 +36,19 @@ pub(crate) struct Axis {
     /// Byte stride of the axis in the input and in the output.
     pub in_stride: i64,
     pub out_stride: i64,
+}
+
+/// Everything the nearest and interpolation emitters work from.
+pub(crate) struct Job<'a> {
+    /// Input and output pointers.
+    pub src: Value,
+    pub dst: Value,
+    pub axes: Vec<Axis>,
+    /// The sampling plan of each axis (`None`: unchanged).
+    pub taps: Vec<Option<Vec<Tap>>>,
+    pub attrs: &'a ResizeAttrs,
+    /// The input shape.
+    pub shape: &'a [usize],
 }
 
 /// Where a resized axis gets its per-position sampling from.
@@ -82,15 +95,15 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         .collect::<std::result::Result<_, String>>()
         .map_err(|m| spec.unsupported(m))?;
     let axes = axes_of(&x.shape, &a.sizes, x.dtype.size());
-    let (src, dst) = (cx.inputs[0], cx.outputs[0]);
+    let job = Job { src: cx.inputs[0], dst: cx.outputs[0], axes, taps, attrs: a, shape: &x.shape };
     match a.mode {
-        ResizeMode::Nearest(_) => nearest::emit(cx.b, src, dst, &axes, &taps, x.dtype, a, &x.shape),
+        ResizeMode::Nearest(_) => nearest::emit(cx.b, &job, x.dtype),
         ResizeMode::Linear | ResizeMode::Cubic if x.dtype == DType::F32 => {
             let k = if a.mode == ResizeMode::Cubic { 4 } else { 2 };
             if x.byte_size() > i32::MAX as usize {
                 return Err(spec.unsupported("input larger than 2 GiB"));
             }
-            interp::emit(cx, src, dst, &axes, &taps, k, a, &x.shape)
+            interp::emit(cx, &job, k)
         }
         _ => Err(spec.unsupported(format!("linear/cubic resize of {} (only f32)", x.dtype))),
     }

@@ -5,17 +5,20 @@
 //! `[offset, fill_flag, fill_bits]` when some position of the axis produces a constant (the
 //! extrapolation value of tf_crop_and_resize, or 0 when exclude_outside zeroed the picked
 //! weight). Filled positions read offset 0 (always in bounds) and the innermost store selects
-//! the fill bits of the last filling axis, as the reference's sequential definition does.
+//! the fill bits of the last filling axis, as the reference's sequential definition does. Axes
+//! too long for a table produce the same values in the loop ([`super::computed`]). The
+//! innermost axis is copied one element at a time even when it is not resized (FIXME: use
+//! wide copies of runs there).
 
 use super::computed::{self, Params};
 use super::table::{self, flags, Table, Word};
 use super::taps::{nearest_pick, Tap};
-use super::{keep_tables, Axis, Source};
+use super::{keep_tables, Axis, Job, Source};
 use crate::error::Result;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::FloatCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-use kiln_ir::{DType, ResizeAttrs, Tensor};
+use kiln_ir::{DType, Tensor};
 
 /// What the loops carry: the source element pointer and the pending fill (flag, bits).
 #[derive(Clone, Copy)]
@@ -41,19 +44,11 @@ struct Plan {
     extrapolation_bits: i64,
 }
 
-/// Emits the nearest-resize copy of `src` into `dst`.
-pub fn emit(
-    b: &mut FunctionBuilder,
-    src: Value,
-    dst: Value,
-    axes: &[Axis],
-    taps: &[Option<Vec<Tap>>],
-    dtype: DType,
-    a: &ResizeAttrs,
-    shape: &[usize],
-) -> Result<()> {
+/// Emits the nearest-resize copy of `job.src` into `job.dst`.
+pub fn emit(b: &mut FunctionBuilder, job: &Job, dtype: DType) -> Result<()> {
+    let (axes, a) = (&job.axes, job.attrs);
     let tables: Vec<Option<(Table, bool)>> =
-        axes.iter().zip(taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, ax.in_stride, dtype))).collect();
+        axes.iter().zip(&job.taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, ax.in_stride, dtype))).collect();
     let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
     let mut resized = Vec::with_capacity(axes.len());
     for (k, t) in tables.iter().enumerate() {
@@ -61,14 +56,14 @@ pub fn emit(
             let src = if keep[k] {
                 Source::Table(table::materialise(b, t))
             } else {
-                Source::Computed(Params::of(a, k, shape[k], axes[k].in_stride))
+                Source::Computed(Params::of(a, k, job.shape[k], axes[k].in_stride))
             };
             Resized { src, fills: *fills }
         }));
     }
     let extrapolation_bits = fill_bits(a.extrapolation_value as f64, dtype);
     let plan = Plan { axes: axes.to_vec(), resized, ity: int_type(dtype.size()), extrapolation_bits };
-    level(b, &plan, 0, State { src, dst, fill: None });
+    level(b, &plan, 0, State { src: job.src, dst: job.dst, fill: None });
     Ok(())
 }
 
