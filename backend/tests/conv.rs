@@ -141,3 +141,18 @@ fn conv2d_on_the_baseline_isa() {
         common::check_against_reference_on(common::IsaFlavor::Baseline, &op, &inputs, RTOL, ATOL);
     }
 }
+
+#[test]
+fn zero_strides_are_errors_not_panics() {
+    let op = Op::Conv(ConvAttrs { kernel: vec![1], strides: vec![0], dilations: vec![1], pads: vec![0, 0], group: 1 });
+    let spec = kiln_backend::KernelSpec {
+        node: "bad".into(),
+        op,
+        inputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3]), kiln_ir::TensorType::new(DType::F32, vec![1, 1, 1])],
+        outputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3])],
+    };
+    let isa = kiln_backend::host_isa().unwrap();
+    let mut module = cranelift_jit::JITModule::new(cranelift_jit::JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
+    let err = kiln_backend::define_kernel(&mut module, &spec, "k", cranelift_module::Linkage::Local).unwrap_err().to_string();
+    assert!(err.contains("node bad (conv)") && err.contains("strides"), "{err}");
+}

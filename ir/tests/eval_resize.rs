@@ -54,7 +54,7 @@ fn resize_nearest_floor_half_pixel_up() {
 #[test]
 fn resize_nearest_floor_mode_asymmetric_down() {
     let ins = vec![data(&[1, 1, 5, 4], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Floor), coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.6000000238418579, 0.75], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Floor), coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.6, 0.75], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 3, 3], DType::F32, &[0.0, -1.125, 0.625, 1.25, 0.125, -1.0, 0.875, -0.25, -1.375]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -63,7 +63,7 @@ fn resize_nearest_floor_mode_asymmetric_down() {
 #[test]
 fn resize_nearest_ceil_align_corners() {
     let ins = vec![data(&[1, 2, 3, 3], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Ceil), coord: CoordMode::AlignCorners, scales: vec![1.0, 1.0, 1.7000000476837158, 2.0], sizes: vec![1, 2, 5, 6], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Ceil), coord: CoordMode::AlignCorners, scales: vec![1.0, 1.0, 1.7, 2.0], sizes: vec![1, 2, 5, 6], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 2, 5, 6], DType::F32, &[0.0, -1.125, -1.125, 0.625, 0.625, 0.625, -0.5, 1.25, 1.25, 0.125, 0.125, 0.125, -0.5, 1.25, 1.25, 0.125, 0.125, 0.125, -1.0, 0.75, 0.75, -0.375, -0.375, -0.375, -1.0, 0.75, 0.75, -0.375, -0.375, -0.375, 1.375, 0.25, 0.25, -0.875, -0.875, -0.875, 0.875, -0.25, -0.25, -1.375, -1.375, -1.375, 0.875, -0.25, -0.25, -1.375, -1.375, -1.375, 0.375, -0.75, -0.75, 1.0, 1.0, 1.0, 0.375, -0.75, -0.75, 1.0, 1.0, 1.0]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -72,7 +72,7 @@ fn resize_nearest_ceil_align_corners() {
 #[test]
 fn resize_nearest_prefer_ceil_pytorch() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::RoundPreferCeil), coord: CoordMode::PytorchHalfPixel, scales: vec![1.0, 1.0, 1.5, 0.4000000059604645], sizes: vec![1, 1, 6, 2], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::RoundPreferCeil), coord: CoordMode::PytorchHalfPixel, scales: vec![1.0, 1.0, 1.5, 0.4], sizes: vec![1, 1, 6, 2], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 6, 2], DType::F32, &[-1.125, -0.5, -1.0, -0.375, -1.0, -0.375, -0.875, -0.25, -0.75, -0.125, -0.75, -0.125]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -108,7 +108,7 @@ fn resize_linear_align_corners() {
 #[test]
 fn resize_linear_asymmetric_down() {
     let ins = vec![data(&[1, 1, 5, 7], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.6000000238418579, 0.5], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.6, 0.5], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 3, 3], DType::F32, &[0.0, 0.625, 1.25, -0.6666665077209473, -0.04166652634739876, -0.3750000596046448, -0.37500008940696716, 0.24999989569187164, 0.8749998807907104]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -117,7 +117,7 @@ fn resize_linear_asymmetric_down() {
 #[test]
 fn resize_linear_pytorch_out1() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::PytorchHalfPixel, scales: vec![1.0, 1.0, 0.25, 1.2000000476837158], sizes: vec![1, 1, 1, 6], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::PytorchHalfPixel, scales: vec![1.0, 1.0, 0.25, 1.2], sizes: vec![1, 1, 1, 6], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 1, 6], DType::F32, &[0.0, -0.8437499403953552, -0.10416681319475174, 0.15625013411045074, -0.06250026077032089, 1.25]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -126,7 +126,7 @@ fn resize_linear_pytorch_out1() {
 #[test]
 fn resize_linear_half_pixel_symmetric() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixelSymmetric, scales: vec![1.0, 1.0, 1.7000000476837158, 0.699999988079071], sizes: vec![1, 1, 6, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixelSymmetric, scales: vec![1.0, 1.0, 1.7, 0.7], sizes: vec![1, 1, 6, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 6, 3], DType::F32, &[-0.6391806602478027, 0.6286764740943909, 0.25367650389671326, -0.5656512379646301, 0.7022058963775635, 0.32720592617988586, -0.4921218156814575, 0.7757353186607361, 0.14705884456634521, -0.4185924232006073, 0.8492646813392639, -0.5042017102241516, -0.3450630009174347, 0.9227941036224365, -0.6843487620353699, -0.2715335786342621, 0.9963235259056091, -0.6108193397521973]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -135,7 +135,7 @@ fn resize_linear_half_pixel_symmetric() {
 #[test]
 fn resize_linear_3d_all_axes() {
     let ins = vec![data(&[2, 3, 4], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixel, scales: vec![1.5, 0.699999988079071, 1.25], sizes: vec![3, 2, 5], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixel, scales: vec![1.5, 0.7, 1.25], sizes: vec![3, 2, 5], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[3, 2, 5], DType::F32, &[0.267857164144516, -0.5196428298950195, -0.2901785671710968, 0.12410712987184525, -0.232142835855484, 0.20535708963871002, 0.7116071581840515, 0.3660714626312256, -0.2258928418159485, -0.29464292526245117, 0.3973214328289032, -0.17455355823040009, -0.4174107015132904, -0.3214285671710968, -0.1026785746216774, 0.1294642835855484, 0.3482142686843872, 0.3415178656578064, 0.05758931487798691, -0.3705357313156128, 0.526785671710968, 0.17053571343421936, -0.5446428656578064, -0.7669642567634583, 0.02678569406270981, 0.05357147380709648, -0.015178599394857883, 0.3169642686843872, 0.3410714864730835, -0.4464285373687744]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -144,7 +144,7 @@ fn resize_linear_3d_all_axes() {
 #[test]
 fn resize_linear_sizes_given() {
     let ins = vec![data(&[1, 1, 3, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixel, scales: vec![1.0, 1.0, 2.0, 0.6000000238418579], sizes: vec![1, 1, 6, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::HalfPixel, scales: vec![1.0, 1.0, 2.0, 0.6], sizes: vec![1, 1, 6, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 6, 3], DType::F32, &[-0.375, 0.625, 0.6666666865348816, -0.34375, 0.65625, 0.6979166865348816, -0.28125, 0.71875, 0.7604166865348816, -0.21875, 0.78125, 0.34375, -0.15625, 0.84375, -0.5520833134651184, -0.125, 0.875, -1.0]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -162,7 +162,7 @@ fn resize_cubic_half_pixel() {
 #[test]
 fn resize_cubic_a05_exclude_outside() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Cubic, coord: CoordMode::HalfPixel, scales: vec![1.0, 1.0, 1.75, 0.800000011920929], sizes: vec![1, 1, 7, 4], roi: vec![], cubic_coeff_a: -0.5, exclude_outside: true, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Cubic, coord: CoordMode::HalfPixel, scales: vec![1.0, 1.0, 1.75, 0.8], sizes: vec![1, 1, 7, 4], roi: vec![], cubic_coeff_a: -0.5, exclude_outside: true, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 7, 4], DType::F32, &[-0.11150023341178894, -0.5628944039344788, -0.17226934432983398, 1.0924838781356812, -0.06860022246837616, -0.5199943780899048, -0.1374090611934662, 1.236355185508728, 0.01391739584505558, -0.43747678399086, -0.05332079902291298, 1.2991470098495483, 0.08591565489768982, -0.365478515625, 0.13043218851089478, -0.03238604590296745, 0.1579139232635498, -0.29348024725914, 0.3141852021217346, -1.3639191389083862, 0.2404315322637558, -0.21096263825893402, 0.3982734680175781, -1.301127314567566, 0.2833315432071686, -0.16806262731552124, 0.43313372135162354, -1.157256007194519]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -171,7 +171,7 @@ fn resize_cubic_a05_exclude_outside() {
 #[test]
 fn resize_cubic_asymmetric_down() {
     let ins = vec![data(&[1, 1, 6, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Cubic, coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.5, 0.6000000238418579], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Cubic, coord: CoordMode::Asymmetric, scales: vec![1.0, 1.0, 0.5, 0.6], sizes: vec![1, 1, 3, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
     let want0: Want = (&[1, 1, 3, 3], DType::F32, &[0.0, 0.13657397031784058, -0.0740739107131958, 0.25, 0.3865739107131958, -0.729167103767395, 0.5, 0.636573851108551, -0.47916698455810547]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -180,7 +180,7 @@ fn resize_cubic_asymmetric_down() {
 #[test]
 fn resize_tf_crop_linear_extrapolate() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::TfCropAndResize, scales: vec![1.0, 1.0, 1.5, 1.2000000476837158], sizes: vec![1, 1, 6, 6], roi: vec![0.0, 0.0, -0.20000000298023224, 0.30000001192092896, 1.0, 1.0, 0.8999999761581421, 1.399999976158142], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 10.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::TfCropAndResize, scales: vec![1.0, 1.0, 1.5, 1.2], sizes: vec![1, 1, 6, 6], roi: vec![0.0, 0.0, -0.2, 0.3, 1.0, 1.0, 0.9, 1.4], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 10.0 });
     let want0: Want = (&[1, 1, 6, 6], DType::F32, &[10.0, 10.0, 10.0, 10.0, 10.0, 10.0, -0.7674999237060547, 0.5425000786781311, -0.4474997818470001, 0.9774994850158691, 10.0, 10.0, -0.684999942779541, 0.6250000596046448, -0.36499980092048645, 1.0599994659423828, 10.0, 10.0, -0.6024999022483826, 0.7075001001358032, -0.2824997901916504, 0.2247997522354126, 10.0, 10.0, -0.5199999213218689, 0.7900000810623169, -0.19999977946281433, -1.1899996995925903, 10.0, 10.0, -0.43749991059303284, 0.8725000619888306, -0.11749978363513947, -1.107499599456787, 10.0, 10.0]);
     check(&op, &ins, &[want0], 1e-05);
 }
@@ -189,7 +189,7 @@ fn resize_tf_crop_linear_extrapolate() {
 #[test]
 fn resize_tf_crop_nearest() {
     let ins = vec![data(&[1, 1, 4, 5], 1)];
-    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::RoundPreferFloor), coord: CoordMode::TfCropAndResize, scales: vec![1.0, 1.0, 0.75, 1.0], sizes: vec![1, 1, 3, 5], roi: vec![0.0, 0.0, 0.10000000149011612, -0.5, 1.0, 1.0, 0.800000011920929, 0.8999999761581421], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: -3.0 });
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::RoundPreferFloor), coord: CoordMode::TfCropAndResize, scales: vec![1.0, 1.0, 0.75, 1.0], sizes: vec![1, 1, 3, 5], roi: vec![0.0, 0.0, 0.1, -0.5, 1.0, 1.0, 0.8, 0.9], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: -3.0 });
     let want0: Want = (&[1, 1, 3, 5], DType::F32, &[-3.0, -3.0, -1.125, 0.625, 1.25, -3.0, -3.0, -1.0, 0.75, 1.375, -3.0, -3.0, -0.875, 0.875, -1.375]);
     check(&op, &ins, &[want0], 1e-05);
 }

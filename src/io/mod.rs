@@ -63,7 +63,7 @@ pub fn write_tensor(path: &Path, name: &str, tensor: &Tensor) -> Result<()> {
     let format = TensorFormat::of_path(path).ok_or_else(|| Error::TensorFormat { path: path.into() })?;
     let bytes = match format {
         TensorFormat::Npy => npy::encode(tensor),
-        TensorFormat::Pb => kiln_frontend::tensor_to_pb(name, tensor),
+        TensorFormat::Pb => kiln_frontend::try_tensor_to_pb(name, tensor)?,
     };
     std::fs::write(path, bytes).map_err(|source| Error::Write { path: path.into(), source })
 }

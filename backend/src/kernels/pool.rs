@@ -40,6 +40,9 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     if !(sp == 1 || sp == 2) || ys.len() != xs.len() || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
         return Err(spec.unsupported("only 1-D and 2-D pooling with one attribute entry per spatial axis"));
     }
+    if a.kernel.iter().chain(&a.strides).chain(&a.dilations).any(|&v| v == 0) {
+        return Err(spec.unsupported("attributes kernel_shape, strides and dilations must be >= 1"));
+    }
     let axis = |i: usize| Axis {
         input: xs[2 + i],
         output: ys[2 + i],

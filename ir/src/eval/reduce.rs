@@ -44,7 +44,7 @@ pub fn reduce(kind: ReduceKind, x: &Tensor, axes: &[usize], out_shape: &[usize])
 fn reduce_num<T: Num>(kind: ReduceKind, x: &Tensor, axes: &[usize], out_shape: &[usize]) -> Result<Tensor, String> {
     let v = slice_of::<T>(x)?;
     let (map, n) = reduce_map(x.shape(), axes);
-    let count = if n == 0 { 0 } else { v.len() / n };
+    let count = v.len().checked_div(n).unwrap_or(0);
     let out: Vec<T> = match kind {
         ReduceKind::Max | ReduceKind::Min => {
             let is_max = kind == ReduceKind::Max;

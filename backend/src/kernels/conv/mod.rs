@@ -75,6 +75,12 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<ConvDims> {
     if !ok || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
         return Err(spec.unsupported(format!("only 1-D and 2-D convolution (input rank {rank}, attribute lengths must match)")));
     }
+    if spec.inputs.len() < 2 || spec.inputs.len() > 3 {
+        return Err(spec.unsupported(format!("{} inputs (expected x, w and an optional bias)", spec.inputs.len())));
+    }
+    if a.kernel.iter().chain(&a.strides).chain(&a.dilations).any(|&v| v == 0) {
+        return Err(spec.unsupported("attributes kernel_shape, strides and dilations must be >= 1"));
+    }
     if a.group == 0 || xs[1] % a.group != 0 || ws[0] % a.group != 0 || ws[1] * a.group != xs[1] {
         return Err(spec.unsupported(format!("attribute group={} does not fit channels", a.group)));
     }

@@ -53,6 +53,10 @@ pub(crate) fn gemm(cx: &mut KernelCtx, dtype: DType, a: Value, b: Value, out: Va
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
+    let arity = if matches!(spec.op, Op::Gemm { .. }) { 2..=3 } else { 2..=2 };
+    if !arity.contains(&spec.inputs.len()) {
+        return Err(spec.unsupported(format!("{} inputs", spec.inputs.len())));
+    }
     let dtype = spec.inputs[0].dtype;
     if !matches!(dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64) {
         return Err(spec.unsupported(format!("dtype {dtype} (supported: f32, f64, i32, i64)")));
