@@ -94,6 +94,7 @@ def run_ort(model: Path, feeds: dict, iters: int, warmup: int) -> dict:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
+    so.log_severity_level = 3
     t0 = time.perf_counter()
     sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
     compile_ms = (time.perf_counter() - t0) * 1e3
@@ -144,7 +145,8 @@ def main() -> None:
         r = bench_one(model, args)
         k, o = r["kiln"], r["onnxruntime"]
         ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else f"{'-':>7}"
-        print(f"{model.name:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12}")
+        label = model.parent.name if model.name == "model.onnx" else model.name
+        print(f"{label:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12}")
         if "error" in k:
             print(f"  {k['error']}")
             failed = True

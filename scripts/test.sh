@@ -33,8 +33,14 @@ phase() {
   echo "== $name =="
   local t0
   t0=$(date +%s)
-  "$@"
-  PHASES+=("$name: $(( $(date +%s) - t0 ))s")
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then
+    PHASES+=("$name: $(( $(date +%s) - t0 ))s")
+  else
+    PHASES+=("$name: $(( $(date +%s) - t0 ))s (FAILED, exit $rc)")
+  fi
+  return "$rc"
 }
 
 as_root() {

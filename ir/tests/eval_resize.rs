@@ -149,6 +149,24 @@ fn resize_linear_sizes_given() {
     check(&op, &ins, &[want0], 1e-05);
 }
 
+/// Expected: onnx reference.
+#[test]
+fn resize_linear_pytorch_sizes_3_to_1() {
+    let ins = vec![data(&[1, 1, 3, 4], 1)];
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Linear, coord: CoordMode::PytorchHalfPixel, scales: vec![1.0, 1.0, 0.33333334, 0.75], sizes: vec![1, 1, 1, 3], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let want0: Want = (&[1, 1, 1, 3], DType::F32, &[-0.1875, -0.25, -0.3125]);
+    check(&op, &ins, &[want0], 1e-05);
+}
+
+/// Expected: onnx reference.
+#[test]
+fn resize_nearest_ceil_sizes_5_to_7() {
+    let ins = vec![data(&[1, 1, 2, 5], 1)];
+    let op = Op::Resize(ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Ceil), coord: CoordMode::HalfPixel, scales: vec![1.0, 1.0, 1.5, 1.4], sizes: vec![1, 1, 3, 7], roi: vec![], cubic_coeff_a: -0.75, exclude_outside: false, extrapolation_value: 0.0 });
+    let want0: Want = (&[1, 1, 3, 7], DType::F32, &[0.0, -1.125, 0.625, 0.625, -0.5, 1.25, 1.25, 0.125, -1.0, 0.75, 0.75, -0.375, 1.375, 1.375, 0.125, -1.0, 0.75, 0.75, -0.375, 1.375, 1.375]);
+    check(&op, &ins, &[want0], 1e-05);
+}
+
 /// Expected: onnx reference (onnxruntime agrees).
 #[test]
 fn resize_cubic_half_pixel() {

@@ -35,3 +35,39 @@ fn resize_random_vs_reference() {
     eprintln!("{n} cases, {bad} bad with scales, {bad_sizes} bad with sizes");
     assert_eq!(bad + bad_sizes, 0);
 }
+#[test]
+fn pool_random_vs_ort() {
+    let text = std::fs::read_to_string("/tmp/kgen/pool_cases.txt").unwrap();
+    let (mut bad, mut n, mut shape_bad) = (0, 0, 0);
+    for line in text.lines() {
+        let t: Vec<&str> = line.split(' ').collect();
+        let kind = match t[0] { "max" => PoolKind::Max, "avg0" => PoolKind::Avg { count_include_pad: false }, _ => PoolKind::Avg { count_include_pad: true } };
+        let ceil = t[1] == "1";
+        let ns: usize = t[2].parse().unwrap();
+        let mut k = 3;
+        let mut take = |n: usize| { let v: Vec<f64> = t[k..k + n].iter().map(|s| s.parse().unwrap()).collect(); k += n; v };
+        let u = |v: Vec<f64>| v.iter().map(|&x| x as usize).collect::<Vec<usize>>();
+        let shape = u(take(ns + 2));
+        let kernel = u(take(ns)); let strides = u(take(ns)); let dil = u(take(ns)); let pads = u(take(2 * ns));
+        let oshape = u(take(ns + 2));
+        let x: Vec<f32> = take(shape.iter().product()).iter().map(|&v| v as f32).collect();
+        let want = take(oshape.iter().product());
+        let op = Op::Pool(PoolAttrs { kind, kernel, strides, dilations: dil, pads, ceil_mode: ceil });
+        let xt = Tensor::from_vec(shape.clone(), x);
+        n += 1;
+        match eval_op(&op, &[&xt]) {
+            Err(e) => { shape_bad += 1; eprintln!("ERR {e} {line:.150}"); }
+            Ok(mut o) => {
+                let o = o.remove(0);
+                if o.shape() != &oshape[..] { shape_bad += 1; eprintln!("SHAPE {:?} vs {oshape:?} {line:.150}", o.shape()); continue; }
+                let got = o.to_f64_vec();
+                if !got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-5 * (1.0 + w.abs()) || (g.is_nan() && w.is_nan())) {
+                    bad += 1;
+                    if bad < 6 { eprintln!("MISMATCH {line:.200}\n got {got:?}\n want {want:?}"); }
+                }
+            }
+        }
+    }
+    eprintln!("{n} pool cases, {bad} bad values, {shape_bad} bad shapes");
+    assert_eq!(bad + shape_bad, 0);
+}

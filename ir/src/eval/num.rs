@@ -34,6 +34,8 @@ pub trait Num: Element + PartialOrd + Ring {
     /// The smallest and largest values (infinities for floats).
     const LOWEST: Self;
     const HIGHEST: Self;
+    /// The most negative finite value (`-f32::MAX` for f32, `MIN` for integers).
+    const MIN_FINITE: Self;
     fn to_acc(self) -> Self::Acc;
     fn from_acc(a: Self::Acc) -> Self;
     fn sub(self, o: Self) -> Self;
@@ -118,6 +120,7 @@ macro_rules! impl_float_num {
             const IS_FLOAT: bool = true;
             const LOWEST: Self = <$t>::NEG_INFINITY;
             const HIGHEST: Self = <$t>::INFINITY;
+            const MIN_FINITE: Self = <$t>::MIN;
             fn to_acc(self) -> f64 {
                 self as f64
             }
@@ -184,6 +187,7 @@ macro_rules! impl_int_num {
             const IS_FLOAT: bool = false;
             const LOWEST: Self = <$t>::MIN;
             const HIGHEST: Self = <$t>::MAX;
+            const MIN_FINITE: Self = <$t>::MIN;
             fn to_acc(self) -> Self {
                 self
             }

@@ -1,10 +1,16 @@
 //! Max and average pooling over any spatial rank, with dilations, pads and `ceil_mode`.
 //!
 //! Window `o` on an axis covers input positions `o * stride - pad_begin + k * dilation`.
-//! Max ignores padding (and NaN, as the ONNX reference and onnxruntime do). Average sums in
+//! Max ignores padding (and NaN, as the ONNX reference and onnxruntime do); a window entirely
+//! in the padding gives the lowest finite value, as onnxruntime (the reference has no answer). Average sums in
 //! f64 and divides by the number of window positions inside the input (`count_include_pad`
 //! false) or inside the padded input `[-pad_begin, input + pad_end)` (true); positions past
 //! the padded input, which only `ceil_mode` creates, never count (the window is clipped).
+//!
+//! Checked against both engines on 287 random cases: this matches the ONNX reference for 2-D
+//! pooling and onnxruntime for 1-D/3-D. They disagree where each has a quirk: the reference
+//! ignores `pads` for 1-D and 3-D inputs, and onnxruntime's `count_include_pad` divisor
+//! drops begin padding for some dilated or 3-D windows.
 
 use super::movement::for_each_index;
 use super::num::{slice_of, tensor_of, unsupported, Num};
@@ -34,7 +40,7 @@ fn pool_t<T: Num>(a: &PoolAttrs, x: &Tensor, out_shape: &[usize]) -> Result<Tens
     for p in 0..planes {
         let xp = &v[p * in_plane..][..in_plane];
         for_each_index(out_dims, |opos| {
-            let mut best = T::LOWEST;
+            let mut best = T::MIN_FINITE;
             let mut sum = 0.0f64;
             let (mut n_in, mut n_padded) = (0usize, 0usize);
             for_each_index(&a.kernel, |kpos| {

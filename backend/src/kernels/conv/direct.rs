@@ -126,6 +126,75 @@ fn point(b: &mut FunctionBuilder, blk: &Block, oh: Value, ow0: Value, k: PointKi
     let ih0 = b.ins().iadd_imm_s(ih0, -(d.pt as i64));
     let iw0 = b.ins().imul_imm_s(ow0, d.sw as i64);
     let iw0 = b.ins().iadd_imm_s(iw0, -(d.pl as i64));
+    if !k.check_rows && !k.check_cols {
+        interior_taps(b, blk, k, &acc, ih0, iw0);
+    } else {
+        checked_taps(b, blk, k, &acc, ih0, iw0);
+    }
+    let o_row = b.ins().imul_imm_s(oh, d.ow as i64);
+    let o_idx = b.ins().iadd(o_row, ow0);
+    for (j, accs) in acc.iter().enumerate() {
+        let po = addr(b, blk.out_base[j], o_idx, 4);
+        let bias = if k.ty == types::F32 { blk.bias[j] } else { b.ins().splat(k.ty, blk.bias[j]) };
+        for (v, &var) in accs.iter().enumerate() {
+            let a = b.use_var(var);
+            let val = b.ins().fadd(a, bias);
+            store(b, val, po, (v * 16) as i64);
+        }
+    }
+}
+
+/// Taps of a point whose window lies inside the input: one base address per input channel,
+/// every tap a load at a constant offset from it.
+fn interior_taps(b: &mut FunctionBuilder, blk: &Block, k: PointKind, acc: &[Vec<Variable>], ih0: Value, iw0: Value) {
+    let d = blk.d;
+    let row = b.ins().imul_imm_s(ih0, d.w as i64);
+    let start = b.ins().iadd(row, iw0);
+    let x0 = addr(b, blk.x_base, start, 4);
+    for_count(b, 0, d.cg() as i64, 1, |b, c| {
+        let x_c = addr(b, x0, c, (d.h * d.w * 4) as i64);
+        let w_c: Vec<Value> = blk.w_base.iter().map(|&wb| addr(b, wb, c, (d.kh * d.kw * 4) as i64)).collect();
+        for kh in 0..d.kh {
+            for kw in 0..d.kw {
+                let tap = ((kh * d.dh * d.w + kw * d.dw) * 4) as i64;
+                let xv: Vec<Value> = (0..k.vectors).map(|v| load_at(b, x_c, tap, v, d.sw, k.ty)).collect();
+                for (j, &wc) in w_c.iter().enumerate() {
+                    let mut wv = load(b, types::F32, wc, ((kh * d.kw + kw) * 4) as i64);
+                    if k.ty != types::F32 {
+                        wv = b.ins().splat(k.ty, wv);
+                    }
+                    for (v, &x) in xv.iter().enumerate() {
+                        let cur = b.use_var(acc[j][v]);
+                        let next = mul_add(b, blk.fma, wv, x, cur);
+                        b.def_var(acc[j][v], next);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Input elements at byte offset `tap` from `p`, lanes `(4v + lane) * stride` apart.
+fn load_at(b: &mut FunctionBuilder, p: Value, tap: i64, v: usize, stride: usize, ty: Type) -> Value {
+    if ty == types::F32 {
+        return load(b, types::F32, p, tap);
+    }
+    let base = tap + (4 * v * stride * 4) as i64;
+    if stride == 1 {
+        return load(b, ty, p, base);
+    }
+    let first = load(b, types::F32, p, base);
+    let mut vec = b.ins().splat(ty, first);
+    for lane in 1..4u8 {
+        let s = load(b, types::F32, p, base + (lane as usize * stride * 4) as i64);
+        vec = b.ins().insertlane(vec, s, lane);
+    }
+    vec
+}
+
+/// Taps of a border point: out-of-range rows/columns clamped and their weights zeroed.
+fn checked_taps(b: &mut FunctionBuilder, blk: &Block, k: PointKind, acc: &[Vec<Variable>], ih0: Value, iw0: Value) {
+    let d = blk.d;
     for_count(b, 0, d.cg() as i64, 1, |b, c| {
         let x_c = addr(b, blk.x_base, c, (d.h * d.w * 4) as i64);
         let w_c: Vec<Value> = blk.w_base.iter().map(|&wb| addr(b, wb, c, (d.kh * d.kw * 4) as i64)).collect();
@@ -159,17 +228,6 @@ fn point(b: &mut FunctionBuilder, blk: &Block, oh: Value, ow0: Value, k: PointKi
             }
         }
     });
-    let o_row = b.ins().imul_imm_s(oh, d.ow as i64);
-    let o_idx = b.ins().iadd(o_row, ow0);
-    for (j, accs) in acc.iter().enumerate() {
-        let po = addr(b, blk.out_base[j], o_idx, 4);
-        let bias = if k.ty == types::F32 { blk.bias[j] } else { b.ins().splat(k.ty, blk.bias[j]) };
-        for (v, &var) in accs.iter().enumerate() {
-            let a = b.use_var(var);
-            let val = b.ins().fadd(a, bias);
-            store(b, val, po, (v * 16) as i64);
-        }
-    }
 }
 
 fn zero_of(b: &mut FunctionBuilder, ty: Type) -> Value {
@@ -191,22 +249,8 @@ fn clamp(b: &mut FunctionBuilder, idx: Value, len: usize, check: bool) -> (Value
     (b.ins().select(ok, idx, zero), Some(ok))
 }
 
-/// Input elements `iw + (4v + lane) * stride` of one row: one vector load at stride 1, a
-/// gather of four scalars otherwise, a scalar for scalar points.
+/// Input elements `iw + (4v + lane) * stride` of one row.
 fn load_input(b: &mut FunctionBuilder, x_row: Value, iw: Value, v: usize, stride: usize, ty: Type) -> Value {
     let p = addr(b, x_row, iw, 4);
-    if ty == types::F32 {
-        return load(b, types::F32, p, 0);
-    }
-    let base = (4 * v * stride * 4) as i64;
-    if stride == 1 {
-        return load(b, ty, p, base);
-    }
-    let first = load(b, types::F32, p, base);
-    let mut vec = b.ins().splat(ty, first);
-    for lane in 1..4u8 {
-        let s = load(b, types::F32, p, base + (lane as usize * stride * 4) as i64);
-        vec = b.ins().insertlane(vec, s, lane);
-    }
-    vec
+    load_at(b, p, 0, v, stride, ty)
 }
