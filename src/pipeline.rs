@@ -47,8 +47,12 @@ impl fmt::Display for Stage {
 type Pass = fn(&Graph) -> Result<Graph>;
 
 /// The graph passes, in order, each with the lowest `opt_level` that enables it.
-/// Empty for now: the pass crate's rewrites join this list as they land.
-const PASSES: &[(&str, u8, Pass)] = &[];
+const PASSES: &[(&str, u8, Pass)] = &[("fold-batch-norm", 1, fold_batch_norm)];
+
+/// BatchNormalization after a Conv folded into the conv's constant weights and bias.
+fn fold_batch_norm(graph: &Graph) -> Result<Graph> {
+    Ok(kiln_passes::fold_batch_norm(graph))
+}
 
 /// The graphs of every stage up to (not including) code generation, plus the import's notes.
 #[derive(Clone, Debug)]

@@ -131,7 +131,8 @@ fn naive_pool(x: &[f32], dims: &[usize], a: &PoolAttrs, opos: &[usize]) -> f32 {
         }
     }
     match a.kind {
-        PoolKind::Max => vals.iter().cloned().fold(f32::NEG_INFINITY, f32::max),
+        // A window entirely in the padding gives the lowest finite value (onnxruntime).
+        PoolKind::Max => vals.iter().cloned().fold(f32::MIN, f32::max),
         PoolKind::Avg { count_include_pad } => {
             let s: f64 = vals.iter().map(|&v| v as f64).sum();
             (s / if count_include_pad { n_padded } else { vals.len() } as f64) as f32

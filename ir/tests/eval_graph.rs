@@ -195,3 +195,18 @@ fn large_conv_is_fast_enough() {
     }
     eprintln!("224x224x64->64 3x3 conv: {secs:.2} s");
 }
+
+#[test]
+fn max_pool_padding_windows() {
+    // 1-D, pads begin 1: windows {-1,0} {0,1} {1,2} {2,3} (onnxruntime agrees; the ONNX Python
+    // reference ignores 1-D pads).
+    let x = f(&[1, 1, 4], &[4.0, -3.75, -3.25, 4.5]);
+    let op = |pads: Vec<usize>, dil: usize| {
+        Op::Pool(PoolAttrs { kind: PoolKind::Max, kernel: vec![2], strides: vec![1], dilations: vec![dil], pads, ceil_mode: true })
+    };
+    assert_eq!(run1(op(vec![1, 0], 1), &[&x]).as_slice::<f32>().unwrap(), [4.0, 4.0, -3.25, 4.5]);
+    // Dilation 3, pads 4/0: window 0 reads {-4, -1}, all padding, so it is the lowest finite
+    // value (onnxruntime); window 1 reads {-3, 0}.
+    let y = run1(op(vec![4, 0], 3), &[&x]);
+    assert_eq!(y.as_slice::<f32>().unwrap()[..2], [f32::MIN, 4.0]);
+}

@@ -2,10 +2,12 @@
 //!
 //! Window `o` on an axis covers input positions `o * stride - pad_begin + k * dilation`.
 //! Max ignores padding (and NaN, as the ONNX reference and onnxruntime do); a window entirely
-//! in the padding gives the lowest finite value, as onnxruntime (the reference has no answer). Average sums in
-//! f64 and divides by the number of window positions inside the input (`count_include_pad`
-//! false) or inside the padded input `[-pad_begin, input + pad_end)` (true); positions past
-//! the padded input, which only `ceil_mode` creates, never count (the window is clipped).
+//! in the padding gives the lowest finite value, as onnxruntime does (the reference has no
+//! answer). Average sums in f64 and divides by the number of window positions inside the input
+//! (`count_include_pad` false) or inside the padded input `[-pad_begin, input + pad_end)`
+//! (true); positions past the padded input, which only `ceil_mode` creates, never count (the
+//! window is clipped). A window that does not fit in the padded input at all is an inference
+//! error (the reference rejects such shapes; onnxruntime returns empty or degenerate output).
 //!
 //! Checked against both engines on 287 random cases: this matches the ONNX reference for 2-D
 //! pooling and onnxruntime for 1-D/3-D. They disagree where each has a quirk: the reference

@@ -13,6 +13,14 @@
 //! Nearest is done by index selection, exactly, for every dtype. Linear and cubic compute in
 //! f64 and convert back with the reference's `saturate_cast` (integers round half to even and
 //! clamp; floats clamp to the finite range).
+//!
+//! Checked against the reference on 367 random cases (all modes, ranks 1-4, scales and sizes):
+//! all agree but one given-scale case that the f32 `scales` attribute cannot tell apart from a
+//! sizes-derived one (see `axis_scale`). onnxruntime differs from the reference in three
+//! places, and we follow the reference: `align_corners` with non-integral `scale * in` (the
+//! reference divides by `scale * in - 1`, onnxruntime by `out - 1`), `tf_crop_and_resize` in
+//! nearest mode (onnxruntime ignores the roi), and integer linear output (onnxruntime does not
+//! round half to even).
 
 use super::movement::for_each_index;
 use super::num::{slice_of, tensor_of, CastElem, Scalar};
