@@ -44,7 +44,7 @@ pub enum FrontendError {
     Parse(String),
     #[error("the model has no graph")]
     NoGraph,
-    #[error("unsupported opset: domain '{domain}' version {version} (kiln imports ai.onnx 6..=24)")]
+    #[error("unsupported opset: domain '{domain}' version {version} (kiln imports ai.onnx {}..={})", crate::model::OPSETS.start(), crate::model::OPSETS.end())]
     Opset { domain: String, version: i64 },
     #[error("tensor '{tensor}': unsupported data type {dtype}")]
     UnsupportedDtype { tensor: String, dtype: String },

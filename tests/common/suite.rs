@@ -135,10 +135,11 @@ fn parse_entry(e: &serde_json::Value, dir: &Path, prefix: &str, tolerance: Toler
     Ok(Case { name: format!("{prefix}{name}"), op, inputs, dir: dir.join(&name), tolerance })
 }
 
-/// Runs every case on [`WORKERS`] threads, printing progress; results are in `cases` order.
-pub fn run_all(suite: &str, cases: &[Case]) -> Vec<Status> {
+/// Runs every case on [`WORKERS`] threads, printing progress; results (status and wall time)
+/// are in `cases` order.
+pub fn run_all(suite: &str, cases: &[Case]) -> (Vec<Status>, Vec<Duration>) {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Status>>> = Mutex::new(vec![None; cases.len()]);
+    let results: Mutex<Vec<Option<(Status, Duration)>>> = Mutex::new(vec![None; cases.len()]);
     let done = AtomicUsize::new(0);
     let start = Instant::now();
     let scratch = report_root().join("scratch").join(suite);
@@ -147,8 +148,9 @@ pub fn run_all(suite: &str, cases: &[Case]) -> Vec<Status> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
+                let t0 = Instant::now();
                 let status = run_case(case, &scratch.join(case.name.replace('/', "__")));
-                results.lock().unwrap()[i] = Some(status);
+                results.lock().unwrap()[i] = Some((status, t0.elapsed()));
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 if n % 100 == 0 || n == cases.len() {
                     progress(&format!("[{suite}] {n}/{} run, {:.0}s", cases.len(), start.elapsed().as_secs_f64()));
@@ -157,7 +159,7 @@ pub fn run_all(suite: &str, cases: &[Case]) -> Vec<Status> {
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
-    results.into_inner().unwrap().into_iter().map(|s| s.expect("every case ran")).collect()
+    results.into_inner().unwrap().into_iter().map(|s| s.expect("every case ran")).unzip()
 }
 
 /// Runs one test directory: every `test_data_set_*` through `kiln run`, outputs compared.
@@ -382,18 +384,28 @@ pub fn per_op_table(cases: &[Case], results: &[Status]) -> String {
     out
 }
 
+/// The `n` slowest tests with their wall times (the timeout is [`TIMEOUT`]).
+pub fn slowest(cases: &[Case], times: &[Duration], n: usize) -> String {
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(times[i]));
+    let top = order.iter().take(n).map(|&i| format!("{} {:.1}s", cases[i].name, times[i].as_secs_f64()));
+    top.collect::<Vec<_>>().join(", ")
+}
+
 /// The totals line: `pass P / T, fail F, crash C`.
 pub fn totals(results: &[Status]) -> String {
     let count = |l: &str| results.iter().filter(|s| s.label() == l).count();
     format!("pass {} / {}, fail {}, crash {}", count("pass"), results.len(), count("fail"), count("crash"))
 }
 
-/// Writes `target/test-reports/<suite>.txt`: totals, then every test with status and reason.
-pub fn write_report(suite: &str, cases: &[Case], results: &[Status]) -> PathBuf {
+/// Writes `target/test-reports/<suite>.txt`: totals, then every test with op, status, wall time
+/// and reason.
+pub fn write_report(suite: &str, cases: &[Case], results: &[Status], times: &[Duration]) -> PathBuf {
     let path = report_root().join(format!("{suite}.txt"));
-    let mut text = format!("# kiln {suite}: {}\n# name\top\tstatus\treason\n", totals(results));
-    for (case, status) in cases.iter().zip(results) {
-        text += &format!("{}\t{}\t{}\t{}\n", case.name, case.op, status.label(), status.reason());
+    let mut text = format!("# kiln {suite}: {}\n# name\top\tstatus\tms\treason\n", totals(results));
+    for ((case, status), time) in cases.iter().zip(results).zip(times) {
+        let (name, op, label, ms) = (&case.name, &case.op, status.label(), time.as_millis());
+        text += &format!("{name}\t{op}\t{label}\t{ms}\t{}\n", status.reason());
     }
     let _ = std::fs::create_dir_all(report_root());
     if let Err(e) = std::fs::write(&path, text) {
@@ -406,11 +418,12 @@ pub fn write_report(suite: &str, cases: &[Case], results: &[Status]) -> PathBuf 
 /// on a crash, on a regression of the expected list, or when `cases` is empty.
 pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
     assert!(!cases.is_empty(), "[{suite}] no tests found in {}; regenerate with `{GEN_COMMAND} --force`", data_root().display());
-    let results = run_all(suite, cases);
+    let (results, times) = run_all(suite, cases);
     let expected = read_expected(expected_list);
     let verdict = judge(cases, &results, &expected);
-    let report = write_report(suite, cases, &results);
+    let report = write_report(suite, cases, &results, &times);
     progress(&format!("[{suite}] pass counts per op:\n{}", per_op_table(cases, &results)));
+    progress(&format!("[{suite}] slowest: {}", slowest(cases, &times, 5)));
     progress(&format!("[{suite}] {} (report: {})", totals(&results), report.display()));
     for name in &verdict.crashes {
         let i = cases.iter().position(|c| &c.name == name).expect("crash is a case");
