@@ -58,3 +58,29 @@ fn pool1d_and_asymmetric_pads() {
         }
     }
 }
+
+/// Windows above `MAX_UNROLLED_TAPS` take the looped path (the unrolled one took 30 s to compile
+/// a 60x80 window): dilated, padded, ceil_mode windows that run past the input.
+#[test]
+fn large_windows_loop_instead_of_unrolling() {
+    let mut r = rng(42);
+    for kind in KINDS {
+        for ceil_mode in [false, true] {
+            for &(kh, kw, s, d, ph, pw, h, w) in
+                &[(9, 9, 3, 1, 4, 2, 17, 19), (6, 11, 2, 2, 3, 5, 23, 33), (17, 5, 1, 1, 0, 2, 17, 9)]
+            {
+                assert!(kh * kw > kiln_backend::kernels::pool::MAX_UNROLLED_TAPS);
+                let op = Op::Pool(PoolAttrs {
+                    kind,
+                    kernel: vec![kh, kw],
+                    strides: vec![s, s],
+                    dilations: vec![d, d],
+                    pads: vec![ph, pw, ph, pw],
+                    ceil_mode,
+                });
+                let x = random_tensor(&mut r, DType::F32, &[1, 3, h, w]);
+                check_against_reference(&op, &[x], 1e-4, 1e-5);
+            }
+        }
+    }
+}

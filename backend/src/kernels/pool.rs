@@ -8,6 +8,13 @@
 //! because windows are separable. Columns whose taps all fall inside the input run four
 //! outputs per f32x4 (a vector load at stride 1, a four-element gather otherwise); border
 //! columns run the scalar path.
+//!
+//! Windows of more than [`MAX_UNROLLED_TAPS`] taps (global-style pools such as 60x80) would
+//! unroll into code that takes seconds to compile; they run [`window_looped`] instead: loops over
+//! the window's rows and columns with the accumulator in a Cranelift variable.
+
+/// Largest window (kernel area) whose taps are unrolled.
+pub const MAX_UNROLLED_TAPS: usize = 64;
 
 use crate::emit::{addr, c64, load, store};
 use crate::error::Result;
@@ -63,12 +70,17 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         let yi = b.ins().imul_imm_s(p, (h.output * w.output) as i64);
         let yp = addr(b, y, yi, 4);
         let (lo, hi) = crate::kernels::conv::direct::interior(w.output, w.input, w.k, w.s, w.d, w.pad_begin);
-        let quads = ((hi - lo) / 4 * 4) as i64;
+        let looped = h.k * w.k > MAX_UNROLLED_TAPS;
+        let quads = if looped { 0 } else { ((hi - lo) / 4 * 4) as i64 };
         let (lo, mid) = (lo as i64, lo as i64 + quads);
         for_count(b, 0, h.output as i64, 1, |b, oh| {
             let o_row = b.ins().imul_imm_s(oh, w.output as i64);
             let scalar = |b: &mut FunctionBuilder, ow: Value| {
-                let v = window(b, &attrs, xp, h, w, oh, ow);
+                let v = if looped {
+                    window_looped(b, &attrs, xp, h, w, oh, ow)
+                } else {
+                    window(b, &attrs, xp, h, w, oh, ow)
+                };
                 let o = b.ins().iadd(o_row, ow);
                 let po = addr(b, yp, o, 4);
                 store(b, v, po, 0);
@@ -180,4 +192,86 @@ fn window_x4(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: Axis
     let nf = b.ins().fcvt_from_sint(types::F32, n);
     let nv = b.ins().splat(types::F32X4, nf);
     b.ins().fdiv(acc, nv)
+}
+
+/// One output from loops over the window (for windows too large to unroll): each tap is
+/// bounds-checked; out-of-input taps read a clamped address and are replaced by the fill value.
+fn window_looped(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: Axis, oh: Value, ow: Value) -> Value {
+    let (is_max, include_pad) = match a.kind {
+        PoolKind::Max => (true, false),
+        PoolKind::Avg { count_include_pad } => (false, count_include_pad),
+    };
+    let fill = b.ins().f32const(if is_max { f32::NEG_INFINITY } else { 0.0 });
+    let acc = b.declare_var(types::F32);
+    b.def_var(acc, fill);
+    let row0 = axis_start(b, h, oh);
+    let col0 = axis_start(b, w, ow);
+    for_count(b, 0, h.k as i64, 1, |b, ty| {
+        let (r, rok) = tap_at(b, h, row0, ty);
+        let row_off = b.ins().imul_imm_s(r, w.input as i64);
+        for_count(b, 0, w.k as i64, 1, |b, tx| {
+            let (c, cok) = tap_at(b, w, col0, tx);
+            let idx = b.ins().iadd(row_off, c);
+            let p = addr(b, xp, idx, 4);
+            let v = load(b, types::F32, p, 0);
+            let ok = b.ins().band(rok, cok);
+            let v = b.ins().select(ok, v, fill);
+            let prev = b.use_var(acc);
+            let next = if is_max { crate::kernels::softmax::fmax_fast(b, v, prev) } else { b.ins().fadd(prev, v) };
+            b.def_var(acc, next);
+        });
+    });
+    let total = b.use_var(acc);
+    if is_max {
+        return total;
+    }
+    let ch = axis_count(b, h, oh, include_pad);
+    let cw = axis_count(b, w, ow, include_pad);
+    let n = b.ins().imul(ch, cw);
+    let nf = b.ins().fcvt_from_sint(types::F32, n);
+    b.ins().fdiv(total, nf)
+}
+
+/// The input index of tap 0 of output `o` along `ax` (may be negative).
+fn axis_start(b: &mut FunctionBuilder, ax: Axis, o: Value) -> Value {
+    let start = b.ins().imul_imm_s(o, ax.s as i64);
+    b.ins().iadd_imm_s(start, -(ax.pad_begin as i64))
+}
+
+/// Tap `t` (a run-time value) from `start`: its clamped index and in-bounds flag.
+fn tap_at(b: &mut FunctionBuilder, ax: Axis, start: Value, t: Value) -> (Value, Value) {
+    let off = b.ins().imul_imm_s(t, ax.d as i64);
+    let i = b.ins().iadd(start, off);
+    let ok = b.ins().icmp_imm_s(IntCC::UnsignedLessThan, i, ax.input as i64);
+    let zero = c64(b, 0);
+    (b.ins().select(ok, i, zero), ok)
+}
+
+/// The average divisor along one axis, computed in closed form: taps inside the input (or inside
+/// the padded extent with `count_include_pad`).
+fn axis_count(b: &mut FunctionBuilder, ax: Axis, o: Value, include_pad: bool) -> Value {
+    let start = axis_start(b, ax, o);
+    let (lo, hi) = if include_pad {
+        (-(ax.pad_begin as i64), (ax.input + ax.pad_end) as i64)
+    } else {
+        (0, ax.input as i64)
+    };
+    // Count t in [0, k) with lo <= start + t*d < hi.
+    let d = ax.d as i64;
+    let k = ax.k as i64;
+    let lo_v = c64(b, lo);
+    let hi_v = c64(b, hi);
+    let below = b.ins().isub(lo_v, start); // first t: ceil(below / d) when below > 0
+    let zero = c64(b, 0);
+    let below_pos = b.ins().smax(below, zero);
+    let t_first = b.ins().iadd_imm_s(below_pos, d - 1);
+    let t_first = b.ins().sdiv_imm_s(t_first, d);
+    let room = b.ins().isub(hi_v, start); // last t: ceil(room / d) exclusive when room > 0
+    let room_pos = b.ins().smax(room, zero);
+    let t_end = b.ins().iadd_imm_s(room_pos, d - 1);
+    let t_end = b.ins().sdiv_imm_s(t_end, d);
+    let k_v = c64(b, k);
+    let t_end = b.ins().smin(t_end, k_v);
+    let n = b.ins().isub(t_end, t_first);
+    b.ins().smax(n, zero)
 }
