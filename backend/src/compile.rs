@@ -6,10 +6,12 @@
 
 use crate::entry::{emit_entry, Step};
 use crate::error::Result;
-use crate::kernel::{define_kernel_sized, KernelSpec};
+use crate::error::BackendError;
+use crate::kernel::{define_checked, kernel_signature, KernelSpec, TargetCaps};
+use crate::parallel::{compile_kernels, CompiledKernel, KernelTarget};
 use crate::weights::Weights;
 use cranelift_module::{FuncId, Linkage, Module};
-use kiln_ir::{Graph, Op};
+use kiln_ir::{Graph, NodeId, Op};
 use kiln_passes::MemoryPlan;
 use std::collections::HashMap;
 
@@ -31,21 +33,55 @@ pub struct CompiledGraph {
 }
 
 /// Compiles `graph` laid out by `plan` into `module`; symbols start with `symbol_prefix`.
+/// Distinct kernels compile in parallel ([`crate::parallel`]); everything else is serial.
 pub fn compile_graph<M: Module>(
     module: &mut M,
     graph: &Graph,
     plan: &MemoryPlan,
     symbol_prefix: &str,
 ) -> Result<CompiledGraph> {
-    let mut kernels: HashMap<String, FuncId> = HashMap::new();
-    let mut code_bytes = 0;
+    let (steps, unique) = plan_kernels(graph, plan);
+    let ids = declare_kernels(module, &unique, symbol_prefix)?;
+    let code_bytes = define_kernels(module, &unique, &ids)?;
+    let steps: Vec<Step> = steps
+        .into_iter()
+        .map(|s| match s {
+            Planned::Copy(node) => Step::Copy { node },
+            Planned::Call(node, k) => Step::Call { node, func: ids[k] },
+        })
+        .collect();
+    let mut weights = Weights::default();
+    let entry_symbol = format!("{symbol_prefix}entry");
+    let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
+    Ok(CompiledGraph {
+        entry,
+        kernels: unique.len(),
+        code_bytes: code_bytes + entry_size,
+        weight_bytes: weights.bytes,
+        workspace_size: plan.arena_size,
+        entry_symbol,
+    })
+}
+
+/// What the entry does for one node before kernel ids exist.
+enum Planned {
+    Copy(NodeId),
+    /// A call of the `k`-th distinct kernel.
+    Call(NodeId, usize),
+}
+
+/// The entry's steps and the distinct kernels (deduplicated by [`KernelSpec::key`]), in order
+/// of first use.
+fn plan_kernels(graph: &Graph, plan: &MemoryPlan) -> (Vec<Planned>, Vec<KernelSpec>) {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut unique = Vec::new();
     let mut steps = Vec::with_capacity(graph.nodes.len());
     for (n, node) in graph.nodes.iter() {
         if plan.aliases.get(n.index()).copied().unwrap_or(false) {
             continue;
         }
         if matches!(node.op, Op::Reshape { .. } | Op::Identity) {
-            steps.push(Step::Copy { node: n });
+            steps.push(Planned::Copy(n));
             continue;
         }
         let spec = KernelSpec {
@@ -54,30 +90,54 @@ pub fn compile_graph<M: Module>(
             inputs: node.inputs.iter().map(|&v| graph.ty(v).clone()).collect(),
             outputs: node.outputs.iter().map(|&v| graph.ty(v).clone()).collect(),
         };
-        let key = spec.key();
-        let func = match kernels.get(&key) {
-            Some(&f) => f,
-            None => {
-                let name = format!("{symbol_prefix}k{}_{}", kernels.len(), node.op.name());
-                let (f, size) = define_kernel_sized(module, &spec, &name, Linkage::Local)?;
-                code_bytes += size;
-                kernels.insert(key, f);
-                f
-            }
-        };
-        steps.push(Step::Call { node: n, func });
+        let k = *index.entry(spec.key()).or_insert_with(|| {
+            unique.push(spec);
+            unique.len() - 1
+        });
+        steps.push(Planned::Call(n, k));
     }
-    let mut weights = Weights::default();
-    let entry_symbol = format!("{symbol_prefix}entry");
-    let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
-    code_bytes += entry_size;
-    Ok(CompiledGraph {
-        entry,
-        kernels: kernels.len(),
-        code_bytes,
-        weight_bytes: weights.bytes,
-        workspace_size: plan.arena_size,
-        entry_symbol,
-    })
+    (steps, unique)
 }
 
+/// Declares every distinct kernel as a local function `{prefix}k{i}_{op}`.
+fn declare_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], prefix: &str) -> Result<Vec<FuncId>> {
+    let ptr = module.target_config().pointer_type();
+    unique
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let name = format!("{prefix}k{i}_{}", spec.op.name());
+            let sig = kernel_signature(module.make_signature(), spec, ptr);
+            module
+                .declare_function(&name, Linkage::Local, &sig)
+                .map_err(|e| BackendError::Module(format!("declaring kernel `{name}`: {e}")))
+        })
+        .collect()
+}
+
+/// Compiles the kernels on all cores and defines them; returns their total code bytes.
+fn define_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], ids: &[FuncId]) -> Result<usize> {
+    let target = KernelTarget {
+        isa: module.isa(),
+        config: module.target_config(),
+        ptr: module.target_config().pointer_type(),
+        caps: TargetCaps::of(module.isa()),
+        base_signature: module.make_signature(),
+    };
+    let jobs: Vec<(KernelSpec, u32)> = unique.iter().cloned().zip(ids.iter().map(|id| id.as_u32())).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let compiled = compile_kernels(&target, &jobs, threads);
+    let mut code_bytes = 0;
+    for ((result, &id), spec) in compiled.into_iter().zip(ids).zip(unique) {
+        code_bytes += match result? {
+            CompiledKernel::Bytes { code, alignment } => {
+                module
+                    .define_function_bytes(id, alignment, &code, &[])
+                    .map_err(|e| spec.codegen_error(format!("defining: {e}")))?;
+                code.len()
+            }
+            CompiledKernel::NeedsModule(func) => define_checked(module, id, *func, |msg| spec.codegen_error(msg))?,
+        };
+    }
+    Ok(code_bytes)
+}

@@ -9,7 +9,7 @@
 //! Cranelift lowerings panic instead of erroring) and defines a kernel in any `Module`.
 
 use crate::error::{BackendError, Result};
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Type, UserFuncName, Value};
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, Type, UserFuncName, Value};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
@@ -95,18 +95,37 @@ pub fn define_kernel_sized<M: Module>(
     linkage: Linkage,
 ) -> Result<(FuncId, usize)> {
     let ptr = module.target_config().pointer_type();
-    let mut sig = module.make_signature();
-    for _ in 0..spec.inputs.len() + spec.outputs.len() {
-        sig.params.push(AbiParam::new(ptr));
-    }
+    let sig = kernel_signature(module.make_signature(), spec, ptr);
     let id = module
         .declare_function(name, linkage, &sig)
         .map_err(|e| BackendError::Module(format!("declaring kernel `{name}`: {e}")))?;
     let caps = TargetCaps::of(module.isa());
-    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
-    build_body(&mut func, spec, ptr, caps, module.target_config())?;
+    let func = build_function(spec, id.as_u32(), &module.make_signature(), ptr, caps, module.target_config())?;
     let size = define_checked(module, id, func, |msg| spec.codegen_error(msg))?;
     Ok((id, size))
+}
+
+/// The kernel signature: `base` (the module's calling convention) plus one pointer per operand.
+pub fn kernel_signature(mut base: Signature, spec: &KernelSpec, ptr: Type) -> Signature {
+    for _ in 0..spec.inputs.len() + spec.outputs.len() {
+        base.params.push(AbiParam::new(ptr));
+    }
+    base
+}
+
+/// The kernel of `spec` as a Cranelift function named `user(0, index)` (not yet compiled).
+pub fn build_function(
+    spec: &KernelSpec,
+    index: u32,
+    base: &Signature,
+    ptr: Type,
+    caps: TargetCaps,
+    config: cranelift_codegen::isa::TargetFrontendConfig,
+) -> Result<Function> {
+    let sig = kernel_signature(base.clone(), spec, ptr);
+    let mut func = Function::with_name_signature(UserFuncName::user(0, index), sig);
+    build_body(&mut func, spec, ptr, caps, config)?;
+    Ok(func)
 }
 
 /// Compiles and defines `func` as `id` behind `catch_unwind`; returns the code size. Errors and

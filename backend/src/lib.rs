@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod kernels;
 pub mod loops;
 pub mod math;
+pub mod parallel;
 pub mod weights;
 
 pub use compile::{compile_graph, CompiledGraph};
