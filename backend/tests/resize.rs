@@ -28,7 +28,8 @@ fn modes() -> Vec<ResizeMode> {
     m
 }
 
-/// (input shape, output shape, explicit scales or `None` for output/input).
+/// (input shape, output shape, explicit scales as ONNX gives them (f32), or `None` for sizes,
+/// whose scales are output/input in f64 as the frontend stores them).
 type Case = (Vec<usize>, Vec<usize>, Option<Vec<f32>>);
 
 fn cases() -> Vec<Case> {
@@ -49,7 +50,10 @@ fn cases() -> Vec<Case> {
 /// crops part of the input and reaches past it, so extrapolation is exercised.
 fn attrs(mode: ResizeMode, coord: CoordMode, input: &[usize], output: &[usize], scales: &Option<Vec<f32>>) -> ResizeAttrs {
     let r = input.len();
-    let scales = scales.clone().unwrap_or_else(|| input.iter().zip(output).map(|(&i, &o)| o as f32 / i as f32).collect());
+    let scales: Vec<f64> = match scales {
+        Some(given) => given.iter().map(|&s| f64::from(s)).collect(),
+        None => input.iter().zip(output).map(|(&i, &o)| o as f64 / i as f64).collect(),
+    };
     let roi = if coord == CoordMode::TfCropAndResize {
         let starts = (0..r).map(|k| if input[k] == output[k] { 0.0 } else { -0.2 + 0.1 * k as f32 });
         let ends = (0..r).map(|k| if input[k] == output[k] { 1.0 } else { 1.25 - 0.15 * k as f32 });

@@ -217,6 +217,31 @@ fn concat_gather_expand() {
     assert_eq!(ops(&g), vec![Op::Concat { axis: 1 }, Op::Gather { axis: 1 }, Op::Expand { shape: vec![3, 2, 2] }]);
 }
 
+/// Resize scales are f64: with sizes, `out / in` computed in f64 (5 -> 3 is the double 0.6, 3 -> 1
+/// is 1/3); with scales, the f32 values widened exactly (0.6f32 stays 0.6000000238418579).
+#[test]
+fn resize_scales_are_f64_out_over_in_or_widened_f32() {
+    let from_sizes = ModelBuilder::new(13)
+        .input("x", &[1, 1, 5, 3])
+        .init("sizes", &i64s(&[1, 1, 3, 1]))
+        .node_attrs("Resize", &["x", "", "", "sizes"], &["y"], vec![a_str("mode", "linear")])
+        .output("y")
+        .graph();
+    let Op::Resize(a) = only_op(&from_sizes) else { panic!("expected Resize") };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    assert_eq!(bits(&a.scales), bits(&[1.0, 1.0, 3.0 / 5.0, 1.0 / 3.0]));
+    assert_eq!(a.sizes, vec![1, 1, 3, 1]);
+    let from_scales = ModelBuilder::new(13)
+        .input("x", &[1, 1, 5, 3])
+        .init("scales", &f32s(&[4], &[1.0, 1.0, 0.6, 1.7]))
+        .node_attrs("Resize", &["x", "", "scales"], &["y"], vec![a_str("mode", "linear")])
+        .output("y")
+        .graph();
+    let Op::Resize(a) = only_op(&from_scales) else { panic!("expected Resize") };
+    assert_eq!(bits(&a.scales), bits(&[1.0, 1.0, f64::from(0.6f32), f64::from(1.7f32)]));
+    assert_eq!(a.sizes, vec![1, 1, 3, 5]);
+}
+
 #[test]
 fn resize_opset_10_11_13_and_upsample() {
     use kiln_ir::{CoordMode, NearestMode, ResizeMode};

@@ -177,13 +177,14 @@ pub enum CoordMode {
     TfCropAndResize,
 }
 
-/// Resize attributes. `scales` has one entry per axis (the given scales, or output/input when
-/// ONNX gave sizes) and is what the coordinate transform uses; `sizes` is the output shape.
+/// Resize attributes: one `scales` and one `sizes` entry per axis; `sizes` is the output shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResizeAttrs {
     pub mode: ResizeMode,
     pub coord: CoordMode,
-    pub scales: Vec<f32>,
+    /// The given f32 scales widened exactly, or out/in in f64 when ONNX gave sizes; this is
+    /// what the coordinate transform uses.
+    pub scales: Vec<f64>,
     pub sizes: Vec<usize>,
     /// Only for `TfCropAndResize`: starts of every axis, then ends (normalised coordinates).
     pub roi: Vec<f32>,

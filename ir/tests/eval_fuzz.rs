@@ -220,7 +220,7 @@ fn random_ops_infer_and_eval_agree() {
             7 => Op::ArgMin { axis: pick(&mut rng, r), keepdims: rng.gen_bool(0.5), select_last_index: rng.gen_bool(0.5) },
             _ => {
                 let sizes = rand_shape(&mut rng, r, 6);
-                let scales = sizes.iter().zip(&shape).map(|(&o, &i)| o as f32 / i as f32).collect();
+                let scales = sizes.iter().zip(&shape).map(|(&o, &i)| o as f64 / i as f64).collect();
                 let modes = [ResizeMode::Linear, ResizeMode::Cubic, ResizeMode::Nearest(NearestMode::RoundPreferCeil)];
                 let coords = [CoordMode::HalfPixel, CoordMode::AlignCorners, CoordMode::TfCropAndResize, CoordMode::PytorchHalfPixel];
                 Op::Resize(ResizeAttrs {

@@ -177,6 +177,31 @@ fn special_floats_round_trip_bit_exactly() {
     assert!(text.contains("leaky_relu(%0, %1) {alpha=nan(0x7fc01234)}"), "{text}");
 }
 
+/// Resize scales are f64 (out/in when ONNX gave sizes): values no f32 holds, neighbours one ulp
+/// apart and widened f32 scales all come back with the same bits.
+#[test]
+fn resize_scales_round_trip_bit_exactly() {
+    let third = 1.0f64 / 3.0;
+    let scales = vec![third, f64::from_bits(third.to_bits() + 1), 0.6f32 as f64, 3.0 / 5.0, 1e-300, 7.0 / 3.0];
+    let op = Op::Resize(ResizeAttrs {
+        mode: ResizeMode::Linear,
+        coord: CoordMode::HalfPixel,
+        scales: scales.clone(),
+        sizes: vec![1; 6],
+        roi: vec![],
+        cubic_coeff_a: -0.75,
+        exclude_outside: false,
+        extrapolation_value: 0.0,
+    });
+    let parsed = assert_round_trip(&graph_of(std::slice::from_ref(&op)));
+    let Some((_, node)) = parsed.nodes.iter().next() else { panic!("no node parsed") };
+    let Op::Resize(a) = &node.op else { panic!("expected Resize, got {:?}", node.op) };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    assert_eq!(bits(&a.scales), bits(&scales));
+    let text = print_graph(&parsed, false);
+    assert!(text.contains("scales=[0.3333333333333333,0.33333333333333337,0.6000000238418579,0.6,1e-300,"), "{text}");
+}
+
 /// A constant of every dtype, small (exact list) and large (hex), plus edge shapes.
 fn constants_graph() -> Graph {
     let mut g = Graph::new();

@@ -1,6 +1,8 @@
 //! Resize (opset 10: scales input, asymmetric coordinates; 11+: roi/scales/sizes inputs and the
 //! transformation attributes; 18+: `axes` and `keep_aspect_ratio_policy`) and Upsample (scales
 //! attribute in opset 7-8, input in 9), both to the IR's `Resize` with full-rank scales and sizes.
+//! Scales are stored in f64 because that is what the reference's coordinate transform uses: given
+//! f32 scales widened exactly, or `out / in` in f64 when the model gives sizes.
 
 use super::ctx::NodeCtx;
 use super::Importer;
@@ -42,7 +44,7 @@ fn nearest_mode(ctx: &NodeCtx) -> Result<NearestMode> {
 
 /// Attributes with the opset-10/Upsample conventions: asymmetric coordinates, nearest = floor.
 /// FIXME: onnxruntime rounds up instead of down when such a nearest resize downsamples.
-fn legacy_attrs(ctx: &NodeCtx, input: &[usize], scales: Vec<f32>) -> Result<ResizeAttrs> {
+fn legacy_attrs(ctx: &NodeCtx, input: &[usize], scales: Vec<f64>) -> Result<ResizeAttrs> {
     if scales.len() != input.len() {
         return Err(ctx.attr_err("scales", format!("has {} entries for rank {}", scales.len(), input.len())));
     }
@@ -59,12 +61,12 @@ fn legacy_attrs(ctx: &NodeCtx, input: &[usize], scales: Vec<f32>) -> Result<Resi
     })
 }
 
-fn sizes_from_scales(ctx: &NodeCtx, input: &[usize], scales: &[f32]) -> Result<Vec<usize>> {
+fn sizes_from_scales(ctx: &NodeCtx, input: &[usize], scales: &[f64]) -> Result<Vec<usize>> {
     input
         .iter()
         .zip(scales)
         .map(|(&d, &s)| {
-            let out = (d as f64 * s as f64).floor();
+            let out = (d as f64 * s).floor();
             if !(s > 0.0 && out.is_finite() && out < (1u64 << 40) as f64) {
                 return Err(ctx.attr_err("scales", format!("scale {s} is not usable")));
             }
@@ -76,12 +78,19 @@ fn sizes_from_scales(ctx: &NodeCtx, input: &[usize], scales: &[f32]) -> Result<V
 pub fn upsample(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;
     let scales = if ctx.opset >= 9 {
-        imp.const_input(ctx, 1)?.to_f64_vec().iter().map(|&s| s as f32).collect()
+        f32_widened(&imp.const_input(ctx, 1)?.to_f64_vec())
     } else {
-        ctx.floats("scales")?.ok_or_else(|| ctx.attr_err("scales", "missing"))?
+        let given = ctx.floats("scales")?.ok_or_else(|| ctx.attr_err("scales", "missing"))?;
+        given.into_iter().map(f64::from).collect()
     };
     let attrs = legacy_attrs(ctx, &imp.shape(x), scales)?;
     Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?])
+}
+
+/// Scales as ONNX means them: f32 values (rounded to f32 should the tensor hold wider ones),
+/// widened exactly to the f64 the IR stores.
+fn f32_widened(given: &[f64]) -> Vec<f64> {
+    given.iter().map(|&s| s as f32 as f64).collect()
 }
 
 /// An optional input that may also be given as an empty tensor meaning "absent".
@@ -93,7 +102,7 @@ pub fn resize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;
     let input = imp.shape(x);
     if ctx.opset < 11 {
-        let scales = imp.const_input(ctx, 1)?.to_f64_vec().iter().map(|&s| s as f32).collect();
+        let scales = f32_widened(&imp.const_input(ctx, 1)?.to_f64_vec());
         let attrs = legacy_attrs(ctx, &input, scales)?;
         return Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?]);
     }
@@ -132,20 +141,20 @@ pub fn resize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?])
 }
 
-fn scales_given(ctx: &NodeCtx, input: &[usize], axes: &[usize], s: &Tensor) -> Result<(Vec<f32>, Vec<usize>)> {
+fn scales_given(ctx: &NodeCtx, input: &[usize], axes: &[usize], s: &Tensor) -> Result<(Vec<f64>, Vec<usize>)> {
     let given = s.to_f64_vec();
     if given.len() != axes.len() {
         return Err(ctx.input_err(2, format!("has {} scales for {} axes", given.len(), axes.len())));
     }
-    let mut scales = vec![1f32; input.len()];
-    for (&a, &v) in axes.iter().zip(&given) {
-        scales[a] = v as f32;
+    let mut scales = vec![1f64; input.len()];
+    for (&a, v) in axes.iter().zip(f32_widened(&given)) {
+        scales[a] = v;
     }
     let sizes = sizes_from_scales(ctx, input, &scales)?;
     Ok((scales, sizes))
 }
 
-fn sizes_given(ctx: &NodeCtx, input: &[usize], axes: &[usize], s: &Tensor) -> Result<(Vec<f32>, Vec<usize>)> {
+fn sizes_given(ctx: &NodeCtx, input: &[usize], axes: &[usize], s: &Tensor) -> Result<(Vec<f64>, Vec<usize>)> {
     let given = s.to_i64_vec();
     if given.len() != axes.len() || given.iter().any(|&d| d < 0) {
         return Err(ctx.input_err(3, format!("sizes {given:?} do not fit {} axes", axes.len())));
@@ -160,11 +169,11 @@ fn sizes_given(ctx: &NodeCtx, input: &[usize], axes: &[usize], s: &Tensor) -> Re
         "not_smaller" => Some(ratios.fold(0.0, f64::max)),
         other => return Err(ctx.attr_err("keep_aspect_ratio_policy", format!("unknown policy '{other}'"))),
     };
-    let mut scales = vec![1f32; input.len()];
+    let mut scales = vec![1f64; input.len()];
     for (&a, &d) in axes.iter().zip(&given) {
         let scale = keep.unwrap_or_else(|| ratio(a, d));
         sizes[a] = if keep.is_some() { (scale * input[a] as f64 + 0.5).floor() as usize } else { d as usize };
-        scales[a] = scale as f32;
+        scales[a] = scale;
     }
     Ok((scales, sizes))
 }

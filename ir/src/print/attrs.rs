@@ -71,6 +71,12 @@ fn f32_list(items: &[f32]) -> String {
     format!("[{}]", items.join(","))
 }
 
+/// `[0.5,0.6000000000000001]` with bit-exact doubles.
+fn f64_list(items: &[f64]) -> String {
+    let items: Vec<String> = items.iter().map(|&x| fmt_f64(x)).collect();
+    format!("[{}]", items.join(","))
+}
+
 /// The attributes of `op` as `(key, value text)` pairs, in print order.
 pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
     match op {
@@ -150,7 +156,7 @@ fn resize_attrs(r: &ResizeAttrs) -> Vec<(&'static str, String)> {
     };
     attrs.extend([
         ("coord", spelled(&COORD_MODES, r.coord)),
-        ("scales", f32_list(&r.scales)),
+        ("scales", f64_list(&r.scales)),
         ("sizes", list(&r.sizes)),
         ("roi", f32_list(&r.roi)),
         ("cubic_coeff_a", fmt_f32(r.cubic_coeff_a)),

@@ -37,7 +37,7 @@ impl Params {
         Params {
             mode: a.mode,
             coord: a.coord,
-            scale: a.scales[axis] as f64,
+            scale: a.scales[axis],
             input,
             out: a.sizes[axis],
             roi: if tf { (a.roi[axis], a.roi[r + axis]) } else { (0.0, 1.0) },

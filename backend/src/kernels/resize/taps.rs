@@ -82,7 +82,7 @@ fn weigh(first: i64, mut w: Vec<f64>, input: usize, exclude_outside: bool) -> Ta
 pub fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Result<Option<Vec<Tap>>, String> {
     let r = a.sizes.len();
     let out = a.sizes[axis];
-    let scale = a.scales[axis] as f64;
+    let scale = a.scales[axis];
     let tf = a.coord == CoordMode::TfCropAndResize;
     let roi = if tf { (a.roi[axis], a.roi[r + axis]) } else { (0.0, 1.0) };
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-9 * p.abs().max(q.abs());
