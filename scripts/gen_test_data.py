@@ -11,6 +11,8 @@ Layout of the cache (default `target/test-data`, override with KILN_TEST_DATA or
     simple/, pytorch-converted/, pytorch-operator/  <test>/...    model tests onnx ships
     light/<name>/model.onnx, test_data_set_0/{input_0,output_0}.pb
                                                   light_* models, seeded inputs, onnxruntime outputs
+    light-random/<name>/...                       the same models with seeded random weights
+                                                  (scripts/gen_light_random.py), outputs + logits
     <category>/manifest.json                                      same schema as node/
     example/input_0.pb, output_0.pb, output_0.npy                 examples/mobilenet_tiny.onnx
                                                                   reference (onnxruntime)
@@ -231,6 +233,46 @@ def gen_light(out: Path) -> None:
     write_manifest(dir_, entries, stamp)
 
 
+def gen_light_random(out: Path) -> None:
+    """The light_* models with random weights instead of ConstantOfShape(0.02): see
+    scripts/gen_light_random.py for the weight scales and why."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gen_light_random as lr
+
+    src = ONNX_TEST_DIR / "data" / "light"
+    dir_ = out / "light-random"
+    stamp = script_hash(Path(lr.__file__))
+    if up_to_date(dir_, stamp):
+        log("light-random: up to date")
+        return
+    fresh_dir(dir_)
+    entries = []
+    for model_path in sorted(src.glob("light_*.onnx")):
+        t0 = time.time()
+        name = model_path.stem
+        if name in lr.EXCLUDED:
+            log(f"light-random: {name} skipped: {lr.EXCLUDED[name]}")
+            continue
+        case_dir = dir_ / name
+        set_dir = case_dir / "test_data_set_0"
+        set_dir.mkdir(parents=True)
+        model = lr.randomize(onnx.load(str(model_path)), lr.seed_of(name))
+        inputs = [vi for vi in model.graph.input if vi.name in graph_inputs(model)]
+        feeds = {vi.name: seeded_input(name, vi) for vi in inputs}
+        lr.calibrate_logits(model, feeds, lr.reference_session)
+        onnx.save(model, str(case_dir / "model.onnx"))
+        results = lr.reference_session(case_dir / "model.onnx").run(None, feeds)
+        outputs = [vi.name for vi in model.graph.output]
+        summary = lr.check_has_teeth(name, outputs, results)
+        for j, vi in enumerate(inputs):
+            write_value(set_dir / f"input_{j}.pb", feeds[vi.name], vi)
+        for j, (vi, value) in enumerate(zip(model.graph.output, results)):
+            write_value(set_dir / f"output_{j}.pb", value, vi)
+        entries.append(manifest_entry(name, main_op(model), model, 1))
+        log(f"light-random: {name} in {time.time() - t0:.1f}s ({summary})")
+    write_manifest(dir_, entries, stamp)
+
+
 def gen_example(out: Path) -> None:
     dir_ = out / "example"
     if not EXAMPLE_MODEL.is_file() or not EXAMPLE_INPUT.is_file():
@@ -266,6 +308,7 @@ def main() -> None:
     for kind in SHIPPED_MODEL_KINDS:
         gen_shipped(out, kind)
     gen_light(out)
+    gen_light_random(out)
     gen_example(out)
     log(f"done in {time.time() - t0:.1f}s -> {out}")
 

@@ -126,7 +126,7 @@ fn pointer_of<M: Module>(
         ValueDef::Input(i) => load(b, ptr_ty, p.inputs, i as i64 * slot),
         ValueDef::Const(_) => {
             let data = weights.data_of(module, graph, v, prefix)?.expect("a Const value has a constant");
-            let gv = module.declare_data_in_func(data, b.func);
+            let gv = weight_address(module, data, b.func);
             b.ins().symbol_value(ptr_ty, gv)
         }
         ValueDef::Node { .. } => match graph.outputs.iter().position(|&o| o == v) {
@@ -166,4 +166,19 @@ fn copy_outputs_into_place<M: Module>(
         copy_bytes(b, dst, src, graph.ty(v).byte_size());
     }
     Ok(())
+}
+
+/// The address of weight object `data` as a global value.
+///
+/// In PIC code (native objects) the weights sit in the same object as the code, so a colocated
+/// PC-relative reference is right and cheapest. Non-PIC code is the JIT, which maps code and data
+/// separately: large weights (vgg19's 548 MB) land more than 2 GB from the code, where a 32-bit
+/// PC-relative relocation cannot reach (cranelift-jit then panics). There the address is a 64-bit
+/// absolute (`movabs` on x86-64), at one instruction per weight pointer in the entry function.
+fn weight_address<M: Module>(module: &M, data: cranelift_module::DataId, func: &mut cranelift_codegen::ir::Function) -> cranelift_codegen::ir::GlobalValue {
+    let gv = module.declare_data_in_func(data, func);
+    if let cranelift_codegen::ir::GlobalValueData::Symbol { colocated, .. } = &mut func.global_values[gv] {
+        *colocated = module.isa().flags().is_pic();
+    }
+    gv
 }

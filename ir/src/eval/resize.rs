@@ -57,9 +57,13 @@ pub fn source_coord(coord: CoordMode, o: usize, scale: f64, input: usize, out: u
     (x, false)
 }
 
+/// Source coordinates beyond this magnitude are rejected: they only arise from absurd scales or
+/// rois, and would overflow index arithmetic.
+pub const MAX_COORD: f64 = 1e9;
+
 /// What one output position of one axis reads.
 #[derive(Clone, Debug, PartialEq)]
-enum Tap {
+pub enum Tap {
     /// Weighted input positions (clamped into the input).
     Mix(Vec<(usize, f64)>),
     /// A constant: the extrapolation value, or 0 when exclude_outside removed every weight.
@@ -101,8 +105,10 @@ fn cubic_weights(a: f64, r: f64) -> [f64; 4] {
     ]
 }
 
-/// The taps of every output position of `axis`, or `None` when the axis is left unchanged.
-fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Option<Vec<Tap>> {
+/// The taps of every output position of `axis`, `Ok(None)` when the axis is left unchanged; an
+/// error (a message) for source coordinates too large to index with. This sampling plan is the
+/// single definition of Resize's per-position rules: the backend compiles the same plan.
+pub fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Result<Option<Vec<Tap>>, String> {
     let r = a.sizes.len();
     let out = a.sizes[axis];
     let scale = a.scales[axis];
@@ -110,13 +116,16 @@ fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Option<Vec<Tap>> {
     let roi = if tf { (a.roi[axis], a.roi[r + axis]) } else { (0.0, 1.0) };
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-9 * p.abs().max(q.abs());
     if close(scale, 1.0) && out == input && close(roi.0 as f64, 0.0) && close(roi.1 as f64, 1.0) {
-        return None;
+        return Ok(None);
     }
     let taps = (0..out)
         .map(|o| {
             let (x, extrapolated) = source_coord(a.coord, o, scale, input, out, roi);
             if extrapolated {
-                return Tap::Fill(a.extrapolation_value as f64);
+                return Ok(Tap::Fill(a.extrapolation_value as f64));
+            }
+            if !x.is_finite() || x.abs() > MAX_COORD {
+                return Err(format!("axis {axis}: source coordinate {x} of output {o} is out of range"));
             }
             let (b, ratio) = base_ratio(x);
             let (first, w): (i64, Vec<f64>) = match a.mode {
@@ -124,10 +133,10 @@ fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Option<Vec<Tap>> {
                 ResizeMode::Linear => (b, vec![1.0 - ratio, ratio]),
                 ResizeMode::Cubic => (b - 1, cubic_weights(a.cubic_coeff_a as f64, ratio).to_vec()),
             };
-            weigh(first, w, input, a.exclude_outside)
+            Ok(weigh(first, w, input, a.exclude_outside))
         })
-        .collect();
-    Some(taps)
+        .collect::<Result<Vec<Tap>, String>>()?;
+    Ok(Some(taps))
 }
 
 /// Taps reading `first, first+1, ..` with weights `w`, clamped into `[0, input)`.
@@ -149,7 +158,8 @@ fn weigh(first: i64, mut w: Vec<f64>, input: usize, exclude_outside: bool) -> Ta
 }
 
 pub fn resize(a: &ResizeAttrs, x: &Tensor) -> Result<Tensor, String> {
-    let taps: Vec<Option<Vec<Tap>>> = (0..x.shape().len()).map(|ax| axis_taps(a, ax, x.shape()[ax])).collect();
+    let taps: Vec<Option<Vec<Tap>>> =
+        (0..x.shape().len()).map(|ax| axis_taps(a, ax, x.shape()[ax])).collect::<Result<_, _>>()?;
     match a.mode {
         ResizeMode::Nearest(_) => nearest(x, &taps, &a.sizes),
         _ => interpolate(x, &taps, &a.sizes),
