@@ -7,11 +7,23 @@ use common::*;
 use kiln::io::{npy, read_tensor, write_tensor};
 use kiln::Tensor;
 use std::path::Path;
+use std::process::Output;
 
 fn write_npy(dir: &Path, name: &str, t: &Tensor) -> String {
     let path = dir.join(name);
     std::fs::write(&path, npy::encode(t)).expect("write npy");
     s(&path).to_string()
+}
+
+/// Runs `kiln run MODEL --input NAME=FILE... --output-dir OUT_DIR`.
+fn run_named(model: &Path, inputs: &[(&str, &str)], out_dir: &Path) -> Output {
+    let named: Vec<String> = inputs.iter().map(|(name, file)| format!("{name}={file}")).collect();
+    let mut args = vec!["run", s(model)];
+    for input in &named {
+        args.extend(["--input", input.as_str()]);
+    }
+    args.extend(["--output-dir", s(out_dir)]);
+    kiln(&args)
 }
 
 fn x_and_y() -> (Tensor, Tensor) {
@@ -32,16 +44,7 @@ fn run_with_npy_inputs_writes_npy_outputs() {
     let (x, y) = x_and_y();
     let (xf, yf) = (write_npy(&dir, "x.npy", &x), write_npy(&dir, "y.npy", &y));
     let out_dir = dir.join("out");
-    let out = kiln(&[
-        "run",
-        s(&model),
-        "--input",
-        &format!("x={xf}"),
-        "--input",
-        &format!("y={yf}"),
-        "--output-dir",
-        s(&out_dir),
-    ]);
+    let out = run_named(&model, &[("x", &xf), ("y", &yf)], &out_dir);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stdout.contains("z: f32[2,3] = [1.5, 1, 3.25"), "stdout: {stdout}");
@@ -98,16 +101,7 @@ fn shape_input_given_as_file_is_bound_as_a_constant() {
     let xf = write_npy(&dir, "x.npy", &x);
     let shape = write_npy(&dir, "shape.npy", &Tensor::from_vec(vec![2], vec![3i64, 2]));
     let out_dir = dir.join("out");
-    let out = kiln(&[
-        "run",
-        s(&model),
-        "--input",
-        &format!("x={xf}"),
-        "--input",
-        &format!("shape={shape}"),
-        "--output-dir",
-        s(&out_dir),
-    ]);
+    let out = run_named(&model, &[("x", &xf), ("shape", &shape)], &out_dir);
     let (_, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stderr.contains("note: input 'shape' determines a shape; specialising on its value"), "stderr: {stderr}");

@@ -27,8 +27,14 @@ pub enum Step {
     Copy { node: NodeId },
 }
 
-/// The entry's parameters and the buffer pointer of every value used so far.
-struct Pointers {
+/// Everything the steps of the entry function read: the graph and its memory plan, the weight
+/// objects (defined on first use, under `prefix`), the entry's parameters, and the buffer pointer
+/// of every value used so far. One struct so the helpers below take it instead of seven arguments.
+struct EntryCx<'a> {
+    graph: &'a Graph,
+    plan: &'a MemoryPlan,
+    weights: &'a mut Weights,
+    prefix: &'a str,
     inputs: Value,
     outputs: Value,
     workspace: Value,
@@ -60,11 +66,20 @@ pub fn emit_entry<M: Module>(
     b.switch_to_block(block);
     b.seal_block(block);
     let params = b.block_params(block).to_vec();
-    let mut p = Pointers { inputs: params[0], outputs: params[1], workspace: params[2], cache: HashMap::new() };
+    let mut cx = EntryCx {
+        graph,
+        plan,
+        weights,
+        prefix,
+        inputs: params[0],
+        outputs: params[1],
+        workspace: params[2],
+        cache: HashMap::new(),
+    };
     for step in steps {
-        emit_step(module, &mut b, graph, plan, weights, prefix, &mut p, *step)?;
+        emit_step(module, &mut b, &mut cx, *step)?;
     }
-    copy_outputs_into_place(module, &mut b, graph, plan, weights, prefix, &mut p)?;
+    copy_outputs_into_place(module, &mut b, &mut cx)?;
     let zero = b.ins().iconst(types::I32, 0);
     b.ins().return_(&[zero]);
     b.seal_all_blocks();
@@ -73,23 +88,15 @@ pub fn emit_entry<M: Module>(
     Ok((id, size))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn emit_step<M: Module>(
-    module: &mut M,
-    b: &mut FunctionBuilder,
-    graph: &Graph,
-    plan: &MemoryPlan,
-    weights: &mut Weights,
-    prefix: &str,
-    p: &mut Pointers,
-    step: Step,
-) -> Result<()> {
+/// Emits one step: a kernel call on the node's buffers, or a copy.
+fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, step: Step) -> Result<()> {
+    let graph = cx.graph;
     match step {
         Step::Call { node, func } => {
             let nd = graph.node(node);
             let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len());
             for &v in nd.inputs.iter().chain(&nd.outputs) {
-                args.push(pointer_of(module, b, graph, plan, weights, prefix, p, v)?);
+                args.push(pointer_of(module, b, cx, v)?);
             }
             let callee = module.declare_func_in_func(func, b.func);
             b.ins().call(callee, &args);
@@ -97,8 +104,8 @@ fn emit_step<M: Module>(
         Step::Copy { node } => {
             let nd = graph.node(node);
             let (x, y) = (nd.inputs[0], nd.outputs[0]);
-            let src = pointer_of(module, b, graph, plan, weights, prefix, p, x)?;
-            let dst = pointer_of(module, b, graph, plan, weights, prefix, p, y)?;
+            let src = pointer_of(module, b, cx, x)?;
+            let dst = pointer_of(module, b, cx, y)?;
             copy_bytes(b, dst, src, graph.ty(y).byte_size().min(graph.ty(x).byte_size()));
         }
     }
@@ -106,54 +113,40 @@ fn emit_step<M: Module>(
 }
 
 /// The buffer of `v` (see the module docs), computed once and cached.
-#[allow(clippy::too_many_arguments)]
-fn pointer_of<M: Module>(
-    module: &mut M,
-    b: &mut FunctionBuilder,
-    graph: &Graph,
-    plan: &MemoryPlan,
-    weights: &mut Weights,
-    prefix: &str,
-    p: &mut Pointers,
-    v: ValueId,
-) -> Result<Value> {
-    if let Some(&ptr) = p.cache.get(&v) {
+fn pointer_of<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, v: ValueId) -> Result<Value> {
+    if let Some(&ptr) = cx.cache.get(&v) {
         return Ok(ptr);
     }
+    let (graph, plan) = (cx.graph, cx.plan);
     let ptr_ty = module.target_config().pointer_type();
     let slot = ptr_ty.bytes() as i64;
     let ptr = match graph.value(v).def {
-        ValueDef::Input(i) => load(b, ptr_ty, p.inputs, i as i64 * slot),
+        ValueDef::Input(i) => load(b, ptr_ty, cx.inputs, i as i64 * slot),
         ValueDef::Const(_) => {
-            let data = weights.data_of(module, graph, v, prefix)?.expect("a Const value has a constant");
+            let data = cx.weights.data_of(module, graph, v, cx.prefix)?.ok_or_else(|| {
+                BackendError::Module(format!("constant value `{}` has no tensor in the store", graph.value(v).name))
+            })?;
             let gv = weight_address(module, data, b.func);
             b.ins().symbol_value(ptr_ty, gv)
         }
         ValueDef::Node { .. } => match graph.outputs.iter().position(|&o| o == v) {
-            Some(j) => load(b, ptr_ty, p.outputs, j as i64 * slot),
+            Some(j) => load(b, ptr_ty, cx.outputs, j as i64 * slot),
             None => {
                 let off = plan.offsets.get(v.index()).copied().flatten().ok_or_else(|| {
                     BackendError::Module(format!("value `{}` has no workspace offset in the memory plan", graph.value(v).name))
                 })?;
-                offset(b, p.workspace, off as i64)
+                offset(b, cx.workspace, off as i64)
             }
         },
     };
-    p.cache.insert(v, ptr);
+    cx.cache.insert(v, ptr);
     Ok(ptr)
 }
 
 /// Copies every graph output that was not produced in place: outputs that are graph inputs or
 /// constants, and the second and later occurrences of a value listed twice.
-fn copy_outputs_into_place<M: Module>(
-    module: &mut M,
-    b: &mut FunctionBuilder,
-    graph: &Graph,
-    plan: &MemoryPlan,
-    weights: &mut Weights,
-    prefix: &str,
-    p: &mut Pointers,
-) -> Result<()> {
+fn copy_outputs_into_place<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx) -> Result<()> {
+    let graph = cx.graph;
     let ptr_ty = module.target_config().pointer_type();
     for (j, &v) in graph.outputs.iter().enumerate() {
         let produced_here = matches!(graph.value(v).def, ValueDef::Node { .. })
@@ -161,8 +154,8 @@ fn copy_outputs_into_place<M: Module>(
         if produced_here {
             continue;
         }
-        let src = pointer_of(module, b, graph, plan, weights, prefix, p, v)?;
-        let dst = load(b, ptr_ty, p.outputs, j as i64 * ptr_ty.bytes() as i64);
+        let src = pointer_of(module, b, cx, v)?;
+        let dst = load(b, ptr_ty, cx.outputs, j as i64 * ptr_ty.bytes() as i64);
         copy_bytes(b, dst, src, graph.ty(v).byte_size());
     }
     Ok(())

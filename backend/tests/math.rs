@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{host_isa, IsaFlavor};
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Value};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use common::{define_ptr_function, host_isa, IsaFlavor};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::FunctionBuilder;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::default_libcall_names;
 use kiln_backend::loops::for_count;
 use kiln_backend::math;
 
@@ -20,21 +20,10 @@ type MathFn = fn(&mut FunctionBuilder, Value) -> Value;
 fn apply(flavor: IsaFlavor, f: MathFn, xs: &[f32], lanes: usize) -> Vec<f32> {
     let isa = host_isa(flavor).expect("host isa");
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let ptr = module.target_config().pointer_type();
-    let mut sig = module.make_signature();
-    sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
-    let id = module.declare_function("f", Linkage::Local, &sig).expect("declare");
-    let mut ctx = module.make_context();
-    ctx.func.signature = sig;
-    let mut fctx = FunctionBuilderContext::new();
-    {
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let (src, dst) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-        let ty = if lanes == 4 { types::F32X4 } else { types::F32 };
-        for_count(&mut b, 0, xs.len() as i64, lanes as i64, |b, i| {
+    let ty = if lanes == 4 { types::F32X4 } else { types::F32 };
+    let id = define_ptr_function(&mut module, "f", 2, |b, _, params| {
+        let (src, dst) = (params[0], params[1]);
+        for_count(b, 0, xs.len() as i64, lanes as i64, |b, i| {
             let off = b.ins().imul_imm_s(i, 4);
             let s = b.ins().iadd(src, off);
             let d = b.ins().iadd(dst, off);
@@ -42,11 +31,8 @@ fn apply(flavor: IsaFlavor, f: MathFn, xs: &[f32], lanes: usize) -> Vec<f32> {
             let y = f(b, x);
             b.ins().store(MemFlagsData::new().with_notrap(), y, d, 0);
         });
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        b.finalize(module.target_config());
-    }
-    module.define_function(id, &mut ctx).expect("define");
+    })
+    .expect("define");
     module.finalize_definitions().expect("finalize");
     let code = module.get_finalized_function(id);
     let mut ys = vec![0f32; xs.len()];

@@ -9,15 +9,6 @@ mod common;
 use common::*;
 use kiln_ir::{CoordMode, DType, NearestMode, Op, ResizeAttrs, ResizeMode, TensorType};
 
-const COORDS: [CoordMode; 6] = [
-    CoordMode::HalfPixel,
-    CoordMode::HalfPixelSymmetric,
-    CoordMode::PytorchHalfPixel,
-    CoordMode::AlignCorners,
-    CoordMode::Asymmetric,
-    CoordMode::TfCropAndResize,
-];
-
 const NEAREST: [NearestMode; 4] =
     [NearestMode::RoundPreferFloor, NearestMode::RoundPreferCeil, NearestMode::Floor, NearestMode::Ceil];
 
@@ -82,7 +73,7 @@ fn check(a: ResizeAttrs, input: &[usize], seed: u64) {
 fn every_mode_coord_and_shape_f32() {
     for (n, (input, output, scales)) in cases().into_iter().enumerate() {
         for mode in modes() {
-            for coord in COORDS {
+            for coord in CoordMode::ALL {
                 check(attrs(mode, coord, &input, &output, &scales), &input, n as u64);
             }
         }
@@ -92,7 +83,7 @@ fn every_mode_coord_and_shape_f32() {
 #[test]
 fn cubic_coefficient_and_exclude_outside() {
     for (n, (input, output, scales)) in cases().into_iter().enumerate() {
-        for coord in COORDS {
+        for coord in CoordMode::ALL {
             for (a, exclude) in [(-0.5, false), (-0.5, true), (-0.75, true)] {
                 let mut at = attrs(ResizeMode::Cubic, coord, &input, &output, &scales);
                 at.cubic_coeff_a = a;
@@ -107,7 +98,7 @@ fn cubic_coefficient_and_exclude_outside() {
 fn exclude_outside_linear_and_nearest() {
     for (n, (input, output, scales)) in cases().into_iter().enumerate() {
         for mode in modes() {
-            for coord in COORDS {
+            for coord in CoordMode::ALL {
                 let mut at = attrs(mode, coord, &input, &output, &scales);
                 at.exclude_outside = true;
                 check(at, &input, 200 + n as u64);
@@ -177,7 +168,7 @@ fn big_cases() -> Vec<Case> {
 fn huge_axes_compute_sampling_in_the_loop() {
     for (n, (input, output, scales)) in big_cases().into_iter().enumerate() {
         for mode in modes() {
-            for coord in COORDS {
+            for coord in CoordMode::ALL {
                 for exclude in [false, true] {
                     let mut at = attrs(mode, coord, &input, &output, &scales);
                     at.exclude_outside = exclude;

@@ -177,6 +177,18 @@ pub enum CoordMode {
     TfCropAndResize,
 }
 
+impl CoordMode {
+    /// Every mode, in declaration order (for exhaustive tests).
+    pub const ALL: [CoordMode; 6] = [
+        CoordMode::HalfPixel,
+        CoordMode::HalfPixelSymmetric,
+        CoordMode::PytorchHalfPixel,
+        CoordMode::AlignCorners,
+        CoordMode::Asymmetric,
+        CoordMode::TfCropAndResize,
+    ];
+}
+
 /// Resize attributes: one `scales` and one `sizes` entry per axis; `sizes` is the output shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResizeAttrs {

@@ -93,15 +93,7 @@ fn all_ops() -> Vec<Op> {
     }
     let nearest = [NearestMode::RoundPreferFloor, NearestMode::RoundPreferCeil, NearestMode::Floor, NearestMode::Ceil];
     let modes = nearest.map(ResizeMode::Nearest).into_iter().chain([ResizeMode::Linear, ResizeMode::Cubic]);
-    let coords = [
-        CoordMode::HalfPixel,
-        CoordMode::HalfPixelSymmetric,
-        CoordMode::PytorchHalfPixel,
-        CoordMode::AlignCorners,
-        CoordMode::Asymmetric,
-        CoordMode::TfCropAndResize,
-    ];
-    for (mode, coord) in modes.zip(coords) {
+    for (mode, coord) in modes.zip(CoordMode::ALL) {
         ops.push(Op::Resize(ResizeAttrs {
             mode,
             coord,

@@ -36,3 +36,13 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::emit(cx, spec),
     }
 }
+
+/// The `(outer, len, inner)` decomposition of `shape` around `axis` (products of the dimensions
+/// before it, its extent, products after it), or an error naming the attribute when `axis` is
+/// out of range. Shared by the kernels that scan one axis per outer/inner position.
+pub(crate) fn split_at_axis(spec: &KernelSpec, shape: &[usize], axis: usize) -> Result<(usize, usize, usize)> {
+    if axis >= shape.len() {
+        return Err(spec.unsupported(format!("attribute axis={axis} out of range for rank {}", shape.len())));
+    }
+    Ok((shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product()))
+}

@@ -11,6 +11,7 @@
 use crate::emit::{addr, load, store};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use crate::kernels::split_at_axis;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::FloatCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -27,12 +28,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     if spec.inputs[0].dtype != DType::F32 {
         return Err(spec.unsupported(format!("dtype {} (only f32)", spec.inputs[0].dtype)));
     }
-    if axis >= shape.len() {
-        return Err(spec.unsupported(format!("attribute axis={axis} out of range for rank {}", shape.len())));
-    }
-    let outer: usize = shape[..axis].iter().product();
-    let len = shape[axis];
-    let inner: usize = shape[axis + 1..].iter().product();
+    let (outer, len, inner) = split_at_axis(spec, shape, axis)?;
     let (x, y) = (cx.inputs[0], cx.outputs[0]);
     let g = Geometry { len, inner, log };
     for_count(cx.b, 0, outer as i64, 1, |b, o| {

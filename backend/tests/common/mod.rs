@@ -7,13 +7,13 @@
 //! number of inputs/outputs works without hand-written `extern "C"` signatures.
 #![allow(dead_code)]
 
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Value};
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
-use kiln_backend::kernel::{define_kernel, emit_kernel, KernelCtx, KernelSpec, TargetCaps};
+use kiln_backend::kernel::{build_function, define_kernel, KernelSpec, TargetCaps};
 use kiln_ir::{DType, Op, Tensor, TensorData, TensorType};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -76,52 +76,30 @@ pub fn spec_for(op: &Op, inputs: &[TensorType]) -> Result<KernelSpec, String> {
     Ok(KernelSpec { node: format!("test_{}", op.name()), op: op.clone(), inputs: inputs.to_vec(), outputs })
 }
 
-/// Builds the kernel of `spec` into `func` (signature: one pointer per input, then per output)
-/// for a target with capabilities `caps`. Used by the cross-compilation tests, which compile with
-/// `Context::compile` for another ISA instead of defining the function in a module.
-pub fn build_kernel_function(
-    func: &mut cranelift_codegen::ir::Function,
-    spec: &KernelSpec,
-    ptr: types::Type,
-    caps: TargetCaps,
-    config: cranelift_codegen::isa::TargetFrontendConfig,
-) -> Result<(), String> {
-    let mut fctx = FunctionBuilderContext::new();
-    let mut b = FunctionBuilder::new(func, &mut fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
-    let n_in = spec.inputs.len();
-    let mut cx = KernelCtx {
-        b: &mut b,
-        ptr,
-        inputs: params[..n_in].to_vec(),
-        outputs: params[n_in..].to_vec(),
-        has_fma: caps.has_fma,
-        has_vector_round: caps.has_vector_round,
-    };
-    emit_kernel(&mut cx, spec).map_err(|e| e.to_string())?;
-    b.ins().return_(&[]);
-    b.seal_all_blocks();
-    b.finalize(config);
-    Ok(())
-}
-
-/// The kernel signature: `n` pointer parameters, no result.
-pub fn kernel_signature(call_conv: CallConv, ptr: types::Type, n: usize) -> Signature {
-    let mut sig = Signature::new(call_conv);
-    sig.params.extend((0..n).map(|_| AbiParam::new(ptr)));
-    sig
-}
-
 /// Defines `fn tramp(args: *const *mut u8)` that loads `n` pointers and calls `kernel`.
 fn define_trampoline(module: &mut JITModule, kernel: FuncId, n: usize) -> Result<FuncId, String> {
+    define_ptr_function(module, "tramp", 1, |b, module, params| {
+        let ptr = module.target_config().pointer_type();
+        let bytes = ptr.bytes() as i32;
+        let vals: Vec<_> =
+            (0..n).map(|i| b.ins().load(ptr, MemFlagsData::trusted(), params[0], i as i32 * bytes)).collect();
+        let callee = module.declare_func_in_func(kernel, b.func);
+        b.ins().call(callee, &vals);
+    })
+}
+
+/// Declares and defines the local function `name(p_0: ptr, .., p_{n-1}: ptr)` with no result in
+/// `module`; `body` emits its single-entry body from the parameters (the return is added here).
+pub fn define_ptr_function(
+    module: &mut JITModule,
+    name: &str,
+    n: usize,
+    body: impl FnOnce(&mut FunctionBuilder, &mut JITModule, &[Value]),
+) -> Result<FuncId, String> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
-    sig.params.push(AbiParam::new(ptr));
-    let id = module.declare_function("tramp", Linkage::Local, &sig).map_err(|e| e.to_string())?;
+    sig.params.extend((0..n).map(|_| AbiParam::new(ptr)));
+    let id = module.declare_function(name, Linkage::Local, &sig).map_err(|e| e.to_string())?;
     let mut ctx = module.make_context();
     ctx.func.signature = sig;
     let mut fctx = FunctionBuilderContext::new();
@@ -130,17 +108,13 @@ fn define_trampoline(module: &mut JITModule, kernel: FuncId, n: usize) -> Result
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        let args = b.block_params(entry)[0];
-        let bytes = ptr.bytes() as i32;
-        let vals: Vec<_> =
-            (0..n).map(|i| b.ins().load(ptr, MemFlagsData::trusted(), args, i as i32 * bytes)).collect();
-        let callee = module.declare_func_in_func(kernel, b.func);
-        b.ins().call(callee, &vals);
+        let params = b.block_params(entry).to_vec();
+        body(&mut b, module, &params);
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(module.target_config());
     }
-    module.define_function(id, &mut ctx).map_err(|e| format!("trampoline: {e:?}"))?;
+    module.define_function(id, &mut ctx).map_err(|e| format!("{name}: {e:?}"))?;
     Ok(id)
 }
 
@@ -350,13 +324,11 @@ pub fn compile_for_aarch64(op: &Op, types: &[TensorType]) -> Result<usize, Strin
         .map_err(|e| e.to_string())?
         .finish(settings::Flags::new(flags))
         .map_err(|e| e.to_string())?;
-    let ptr = isa.pointer_type();
-    let sig = kernel_signature(isa.default_call_conv(), ptr, spec.inputs.len() + spec.outputs.len());
-    let mut ctx = cranelift_codegen::Context::for_function(cranelift_codegen::ir::Function::with_name_signature(
-        cranelift_codegen::ir::UserFuncName::user(0, 0),
-        sig,
-    ));
-    build_kernel_function(&mut ctx.func, &spec, ptr, TargetCaps::of(&*isa), isa.frontend_config())?;
+    let base = Signature::new(isa.default_call_conv());
+    let caps = TargetCaps::of(&*isa);
+    let func =
+        build_function(&spec, 0, &base, isa.pointer_type(), caps, isa.frontend_config()).map_err(|e| e.to_string())?;
+    let mut ctx = cranelift_codegen::Context::for_function(func);
     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut ctrl = cranelift_codegen::control::ControlPlane::default();
         ctx.compile(&*isa, &mut ctrl).map(|c| c.code_buffer().len()).map_err(|e| format!("{:?}", e.inner))

@@ -136,22 +136,14 @@ pub fn expand(x: &Tensor, shape: &[usize]) -> Result<Tensor, String> {
 pub fn pad(x: &Tensor, mode: PadMode, pads: &[i64], value: f64, shape: &[usize]) -> Result<Tensor, String> {
     let r = x.shape().len();
     let st = strides_of(x.shape());
-    // Per axis: the cropped data range [lo, lo + n) and the begin pad.
-    // In i128: pads may be as extreme as i64::MIN.
-    let axes: Vec<(i128, i128, i128)> = (0..r)
-        .map(|a| {
-            let (pb, pe) = (pads[a] as i128, pads[r + a] as i128);
-            let lo = (-pb).max(0);
-            let n = x.shape()[a] as i128 - lo - (-pe).max(0);
-            (lo, n, pb.max(0))
-        })
-        .collect();
+    let maps: Vec<Vec<Option<usize>>> =
+        (0..r).map(|a| pad_axis_map(x.shape()[a], pads[a], pads[r + a], shape[a], mode)).collect();
     let mut idx = Vec::with_capacity(shape.iter().product());
     for_each_index(shape, |pos| {
         let mut flat = 0usize;
-        for (a, &(lo, n, pb)) in axes.iter().enumerate() {
-            match source(pos[a] as i128 - pb, n, mode) {
-                Some(i) => flat += (lo + i) as usize * st[a],
+        for (a, map) in maps.iter().enumerate() {
+            match map[pos[a]] {
+                Some(i) => flat += i * st[a],
                 None => {
                     idx.push(FILL);
                     return;
@@ -161,6 +153,20 @@ pub fn pad(x: &Tensor, mode: PadMode, pads: &[i64], value: f64, shape: &[usize])
         idx.push(flat);
     });
     take(x, &idx, value, shape)
+}
+
+/// Pad's map of one axis: for each of the `out` output coordinates, the input coordinate it reads
+/// (in `[0, dim)`), or `None` for a constant-filled coordinate. `begin`/`end` are the axis's pads
+/// (negative: crop). Public so the backend computes its compile-time copy plan with this very
+/// function: one definition, so kernel and oracle cannot drift apart.
+pub fn pad_axis_map(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Option<usize>> {
+    // In i128: pads may be as extreme as i64::MIN.
+    let (pb, pe) = (begin as i128, end as i128);
+    // The cropped data range [lo, lo + n) and the begin pad.
+    let lo = (-pb).max(0);
+    let n = dim as i128 - lo - (-pe).max(0);
+    let pb = pb.max(0);
+    (0..out as i128).map(|o| source(o - pb, n, mode).map(|i| (lo + i) as usize)).collect()
 }
 
 /// The index in `[0, n)` that position `i` (relative to the data start) reads, or `None` for a

@@ -77,44 +77,26 @@ pub trait Num: Element + PartialOrd + Ring {
     }
 }
 
-impl Ring for f64 {
-    fn zero() -> Self {
-        0.0
-    }
-    fn one() -> Self {
-        1.0
-    }
-    fn add(self, o: Self) -> Self {
-        self + o
-    }
-    fn mul(self, o: Self) -> Self {
-        self * o
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-}
-
-impl Ring for f32 {
-    fn zero() -> Self {
-        0.0
-    }
-    fn one() -> Self {
-        1.0
-    }
-    fn add(self, o: Self) -> Self {
-        self + o
-    }
-    fn mul(self, o: Self) -> Self {
-        self * o
-    }
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-}
-
 macro_rules! impl_float_num {
     ($t:ty) => {
+        impl Ring for $t {
+            fn zero() -> Self {
+                0.0
+            }
+            fn one() -> Self {
+                1.0
+            }
+            fn add(self, o: Self) -> Self {
+                self + o
+            }
+            fn mul(self, o: Self) -> Self {
+                self * o
+            }
+            fn as_f64(self) -> f64 {
+                f64::from(self)
+            }
+        }
+
         impl Num for $t {
             type Acc = f64;
             const IS_FLOAT: bool = true;
@@ -382,19 +364,7 @@ impl CastElem for bool {
 #[doc(hidden)]
 macro_rules! for_all_dtypes {
     ($d:expr, $T:ident => $body:expr) => {
-        match $d {
-            $crate::DType::F32 => { type $T = f32; $body }
-            $crate::DType::F64 => { type $T = f64; $body }
-            $crate::DType::I8 => { type $T = i8; $body }
-            $crate::DType::U8 => { type $T = u8; $body }
-            $crate::DType::I16 => { type $T = i16; $body }
-            $crate::DType::U16 => { type $T = u16; $body }
-            $crate::DType::I32 => { type $T = i32; $body }
-            $crate::DType::U32 => { type $T = u32; $body }
-            $crate::DType::I64 => { type $T = i64; $body }
-            $crate::DType::U64 => { type $T = u64; $body }
-            $crate::DType::Bool => { type $T = bool; $body }
-        }
+        $crate::for_num_dtypes!($d, $T => $body, bool => { type $T = bool; $body })
     };
 }
 

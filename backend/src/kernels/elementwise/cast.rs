@@ -6,8 +6,8 @@
 //! Float-to-narrow-integer conversions clamp in float first and then convert to `i32`/`i64`,
 //! since Cranelift has saturating conversions to 32 and 64 bits only.
 
-use super::lane_type;
-use crate::math::lanes::{fconst, select_float};
+use super::float::clamp;
+use crate::emit::clif_type;
 use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_ir::DType;
@@ -48,7 +48,7 @@ fn float_to_float(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
 
 fn int_to_float(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
     let x = if from.size() < 4 { extend(b, x, from, types::I32) } else { x };
-    let ft = lane_type(to);
+    let ft = clif_type(to);
     if from.is_signed_int() {
         b.ins().fcvt_from_sint(ft, x)
     } else {
@@ -67,7 +67,7 @@ fn extend(b: &mut FunctionBuilder, x: Value, from: DType, t: Type) -> Value {
 
 fn int_to_int(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
     let (fs, ts) = (from.size(), to.size());
-    let t = lane_type(to);
+    let t = clif_type(to);
     if fs == ts {
         x
     } else if fs < ts {
@@ -106,21 +106,11 @@ fn float_to_int(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
         }
         _ => {
             let (lo, hi) = range_of(to);
-            let x = clamp_keep_nan(b, x, lo, hi);
+            let x = clamp(b, x, lo, hi);
             // Bounds of 8/16-bit types are exact in f32; they fit i32.
             let v = b.ins().fcvt_to_sint_sat(types::I32, x);
-            b.ins().ireduce(lane_type(to), v)
+            b.ins().ireduce(clif_type(to), v)
         }
     }
 }
 
-/// Clamps to `[lo, hi]`; NaN stays NaN (and converts to 0 afterwards).
-fn clamp_keep_nan(b: &mut FunctionBuilder, x: Value, lo: f64, hi: f64) -> Value {
-    let t = b.func.dfg.value_type(x);
-    let l = fconst(b, t, lo);
-    let h = fconst(b, t, hi);
-    let under = b.ins().fcmp(FloatCC::LessThan, x, l);
-    let x = select_float(b, under, l, x);
-    let over = b.ins().fcmp(FloatCC::GreaterThan, x, h);
-    select_float(b, over, h, x)
-}

@@ -39,8 +39,8 @@ fn via_f32(b: &mut FunctionBuilder, x: Value, f: impl FnOnce(&mut FunctionBuilde
     }
 }
 
-/// `lo <= x <= hi` clamp keeping NaN.
-fn clamp(b: &mut FunctionBuilder, x: Value, lo: f64, hi: f64) -> Value {
+/// `lo <= x <= hi` clamp keeping NaN (Cast's saturation uses it too: NaN converts to 0 afterwards).
+pub(super) fn clamp(b: &mut FunctionBuilder, x: Value, lo: f64, hi: f64) -> Value {
     let t = ty(b, x);
     let l = fconst(b, t, lo);
     let h = fconst(b, t, hi);

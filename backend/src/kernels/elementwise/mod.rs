@@ -13,24 +13,13 @@ mod driver;
 mod float;
 mod int;
 
+use crate::emit::clif_type;
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
-use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 use driver::{emit_map, Operand};
 use kiln_ir::{DType, Op};
-
-/// The Cranelift lane type of a dtype (bool is a byte holding 0 or 1).
-pub(crate) fn lane_type(d: DType) -> Type {
-    match d {
-        DType::F32 => types::F32,
-        DType::F64 => types::F64,
-        DType::I8 | DType::U8 | DType::Bool => types::I8,
-        DType::I16 | DType::U16 => types::I16,
-        DType::I32 | DType::U32 => types::I32,
-        DType::I64 | DType::U64 => types::I64,
-    }
-}
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
@@ -39,12 +28,12 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         return Err(spec.unsupported("only 64-bit targets are supported"));
     }
     let out_t = &spec.outputs[0];
-    let out = Operand { ptr: cx.outputs[0], ty: lane_type(out_t.dtype), shape: out_t.shape.clone() };
+    let out = Operand { ptr: cx.outputs[0], ty: clif_type(out_t.dtype), shape: out_t.shape.clone() };
     let inputs: Vec<Operand> = spec
         .inputs
         .iter()
         .zip(&cx.inputs)
-        .map(|(t, &ptr)| Operand { ptr, ty: lane_type(t.dtype), shape: t.shape.clone() })
+        .map(|(t, &ptr)| Operand { ptr, ty: clif_type(t.dtype), shape: t.shape.clone() })
         .collect();
     let in_dtype = spec.inputs.last().map(|t| t.dtype).unwrap_or(DType::F32);
     let has_round = cx.has_vector_round;

@@ -6,6 +6,7 @@
 //! into maximal runs where the source advances by a constant step; the kernel then emits one
 //! strided block copy per combination of runs across axes. No index tables exist at run time.
 
+use kiln_ir::eval::movement::pad_axis_map;
 use kiln_ir::PadMode;
 
 /// A run of `len` output coordinates starting at `out_start`, reading `src_start + i*step`, or
@@ -42,34 +43,11 @@ pub(crate) fn segments(map: &[Option<i64>]) -> Vec<Segment> {
     out
 }
 
-/// ONNX Pad's source coordinate of output coordinate `i - begin` on an axis whose remaining
-/// (cropped) data has `n` elements; `None` is the constant fill.
-pub(crate) fn pad_source(i: i64, n: i64, mode: PadMode) -> Option<i64> {
-    if (0..n).contains(&i) {
-        return Some(i);
-    }
-    if n <= 0 {
-        return None;
-    }
-    match mode {
-        PadMode::Constant => None,
-        PadMode::Edge => Some(i.clamp(0, n - 1)),
-        PadMode::Wrap => Some(i.rem_euclid(n)),
-        PadMode::Reflect if n == 1 => Some(0),
-        PadMode::Reflect => {
-            let period = 2 * (n - 1);
-            let j = i.rem_euclid(period);
-            Some(if j < n { j } else { period - j })
-        }
-    }
-}
-
 /// The map of one padded axis: input size `dim`, begin/end pads (negative: crop), output size.
+/// Computed by the reference evaluator's own [`pad_axis_map`]: one definition of Pad's index
+/// rules, so kernel and oracle cannot drift apart.
 pub(crate) fn pad_map(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Option<i64>> {
-    let lo = (-begin).max(0);
-    let n = dim as i64 - lo - (-end).max(0);
-    let pb = begin.max(0);
-    (0..out as i64).map(|o| pad_source(o - pb, n, mode).map(|i| lo + i)).collect()
+    pad_axis_map(dim, begin, end, out, mode).into_iter().map(|s| s.map(|i| i as i64)).collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::emit::{addr, c64, clif_type, load, store};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use crate::kernels::split_at_axis;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::{FloatCC, IntCC}, types, InstBuilder};
 use kiln_ir::DType;
@@ -15,12 +16,7 @@ pub(super) fn emit(cx: &mut KernelCtx, spec: &KernelSpec, axis: usize, max: bool
     if dtype == DType::Bool {
         return Err(spec.unsupported("dtype bool"));
     }
-    if axis >= shape.len() {
-        return Err(spec.unsupported(format!("attribute axis={axis} out of range for rank {}", shape.len())));
-    }
-    let outer: usize = shape[..axis].iter().product();
-    let len = shape[axis];
-    let inner: usize = shape[axis + 1..].iter().product();
+    let (outer, len, inner) = split_at_axis(spec, shape, axis)?;
     let (x, y) = (cx.inputs[0], cx.outputs[0]);
     let ty = clif_type(dtype);
     let size = dtype.size() as i64;

@@ -15,23 +15,15 @@
 //! Known difference: a constant position multiplies the input by a zero weight, so an inf/NaN
 //! input next to an extrapolated position gives NaN where the reference gives the constant.
 
-use super::computed::{self, Params};
+use super::computed;
 use super::table::{self, flags, Table, Word};
 use super::taps::Tap;
-use super::{keep_tables, Axis, Job, Source};
+use super::{resized_axes, Axis, Job, Resized, Source};
 use crate::error::Result;
 use crate::kernel::KernelCtx;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-
-/// A resized axis: where its sampling comes from, and whether some position is a constant
-/// (records then carry `[weight_sum, constant]`).
-#[derive(Clone, Copy)]
-struct Resized {
-    src: Source,
-    fills: bool,
-}
 
 struct Plan {
     axes: Vec<Axis>,
@@ -60,19 +52,8 @@ pub fn emit(cx: &mut KernelCtx, job: &Job, k: usize) -> Result<()> {
     let (axes, a) = (&job.axes, job.attrs);
     let tables: Vec<Option<(Table, bool)>> =
         axes.iter().zip(&job.taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, k, ax.in_stride))).collect();
-    let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
+    let resized = resized_axes(cx.b, job, &tables);
     let b = &mut *cx.b;
-    let mut resized = Vec::with_capacity(axes.len());
-    for (j, t) in tables.iter().enumerate() {
-        resized.push(t.as_ref().map(|(t, fills)| {
-            let src = if keep[j] {
-                Source::Table(table::materialise(b, t))
-            } else {
-                Source::Computed(Params::of(a, j, job.shape[j], axes[j].in_stride))
-            };
-            Resized { src, fills: *fills }
-        }));
-    }
     let vector_inner = matches!((axes.last(), resized.last()), (Some(ax), Some(None)) if ax.n >= 4);
     let extrapolation = a.extrapolation_value;
     let plan = Plan { axes: axes.to_vec(), tables: resized, k, has_fma: cx.has_fma, vector_inner, extrapolation };

@@ -25,7 +25,9 @@ mod taps;
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use cranelift_codegen::ir::{types, Value};
+use cranelift_frontend::FunctionBuilder;
 use kiln_ir::{strides_of, CoordMode, DType, Op, ResizeAttrs, ResizeMode};
+use table::Table;
 use taps::Tap;
 
 /// One output axis of the loop nest.
@@ -75,6 +77,32 @@ pub(crate) fn keep_tables(bytes: &[Option<usize>]) -> Vec<bool> {
         total -= bytes[k].unwrap_or(0);
     }
     keep
+}
+
+/// A resized axis: where its sampling comes from, and whether some position is a constant fill.
+#[derive(Clone, Copy)]
+pub(crate) struct Resized {
+    pub src: Source,
+    pub fills: bool,
+}
+
+/// The sampling of every axis of `job` from its compile-time table (`None`: axis copied
+/// unchanged): tables kept by [`keep_tables`] are materialised in stack slots, the others are
+/// computed in the loop. Shared by the nearest and the interpolating kernels.
+pub(crate) fn resized_axes(b: &mut FunctionBuilder, job: &Job, tables: &[Option<(Table, bool)>]) -> Vec<Option<Resized>> {
+    let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
+    let mut resized = Vec::with_capacity(job.axes.len());
+    for (k, t) in tables.iter().enumerate() {
+        resized.push(t.as_ref().map(|(t, fills)| {
+            let src = if keep[k] {
+                Source::Table(table::materialise(b, t))
+            } else {
+                Source::Computed(computed::Params::of(job.attrs, k, job.shape[k], job.axes[k].in_stride))
+            };
+            Resized { src, fills: *fills }
+        }));
+    }
+    resized
 }
 
 /// Emits the kernel body of `spec`.

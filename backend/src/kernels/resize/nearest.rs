@@ -10,10 +10,10 @@
 //! innermost axis is copied one element at a time even when it is not resized (FIXME: use
 //! wide copies of runs there).
 
-use super::computed::{self, Params};
+use super::computed;
 use super::table::{self, flags, Table, Word};
 use super::taps::{nearest_pick, Tap};
-use super::{keep_tables, Axis, Job, Source};
+use super::{resized_axes, Axis, Job, Resized, Source};
 use crate::error::Result;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::FloatCC, types, InstBuilder, Type, Value};
@@ -26,13 +26,6 @@ struct State {
     src: Value,
     dst: Value,
     fill: Option<(Value, Value)>,
-}
-
-/// A resized axis: where its sampling comes from and whether some position is a fill.
-#[derive(Clone, Copy)]
-struct Resized {
-    src: Source,
-    fills: bool,
 }
 
 /// The loop nest with the sampling of each resized axis (`None`: axis copied unchanged).
@@ -49,18 +42,7 @@ pub fn emit(b: &mut FunctionBuilder, job: &Job, dtype: DType) -> Result<()> {
     let (axes, a) = (&job.axes, job.attrs);
     let tables: Vec<Option<(Table, bool)>> =
         axes.iter().zip(&job.taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, ax.in_stride, dtype))).collect();
-    let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
-    let mut resized = Vec::with_capacity(axes.len());
-    for (k, t) in tables.iter().enumerate() {
-        resized.push(t.as_ref().map(|(t, fills)| {
-            let src = if keep[k] {
-                Source::Table(table::materialise(b, t))
-            } else {
-                Source::Computed(Params::of(a, k, job.shape[k], axes[k].in_stride))
-            };
-            Resized { src, fills: *fills }
-        }));
-    }
+    let resized = resized_axes(b, job, &tables);
     let extrapolation_bits = fill_bits(a.extrapolation_value as f64, dtype);
     let plan = Plan { axes: axes.to_vec(), resized, ity: int_type(dtype.size()), extrapolation_bits };
     level(b, &plan, 0, State { src: job.src, dst: job.dst, fill: None });
