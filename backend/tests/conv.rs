@@ -47,6 +47,9 @@ fn cases() -> Vec<Case2d> {
     v.push((2, 5, 17, 9, 10, 3, 2, 1, 1, 5, false)); // depthwise multiplier 2, strided
     v.push((1, 8, 13, 13, 16, 3, 1, 1, 1, 1, true)); // full 4-channel blocks
     v.push((1, 3, 33, 33, 8, 7, 2, 3, 1, 1, true)); // stem-like
+    v.push((1, 17, 3, 400, 5, 3, 1, 1, 1, 1, true)); // row buffer fits, im2col row buffer does not
+    v.push((1, 17, 3, 700, 5, 3, 1, 1, 1, 1, false)); // row buffer too big: the unbuffered path
+    v.push((1, 4, 5, 30, 9, 3, 1, 1, 1, 1, true)); // full 8-column blocks plus a 6-column rest
     v
 }
 

@@ -26,6 +26,12 @@ fn layer(name: &str, op: Op, x: &[usize], w: &[usize], flops: f64) {
     println!("{name:>12}: {:8.3} ms  {:6.2} GFLOP/s", secs * 1e3, flops / secs / 1e9);
 }
 
+fn conv3(c: usize, hw: usize, stride: usize) {
+    let o = hw / stride;
+    let f = 2.0 * (c * c * 9 * o * o) as f64;
+    layer(&format!("3x3 {c}@{hw}/{stride}"), conv(3, 1, stride), &[1, c, hw, hw], &[c, c, 3, 3], f);
+}
+
 fn conv(k: usize, group: usize, stride: usize) -> Op {
     Op::Conv(ConvAttrs { kernel: vec![k, k], strides: vec![stride; 2], dilations: vec![1, 1], pads: vec![k / 2; 4], group })
 }
@@ -36,5 +42,11 @@ fn main() {
     layer("conv3x3", conv(3, 1, 1), &[1, c, hw, hw], &[c, c, 3, 3], f3);
     layer("conv1x1", conv(1, 1, 1), &[1, c, hw, hw], &[2 * c, c, 1, 1], 2.0 * (2 * c * c * hw * hw) as f64);
     layer("depthwise", conv(3, c, 1), &[1, c, hw, hw], &[c, 1, 3, 3], 2.0 * (c * 9 * hw * hw) as f64);
+    conv3(128, 28, 1);
+    conv3(256, 14, 1);
+    conv3(512, 7, 1);
+    conv3(128, 56, 2);
+    layer("1x1 s2 512@28", conv(1, 1, 2), &[1, 512, 28, 28], &[1024, 512, 1, 1], 2.0 * (1024 * 512 * 14 * 14) as f64);
+    layer("stem 7x7 s2", conv(7, 1, 2), &[1, 3, 224, 224], &[64, 3, 7, 7], 2.0 * (64 * 3 * 49 * 112 * 112) as f64);
     layer("matmul", Op::MatMul, &[256, 256], &[256, 256], 2.0 * 256f64.powi(3));
 }

@@ -159,19 +159,22 @@ fn interior_taps(b: &mut FunctionBuilder, blk: &Block, k: PointKind, acc: &[Vec<
                 let tap = ((kh * d.dh * d.w + kw * d.dw) * 4) as i64;
                 let xv: Vec<Value> = (0..k.vectors).map(|v| load_at(b, x_c, tap, v, d.sw, k.ty)).collect();
                 for (j, &wc) in w_c.iter().enumerate() {
-                    let mut wv = load(b, types::F32, wc, ((kh * d.kw + kw) * 4) as i64);
-                    if k.ty != types::F32 {
-                        wv = b.ins().splat(k.ty, wv);
-                    }
-                    for (v, &x) in xv.iter().enumerate() {
-                        let cur = b.use_var(acc[j][v]);
-                        let next = mul_add(b, blk.fma, wv, x, cur);
-                        b.def_var(acc[j][v], next);
-                    }
+                    let wv = load(b, types::F32, wc, ((kh * d.kw + kw) * 4) as i64);
+                    accumulate(b, blk.fma, k.ty, wv, &xv, &acc[j]);
                 }
             }
         }
     });
+}
+
+/// `acc[v] += w * x[v]` for every input vector `x[v]`, the f32 weight `w` splat to `ty` first.
+fn accumulate(b: &mut FunctionBuilder, fma: bool, ty: Type, w: Value, xv: &[Value], acc: &[Variable]) {
+    let w = if ty != types::F32 { b.ins().splat(ty, w) } else { w };
+    for (v, &x) in xv.iter().enumerate() {
+        let cur = b.use_var(acc[v]);
+        let next = mul_add(b, fma, w, x, cur);
+        b.def_var(acc[v], next);
+    }
 }
 
 /// Input elements at byte offset `tap` from `p`, lanes `(4v + lane) * stride` apart.
@@ -216,14 +219,7 @@ fn checked_taps(b: &mut FunctionBuilder, blk: &Block, k: PointKind, acc: &[Vec<V
                         let z = b.ins().f32const(0.0);
                         wv = b.ins().select(ok, wv, z);
                     }
-                    if k.ty != types::F32 {
-                        wv = b.ins().splat(k.ty, wv);
-                    }
-                    for (v, &x) in xv.iter().enumerate() {
-                        let cur = b.use_var(acc[j][v]);
-                        let next = mul_add(b, blk.fma, wv, x, cur);
-                        b.def_var(acc[j][v], next);
-                    }
+                    accumulate(b, blk.fma, k.ty, wv, &xv, &acc[j]);
                 }
             }
         }

@@ -4,14 +4,20 @@
 //! Strategies:
 //! - 1x1, stride 1, no pads, one group: a GEMM per image (`out[M, HW] = W[M, C] X[C, HW] + b`)
 //!   through the matmul family's register-blocked tiles ([`crate::kernels::matmul`]).
-//! - Otherwise a direct convolution ([`direct`]): blocks of up to 4 output channels of a group
-//!   times 8 consecutive output columns (two f32x4), so each input vector feeds 4 fmas and each
+//! - Otherwise, when its row buffer fits the stack budget, the row-buffered direct convolution
+//!   ([`padded`]): input rows copied once per output row into a zero-padded (and, for strided
+//!   convs, phase-split) buffer, then an im2col row buffer and bounds-check-free register
+//!   blocks of 4 channels x 8 columns, one tap per iteration (depthwise: 1 channel x 24
+//!   columns, taps unrolled over the row buffer).
+//! - Otherwise (huge channel counts or rows) the direct convolution ([`direct`]): blocks of up
+//!   to 4 output channels of a group times 8 consecutive output columns (two f32x4), so each input vector feeds 4 fmas and each
 //!   broadcast weight 2. Depthwise convs (one channel per group) get blocks of 1 channel. The
 //!   kernel taps are unrolled; rows and columns whose taps all fall inside the input run without
 //!   bounds checks, border rows zero the weights of out-of-range taps by a select, and border
 //!   columns run a scalar checked path.
 
 pub(crate) mod direct;
+mod padded;
 
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
@@ -61,6 +67,8 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     let bias = (spec.inputs.len() > 2).then(|| cx.inputs[2]);
     if is_pointwise(&d) {
         pointwise(cx, &d, bias);
+    } else if padded::fits(&d) {
+        padded::emit(cx, &d, bias);
     } else {
         direct::emit(cx, &d, bias);
     }
