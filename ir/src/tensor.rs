@@ -283,17 +283,10 @@ impl Tensor {
     pub fn reshaped(&self, shape: impl Into<Vec<usize>>) -> Option<Tensor> {
         Tensor::new(shape, self.data.clone())
     }
-    /// Converts to another dtype with `as` semantics through `f64`.
-    pub fn cast(&self, dtype: DType) -> Tensor {
-        if dtype == self.dtype() {
-            return self.clone();
-        }
-        let data = match (&self.data, dtype) {
-            (TensorData::I64(v), DType::I32) => TensorData::I32(v.iter().map(|&x| x as i32).collect()),
-            (TensorData::I32(v), DType::I64) => TensorData::I64(v.iter().map(|&x| x as i64).collect()),
-            (d, _) => TensorData::from_f64_iter(dtype, (0..d.len()).map(|i| d.get_f64(i))),
-        };
-        Tensor { shape: self.shape.clone(), data }
+    /// Converts to another dtype with ONNX Cast semantics: the reference evaluator's Cast
+    /// ([`crate::eval::elementwise::cast`]), the one definition of the conversion rules.
+    pub fn cast(&self, dtype: DType) -> Result<Tensor, String> {
+        crate::eval::elementwise::cast(self, dtype)
     }
     /// Dense little-endian bytes.
     pub fn to_le_bytes(&self) -> Vec<u8> {

@@ -10,6 +10,13 @@
 //! immutable (weights are read-only data; the backend declares no writable globals), the entry
 //! only writes to the workspace and outputs passed to it, and every `run` allocates its own
 //! workspace and outputs. So concurrent calls share nothing mutable.
+//!
+//! # Stack
+//! `run` executes the model on the calling thread, and some kernels keep scratch buffers on the
+//! stack (conv row buffers: up to 320 KiB per call, `kiln_backend::kernels::conv`). Rust's spawned
+//! threads (2 MiB) and main threads (8 MiB) have room; a thread created with a smaller stack does
+//! not. FIXME: move kernel scratch into the planned workspace, as native objects for small
+//! devices will need.
 
 mod workspace;
 
