@@ -12,6 +12,15 @@
 //! Windows of more than [`MAX_UNROLLED_TAPS`] taps (global-style pools such as 60x80) would
 //! unroll into code that takes seconds to compile; they run [`window_looped`] instead: loops over
 //! the window's rows and columns with the accumulator in a Cranelift variable.
+//!
+//! Spatial rank 3 and above (f32), and max pooling on i8/u8 at any spatial rank, run the generic
+//! N-D path [`emit_nd`]: nested loops over the output positions and over the window taps (one
+//! loop per axis, nothing unrolled, so compile time does not grow with the window), the
+//! accumulator in a Cranelift variable, each tap bounds-checked with a select, and the average
+//! divisor counted in closed form per axis ([`axis_count`]). Integer max widens each element to
+//! i32 (`smax`/`umax` on i32 lower on every target) with the type's minimum as the fill, and
+//! narrows it back on store. The N-D f32 max fills with the lowest finite f32, as the reference
+//! evaluator and onnxruntime give for a window entirely in the padding.
 
 /// Largest window (kernel area) whose taps are unrolled.
 pub const MAX_UNROLLED_TAPS: usize = 64;
@@ -39,13 +48,16 @@ struct Axis {
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     let Op::Pool(a) = &spec.op else { return Err(spec.unsupported("not a pool")) };
-    if spec.inputs[0].dtype != DType::F32 {
-        return Err(spec.unsupported(format!("dtype {} (only f32)", spec.inputs[0].dtype)));
-    }
+    let elem = match (spec.inputs[0].dtype, a.kind) {
+        (DType::F32, _) => Elem::F32,
+        (DType::I8, PoolKind::Max) => Elem::Int { signed: true },
+        (DType::U8, PoolKind::Max) => Elem::Int { signed: false },
+        (d, _) => return Err(spec.unsupported(format!("dtype {d} (f32, or i8/u8 for MaxPool)"))),
+    };
     let (xs, ys) = (&spec.inputs[0].shape, &spec.outputs[0].shape);
     let sp = xs.len().saturating_sub(2);
-    if !(sp == 1 || sp == 2) || ys.len() != xs.len() || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
-        return Err(spec.unsupported("only 1-D and 2-D pooling with one attribute entry per spatial axis"));
+    if sp == 0 || ys.len() != xs.len() || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
+        return Err(spec.unsupported("pooling needs a spatial axis and one attribute entry per spatial axis"));
     }
     if a.kernel.iter().chain(&a.strides).chain(&a.dilations).any(|&v| v == 0) {
         return Err(spec.unsupported("attributes kernel_shape, strides and dilations must be >= 1"));
@@ -59,6 +71,11 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         pad_begin: a.pads[i],
         pad_end: a.pads[sp + i],
     };
+    if sp > 2 || elem != Elem::F32 {
+        let axes: Vec<Axis> = (0..sp).map(axis).collect();
+        emit_nd(cx, a, elem, xs[0] * xs[1], &axes);
+        return Ok(());
+    }
     let unit = Axis { input: 1, output: 1, k: 1, s: 1, d: 1, pad_begin: 0, pad_end: 0 };
     let (h, w) = if sp == 2 { (axis(0), axis(1)) } else { (unit, axis(0)) };
     let planes = (xs[0] * xs[1]) as i64;
@@ -277,4 +294,145 @@ fn axis_count(b: &mut FunctionBuilder, ax: Axis, o: Value, include_pad: bool) ->
     let t_end = b.ins().smin(t_end, k_v);
     let n = b.ins().isub(t_end, t_first);
     b.ins().smax(n, zero)
+}
+
+/// The element type of the N-D path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Elem {
+    F32,
+    /// i8 (`signed`) or u8, max pooling only; accumulated as i32.
+    Int { signed: bool },
+}
+
+impl Elem {
+    fn size(self) -> i64 {
+        match self {
+            Elem::F32 => 4,
+            Elem::Int { .. } => 1,
+        }
+    }
+}
+
+/// What every output of the N-D path needs: the plane pointers, the axes and the reduction.
+struct NdPlane<'a> {
+    attrs: &'a PoolAttrs,
+    elem: Elem,
+    axes: &'a [Axis],
+    xp: Value,
+    yp: Value,
+}
+
+/// Any spatial rank: loops over planes, then over every output position (one loop per axis).
+fn emit_nd(cx: &mut KernelCtx, attrs: &PoolAttrs, elem: Elem, planes: usize, axes: &[Axis]) {
+    let in_plane: usize = axes.iter().map(|ax| ax.input).product();
+    let out_plane: usize = axes.iter().map(|ax| ax.output).product();
+    let (x, y) = (cx.inputs[0], cx.outputs[0]);
+    for_count(cx.b, 0, planes as i64, 1, |b, p| {
+        let xi = b.ins().imul_imm_s(p, in_plane as i64);
+        let xp = addr(b, x, xi, elem.size());
+        let yi = b.ins().imul_imm_s(p, out_plane as i64);
+        let yp = addr(b, y, yi, elem.size());
+        let plane = NdPlane { attrs, elem, axes, xp, yp };
+        output_loops(b, &plane, &mut Vec::with_capacity(axes.len()));
+    });
+}
+
+/// Loops over output axis `outs.len()`; at full depth computes and stores one output.
+fn output_loops(b: &mut FunctionBuilder, pl: &NdPlane, outs: &mut Vec<Value>) {
+    let depth = outs.len();
+    if depth == pl.axes.len() {
+        let v = window_nd(b, pl, outs);
+        let mut o = c64(b, 0);
+        for (ax, &oi) in pl.axes.iter().zip(outs.iter()) {
+            let scaled = b.ins().imul_imm_s(o, ax.output as i64);
+            o = b.ins().iadd(scaled, oi);
+        }
+        let po = addr(b, pl.yp, o, pl.elem.size());
+        let v = match pl.elem {
+            Elem::F32 => v,
+            Elem::Int { .. } => b.ins().ireduce(types::I8, v),
+        };
+        store(b, v, po, 0);
+        return;
+    }
+    for_count(b, 0, pl.axes[depth].output as i64, 1, |b, o| {
+        outs.push(o);
+        output_loops(b, pl, outs);
+        outs.pop();
+    });
+}
+
+/// The reduction's fill (identity) and the value type it accumulates in.
+fn nd_fill(b: &mut FunctionBuilder, pl: &NdPlane) -> Value {
+    match (pl.elem, pl.attrs.kind) {
+        (Elem::F32, PoolKind::Max) => b.ins().f32const(f32::MIN),
+        (Elem::F32, PoolKind::Avg { .. }) => b.ins().f32const(0.0),
+        (Elem::Int { signed: true }, _) => b.ins().iconst(types::I32, i64::from(i8::MIN)),
+        (Elem::Int { signed: false }, _) => b.ins().iconst(types::I32, 0),
+    }
+}
+
+/// One output at position `outs`: loops over the window taps of every axis.
+fn window_nd(b: &mut FunctionBuilder, pl: &NdPlane, outs: &[Value]) -> Value {
+    let fill = nd_fill(b, pl);
+    let acc = b.declare_var(b.func.dfg.value_type(fill));
+    b.def_var(acc, fill);
+    let starts: Vec<Value> = pl.axes.iter().zip(outs).map(|(&ax, &o)| axis_start(b, ax, o)).collect();
+    let zero = c64(b, 0);
+    let all_in = b.ins().icmp_imm_s(IntCC::Equal, zero, 0);
+    tap_loops(b, pl, &starts, 0, zero, all_in, fill, acc);
+    let total = b.use_var(acc);
+    match pl.attrs.kind {
+        PoolKind::Max => total,
+        PoolKind::Avg { count_include_pad } => {
+            let mut n = c64(b, 1);
+            for (&ax, &o) in pl.axes.iter().zip(outs) {
+                let c = axis_count(b, ax, o, count_include_pad);
+                n = b.ins().imul(n, c);
+            }
+            let nf = b.ins().fcvt_from_sint(types::F32, n);
+            b.ins().fdiv(total, nf)
+        }
+    }
+}
+
+/// Loops over the taps of axis `depth`, carrying the flat input index and the in-bounds flag;
+/// at full depth folds the tap into `acc`.
+#[allow(clippy::too_many_arguments)]
+fn tap_loops(
+    b: &mut FunctionBuilder,
+    pl: &NdPlane,
+    starts: &[Value],
+    depth: usize,
+    flat: Value,
+    ok: Value,
+    fill: Value,
+    acc: cranelift_frontend::Variable,
+) {
+    if depth == pl.axes.len() {
+        let p = addr(b, pl.xp, flat, pl.elem.size());
+        let v = match pl.elem {
+            Elem::F32 => load(b, types::F32, p, 0),
+            Elem::Int { signed: true } => b.ins().sload8(types::I32, crate::emit::flags(), p, 0),
+            Elem::Int { signed: false } => b.ins().uload8(types::I32, crate::emit::flags(), p, 0),
+        };
+        let v = b.ins().select(ok, v, fill);
+        let prev = b.use_var(acc);
+        let next = match (pl.elem, pl.attrs.kind) {
+            (Elem::F32, PoolKind::Max) => crate::kernels::softmax::fmax_fast(b, v, prev),
+            (Elem::F32, PoolKind::Avg { .. }) => b.ins().fadd(prev, v),
+            (Elem::Int { signed: true }, _) => b.ins().smax(v, prev),
+            (Elem::Int { signed: false }, _) => b.ins().umax(v, prev),
+        };
+        b.def_var(acc, next);
+        return;
+    }
+    let ax = pl.axes[depth];
+    for_count(b, 0, ax.k as i64, 1, |b, t| {
+        let (i, tap_ok) = tap_at(b, ax, starts[depth], t);
+        let scaled = b.ins().imul_imm_s(flat, ax.input as i64);
+        let flat = b.ins().iadd(scaled, i);
+        let ok = b.ins().band(ok, tap_ok);
+        tap_loops(b, pl, starts, depth + 1, flat, ok, fill, acc);
+    });
 }

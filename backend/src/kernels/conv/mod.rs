@@ -1,7 +1,8 @@
-//! Kernel family `conv`: f32 1-D and 2-D convolution, any group count (depthwise included),
-//! strides, dilations, pads and an optional bias.
+//! Kernel family `conv`: f32 convolution of any spatial rank, any group count (depthwise
+//! included), strides, dilations, pads and an optional bias.
 //!
 //! Strategies:
+//! - Spatial rank >= 3 (Conv 3-D and up): the generic looped kernel ([`nd`]).
 //! - 1x1, stride 1, no pads, one group: a GEMM per image (`out[M, HW] = W[M, C] X[C, HW] + b`)
 //!   through the matmul family's register-blocked tiles ([`crate::kernels::matmul`]).
 //! - Otherwise, when its row buffer fits the stack budget, the row-buffered direct convolution
@@ -17,6 +18,7 @@
 //!   columns run a scalar checked path.
 
 pub(crate) mod direct;
+mod nd;
 mod padded;
 
 use crate::error::Result;
@@ -62,6 +64,9 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     let Op::Conv(attrs) = &spec.op else { return Err(spec.unsupported("not a conv")) };
     if spec.inputs.iter().chain(&spec.outputs).any(|t| t.dtype != DType::F32) {
         return Err(spec.unsupported("only f32 convolution is supported"));
+    }
+    if spec.inputs.first().is_some_and(|x| x.shape.len() >= 5) {
+        return nd::emit(cx, spec, attrs);
     }
     let d = dims(spec, attrs)?;
     let bias = (spec.inputs.len() > 2).then(|| cx.inputs[2]);
