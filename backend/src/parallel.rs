@@ -77,7 +77,15 @@ fn compile_one(target: &KernelTarget, spec: &KernelSpec, index: u32) -> Result<C
     }));
     match compiled {
         Ok(Ok((true, code, alignment))) => Ok(CompiledKernel::Bytes { code, alignment }),
-        Ok(Ok((false, _, _))) => Ok(CompiledKernel::NeedsModule(Box::new(ctx.func))),
+        // `ctx.func` has been optimised and legalised by the compile: hand over a fresh build.
+        Ok(Ok((false, _, _))) => Ok(CompiledKernel::NeedsModule(Box::new(build_function(
+            spec,
+            index,
+            &target.base_signature,
+            target.ptr,
+            target.caps,
+            target.config,
+        )?))),
         Ok(Err(msg)) => Err(spec.codegen_error(msg)),
         Err(panic) => Err(spec.codegen_error(panic_message(&panic))),
     }
