@@ -39,8 +39,12 @@ pub fn for_range(
     b.seal_block(exit);
 }
 
-/// `for_range` over constant bounds.
+/// `for_range` over constant bounds. A loop that cannot run (`start >= end`) is not emitted at
+/// all: its body could be large (unrolled windows) and would cost compile time for nothing.
 pub fn for_count(b: &mut FunctionBuilder, start: i64, end: i64, step: i64, body: impl FnOnce(&mut FunctionBuilder, Value)) {
+    if start >= end {
+        return;
+    }
     let s = b.ins().iconst(types::I64, start);
     let e = b.ins().iconst(types::I64, end);
     for_range(b, s, e, step, body);

@@ -103,15 +103,12 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
                 store(b, v, po, 0);
             };
             for_count(b, 0, lo, 1, scalar);
-            if quads > 0 {
-                // Emitted only when it runs: an empty loop would still carry the unrolled body.
-                for_count(b, lo, mid, 4, |b, ow| {
-                    let v = window_x4(b, &attrs, xp, h, w, oh, ow);
-                    let o = b.ins().iadd(o_row, ow);
-                    let po = addr(b, yp, o, 4);
-                    store(b, v, po, 0);
-                });
-            }
+            for_count(b, lo, mid, 4, |b, ow| {
+                let v = window_x4(b, &attrs, xp, h, w, oh, ow);
+                let o = b.ins().iadd(o_row, ow);
+                let po = addr(b, yp, o, 4);
+                store(b, v, po, 0);
+            });
             for_count(b, mid, w.output as i64, 1, scalar);
         });
     });
