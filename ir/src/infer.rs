@@ -47,6 +47,8 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::Expand { shape } => vec![expand(shape, inputs)?],
         Op::Pad { mode, pads, .. } => vec![pad(*mode, pads, inputs)?],
         Op::Resize(a) => vec![resize(a, inputs)?],
+        Op::Elementwise(p) => vec![p.infer(inputs)?],
+        Op::Fused { base, base_inputs, epilogue } => vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?],
     };
     for (i, t) in out.iter().enumerate() {
         checked_numel(&t.shape).ok_or_else(|| format!("output {i}: element count of {t} overflows"))?;

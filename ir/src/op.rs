@@ -18,6 +18,8 @@
 //! `BatchNorm`: x, scale, bias, mean, var (all [C]). `Gather`: data, indices (i32/i64, negative
 //! indices wrap). `Lrn`, `Pool`, `Softmax`, `Reduce`, `Transpose`, `Slice`, `Pad`, `Resize`,
 //! `Reshape`, `Expand`, `Cast`, `Identity`: x. `Concat`: x0..xn. `Split`: x -> y0..yn.
+//! `Elementwise`: x0..xn (broadcast). `Fused`: the base op's inputs, then the epilogue's extra
+//! operands (see [`crate::fused`]; only the graph optimizer creates these two).
 
 use crate::dtype::DType;
 
@@ -240,6 +242,10 @@ pub enum Op {
     /// `pads`: begin of every axis then end (may be negative: cropping).
     Pad { mode: PadMode, pads: Vec<i64>, value: f64 },
     Resize(ResizeAttrs),
+    /// A fused elementwise chain over the node's inputs (see [`crate::fused`]).
+    Elementwise(crate::fused::Program),
+    /// A conv/gemm/matmul with an elementwise epilogue (see [`crate::fused`]).
+    Fused { base: Box<Op>, base_inputs: usize, epilogue: crate::fused::Program },
 }
 
 impl Op {
@@ -272,6 +278,13 @@ impl Op {
             Op::Expand { .. } => "expand",
             Op::Pad { .. } => "pad",
             Op::Resize(_) => "resize",
+            Op::Elementwise(_) => "elementwise",
+            Op::Fused { base, .. } => match **base {
+                Op::Conv(_) => "fused_conv",
+                Op::Gemm { .. } => "fused_gemm",
+                Op::MatMul => "fused_matmul",
+                _ => "fused",
+            },
         }
     }
     /// Number of results the op produces given its input count.

@@ -14,6 +14,7 @@ mod build;
 mod cursor;
 mod data;
 mod ops;
+mod program;
 mod syntax;
 
 use crate::error::Result;

@@ -28,9 +28,11 @@
 
 mod attrs;
 mod data;
+mod program;
 
 pub(crate) use attrs::{op_attrs, COORD_MODES, NEAREST_MODES, PAD_MODES, PLAIN_UNARY};
 pub(crate) use data::{fmt_f32, fmt_f64, TextElement};
+pub use program::{operand_text, program_text};
 
 use crate::graph::{ConstId, Graph, NodeId, ValueDef, ValueId};
 use std::fmt::Write;

@@ -77,6 +77,7 @@ fn all_ops() -> Vec<Op> {
         Op::Gather { axis: 0 },
         Op::Expand { shape: vec![4, 2, 3] },
     ]);
+    ops.extend(fused_ops());
     for kind in [PoolKind::Max, PoolKind::Avg { count_include_pad: true }, PoolKind::Avg { count_include_pad: false }] {
         let pool = PoolAttrs {
             kind,
@@ -110,6 +111,33 @@ fn all_ops() -> Vec<Op> {
         }));
     }
     ops
+}
+
+/// The optimizer's fused forms: an elementwise program using unary attributes, and each base.
+fn fused_ops() -> Vec<Op> {
+    let silu = Program {
+        steps: vec![
+            Step::Unary(UnaryOp::Sigmoid, Operand::Arg(0)),
+            Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(0)),
+            Step::Unary(UnaryOp::Clip { min: -0.5, max: 6.0 }, Operand::Reg(1)),
+            Step::Unary(UnaryOp::LeakyRelu { alpha: 0.1 }, Operand::Reg(2)),
+        ],
+    };
+    let residual = Program {
+        steps: vec![Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)), Step::Unary(UnaryOp::Relu, Operand::Reg(0))],
+    };
+    let conv = ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
+    let fused = |base: Op, base_inputs: usize, epilogue: &Program| Op::Fused {
+        base: Box::new(base),
+        base_inputs,
+        epilogue: epilogue.clone(),
+    };
+    vec![
+        Op::Elementwise(silu.clone()),
+        fused(Op::Conv(conv), 3, &residual),
+        fused(Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, 2, &silu),
+        fused(Op::MatMul, 2, &Program::default()),
+    ]
 }
 
 /// A graph applying each op to the same inputs (types are not checked by the text form).

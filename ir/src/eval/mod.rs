@@ -77,6 +77,8 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Expand { .. } => one(movement::expand(x, shape)),
         Op::Pad { mode, pads, value } => one(movement::pad(x, *mode, pads, *value, shape)),
         Op::Resize(a) => one(resize::resize(a, x)),
+        Op::Elementwise(p) => one(p.eval(inputs)),
+        Op::Fused { base, base_inputs, epilogue } => one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs)),
     }
 }
 

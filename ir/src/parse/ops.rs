@@ -14,6 +14,8 @@ use crate::print::{TextElement, COORD_MODES, NEAREST_MODES, PAD_MODES, PLAIN_UNA
 pub(super) enum Raw<'a> {
     Scalar(&'a str),
     List(Vec<&'a str>),
+    /// A quoted string (elementwise programs).
+    Str(String),
 }
 
 /// The attributes of one node line, consumed key by key while building the op.
@@ -47,7 +49,9 @@ impl<'a> Attrs<'a> {
             Raw::Scalar(s) => {
                 T::from_text(s).ok_or_else(|| self.error(format!("attribute `{key}`: expected {what}, found `{s}`")))
             }
-            Raw::List(_) => Err(self.error(format!("attribute `{key}`: expected {what}, found a list"))),
+            Raw::List(_) | Raw::Str(_) => {
+                Err(self.error(format!("attribute `{key}`: expected {what}, found a list or string")))
+            }
         }
     }
 
@@ -64,6 +68,7 @@ impl<'a> Attrs<'a> {
             Raw::Scalar(s) => {
                 Err(self.error(format!("attribute `{key}`: expected a list `[..]` of {what}, found `{s}`")))
             }
+            Raw::Str(_) => Err(self.error(format!("attribute `{key}`: expected a list `[..]` of {what}, found a string"))),
         }
     }
 
@@ -73,7 +78,9 @@ impl<'a> Attrs<'a> {
         let expected = format!("one of {}", names.join(", "));
         let word = match self.take(key)? {
             Raw::Scalar(s) => s,
-            Raw::List(_) => return Err(self.error(format!("attribute `{key}`: expected {expected}, found a list"))),
+            Raw::List(_) | Raw::Str(_) => {
+                return Err(self.error(format!("attribute `{key}`: expected {expected}, found a list or string")))
+            }
         };
         table
             .iter()
@@ -95,8 +102,22 @@ impl<'a> Attrs<'a> {
         self.scalar(key, "`true` or `false`")
     }
 
+    /// A quoted string.
+    fn string(&mut self, key: &str) -> PResult<String> {
+        match self.take(key)? {
+            Raw::Str(s) => Ok(s),
+            _ => Err(self.error(format!("attribute `{key}`: expected a quoted string"))),
+        }
+    }
+
+    /// An elementwise program written as a quoted string.
+    fn program(&mut self, key: &str) -> PResult<crate::fused::Program> {
+        let text = self.string(key)?;
+        super::program::parse_program_text(self.line, key, &text)
+    }
+
     /// Fails if an attribute was not consumed.
-    fn finish(self, op: Op) -> PResult<Op> {
+    pub(super) fn finish(self, op: Op) -> PResult<Op> {
         match self.items.first() {
             None => Ok(op),
             Some((key, _)) => Err(self.error(format!("unexpected attribute `{key}`"))),
@@ -120,7 +141,7 @@ pub(super) fn build_op(mut attrs: Attrs) -> PResult<Op> {
 }
 
 /// The unary op `name`, or `None` when `name` is not a unary op.
-fn unary_op(name: &str, attrs: &mut Attrs) -> PResult<Option<UnaryOp>> {
+pub(super) fn unary_op(name: &str, attrs: &mut Attrs) -> PResult<Option<UnaryOp>> {
     Ok(Some(match name {
         "leaky_relu" => UnaryOp::LeakyRelu { alpha: attrs.f32("alpha")? },
         "elu" => UnaryOp::Elu { alpha: attrs.f32("alpha")? },
@@ -184,6 +205,11 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
             value: a.scalar("value", "a float")?,
         },
         "resize" => Op::Resize(resize(a)?),
+        "elementwise" => Op::Elementwise(a.program("expr")?),
+        "fused_conv" | "fused_gemm" | "fused_matmul" => {
+            let base = Box::new(other_op(&name["fused_".len()..], a)?);
+            Op::Fused { base, base_inputs: a.usize("base_inputs")?, epilogue: a.program("epilogue")? }
+        }
         _ => return Err(a.error("unknown op")),
     })
 }

@@ -186,7 +186,9 @@ fn parse_attrs<'a>(cur: &mut Cursor<'a>) -> PResult<Vec<(&'a str, Raw<'a>)>> {
     comma_list(cur, '}', "attributes", |c| {
         let key = c.expect_word("an attribute name")?;
         c.expect('=', &format!("after the attribute name `{key}`"))?;
-        let value = if c.eat('[') {
+        let value = if c.peek() == Some('"') {
+            Raw::Str(c.string()?)
+        } else if c.eat('[') {
             Raw::List(comma_list(c, ']', "attribute list", |c| c.expect_word("a list element"))?)
         } else {
             Raw::Scalar(c.expect_word(&format!("a value for attribute `{key}`"))?)

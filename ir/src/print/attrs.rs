@@ -4,7 +4,8 @@
 //! demand each key exactly once. The enum spellings live here as tables shared with the parser,
 //! so the two directions cannot drift apart.
 
-use super::{fmt_f32, fmt_f64};
+use super::program::program_text;
+use super::{fmt_f32, fmt_f64, quote};
 use crate::op::{CoordMode, NearestMode, Op, PadMode, PoolKind, ResizeAttrs, ResizeMode, UnaryOp};
 use std::fmt::Display;
 
@@ -135,10 +136,17 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             vec![("mode", spelled(&PAD_MODES, *mode)), ("pads", list(pads)), ("value", fmt_f64(*value))]
         }
         Op::Resize(r) => resize_attrs(r),
+        Op::Elementwise(p) => vec![("expr", quote(&program_text(p)))],
+        Op::Fused { base, base_inputs, epilogue } => {
+            let mut attrs = op_attrs(base);
+            attrs.push(("base_inputs", base_inputs.to_string()));
+            attrs.push(("epilogue", quote(&program_text(epilogue))));
+            attrs
+        }
     }
 }
 
-fn unary_attrs(u: &UnaryOp) -> Vec<(&'static str, String)> {
+pub(crate) fn unary_attrs(u: &UnaryOp) -> Vec<(&'static str, String)> {
     match *u {
         UnaryOp::LeakyRelu { alpha } | UnaryOp::Elu { alpha } => vec![("alpha", fmt_f32(alpha))],
         UnaryOp::HardSigmoid { alpha, beta } => vec![("alpha", fmt_f32(alpha)), ("beta", fmt_f32(beta))],
