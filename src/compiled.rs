@@ -15,6 +15,9 @@ use std::time::Duration;
 pub struct Stats {
     /// Distinct kernel functions generated.
     pub kernels: usize,
+    /// Kernel calls per run: the nodes of the compiled graph that are not aliases (a Reshape or
+    /// Identity sharing its input's buffer costs no call). What fusion reduces.
+    pub kernel_calls: usize,
     /// Bytes of machine code.
     pub code_bytes: usize,
     /// Bytes of weights (constants) in read-only data.
@@ -69,8 +72,13 @@ impl CompiledModel {
     /// Figures about the compilation.
     pub fn stats(&self) -> Stats {
         let s = self.jit.stats();
+        let kernel_calls = self.ir(Stage::Optimized).map_or(0, |g| {
+            let plan = kiln_passes::plan_memory(g);
+            plan.aliases.iter().filter(|&&alias| !alias).count()
+        });
         Stats {
             kernels: s.kernels,
+            kernel_calls,
             code_bytes: s.code_bytes,
             weight_bytes: s.weight_bytes,
             workspace_bytes: s.workspace_bytes,

@@ -45,6 +45,9 @@ pub enum Error {
     /// Compiling or running the JIT-compiled model failed.
     #[error(transparent)]
     Runtime(#[from] kiln_runtime::RuntimeError),
+    /// The graph optimizer failed (a kiln bug: rules must only produce valid graphs).
+    #[error("internal: graph optimizer: {0}")]
+    Optimizer(#[from] kiln_passes::PassError),
     /// A tensor file (`.npy`, `.pb`) is malformed or unsupported.
     #[error("{}: {msg}", path.display())]
     TensorFile { path: PathBuf, msg: String },

@@ -1,5 +1,7 @@
 //! Compilation options shared by the API and the CLI.
 
+use std::time::Duration;
+
 /// How to compile a model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -8,11 +10,24 @@ pub struct Options {
     /// Run the IR verifier after every stage. On by default in debug builds (and so in tests),
     /// off in release builds where it would only cost compile time.
     pub verify: bool,
+    /// E-graph size at which equality saturation stops (reported as the stop reason).
+    pub egraph_node_limit: usize,
+    /// Saturation iterations at most.
+    pub egraph_iter_limit: usize,
+    /// Wall time of saturation at most.
+    pub egraph_time_limit: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { opt_level: 2, verify: cfg!(debug_assertions) }
+        let limits = kiln_passes::OptConfig::default();
+        Options {
+            opt_level: 2,
+            verify: cfg!(debug_assertions),
+            egraph_node_limit: limits.node_limit,
+            egraph_iter_limit: limits.iter_limit,
+            egraph_time_limit: limits.time_limit,
+        }
     }
 }
 

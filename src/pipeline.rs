@@ -1,5 +1,11 @@
 //! The compilation pipeline as an explicit list of stages:
-//! import (frontend) -> verify -> graph passes -> JIT (runtime).
+//! import (frontend) -> verify -> graph optimizer (egg equality saturation, `kiln_passes`) ->
+//! JIT (runtime).
+//!
+//! The optimizer is one stage, not a sequence of passes: every rule family enabled at the
+//! optimisation level rewrites one e-graph together and the cost model picks the result (see
+//! `kiln_passes::egraph`). Level 0 skips it entirely, which is the baseline `kiln bench
+//! --opt-level 0` measures against.
 //!
 //! Each stage's graph is kept (constants are shared `Arc`s, so this is cheap) so that
 //! `kiln inspect` and [`crate::CompiledModel::ir`] can show the IR after any stage. The verifier
@@ -43,15 +49,21 @@ impl fmt::Display for Stage {
     }
 }
 
-/// A graph pass: a documented free function from one graph to a better one.
-type Pass = fn(&Graph) -> Result<Graph>;
+/// What the graph optimizer did: e-graph size, iterations, stop reason, times, kernel counts.
+pub use kiln_passes::OptReport;
 
-/// The graph passes, in order, each with the lowest `opt_level` that enables it.
-const PASSES: &[(&str, u8, Pass)] = &[("fold-batch-norm", 1, fold_batch_norm)];
-
-/// BatchNormalization after a Conv folded into the conv's constant weights and bias.
-fn fold_batch_norm(graph: &Graph) -> Result<Graph> {
-    Ok(kiln_passes::fold_batch_norm(graph))
+/// Runs the equality-saturation optimizer with the rule families of `opts.opt_level`
+/// (1: algebra and folding; 2: also fusion and layout).
+fn optimize(graph: &Graph, opts: &Options) -> Result<(Graph, OptReport)> {
+    let rules = kiln_passes::all_rules(opts.opt_level);
+    let cfg = kiln_passes::OptConfig {
+        level: opts.opt_level,
+        node_limit: opts.egraph_node_limit,
+        iter_limit: opts.egraph_iter_limit,
+        time_limit: opts.egraph_time_limit,
+        ..kiln_passes::OptConfig::default()
+    };
+    Ok(kiln_passes::optimize(graph, &rules, &cfg)?)
 }
 
 /// The graphs of every stage up to (not including) code generation, plus the import's notes.
@@ -61,6 +73,8 @@ pub struct Lowered {
     pub stages: Vec<(Stage, Graph)>,
     /// What the frontend decided on the user's behalf (e.g. symbolic dims set to 1).
     pub notes: Vec<String>,
+    /// The optimizer's report; `None` at `--opt-level 0`, which runs no graph rewrites.
+    pub optimizer: Option<OptReport>,
 }
 
 impl Lowered {
@@ -78,15 +92,15 @@ impl Lowered {
 pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options) -> Result<Lowered> {
     let imported = onnx.import(spec)?;
     verify_stage(Stage::Import.name(), &imported.graph, opts)?;
-    let mut graph = imported.graph.clone();
-    for &(name, level, pass) in PASSES {
-        if opts.opt_level >= level {
-            graph = pass(&graph)?;
-            verify_stage(name, &graph, opts)?;
-        }
-    }
+    let (graph, optimizer) = if opts.opt_level == 0 {
+        (imported.graph.clone(), None)
+    } else {
+        let (graph, report) = optimize(&imported.graph, opts)?;
+        verify_stage(Stage::Optimized.name(), &graph, opts)?;
+        (graph, Some(report))
+    };
     let stages = vec![(Stage::Import, imported.graph), (Stage::Optimized, graph)];
-    Ok(Lowered { stages, notes: imported.notes })
+    Ok(Lowered { stages, notes: imported.notes, optimizer })
 }
 
 /// Compiles the last stage's graph for the host CPU.

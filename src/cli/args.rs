@@ -37,6 +37,16 @@ pub enum Command {
     /// Measure compile time and run latency.
     #[command(after_long_help = EXAMPLES)]
     Bench(BenchArgs),
+    /// Time kiln's kernels on this machine: the figures the optimizer's cost model is set from.
+    Calibrate(CalibrateArgs),
+}
+
+/// `kiln calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Timed runs per probe (the median is reported).
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: u64,
 }
 
 /// What every command needs: the model and how to specialise and compile it.
@@ -48,9 +58,33 @@ pub struct ModelArgs {
     /// Fix the shape of an input, e.g. `--shape x=1,3,224,224` (repeatable).
     #[arg(long = "shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
     pub shapes: Vec<ShapeArg>,
-    /// Optimisation level: 0 runs no graph passes, 2 all of them.
+    /// Optimisation level. 0: no graph rewrites (the baseline); 1: algebraic simplification and
+    /// constant folding (BatchNorm, scales and biases into conv weights); 2: also operator
+    /// fusion (epilogues, elementwise chains) and layout selection.
     #[arg(long, value_name = "0|1|2", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub opt_level: u8,
+    /// Stop equality saturation when the e-graph has this many nodes [default: see `kiln inspect`].
+    #[arg(long, value_name = "N")]
+    pub egraph_node_limit: Option<usize>,
+    /// Stop equality saturation after this many iterations.
+    #[arg(long, value_name = "N")]
+    pub egraph_iter_limit: Option<usize>,
+    /// Stop equality saturation after this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub egraph_time_limit_ms: Option<u64>,
+}
+
+impl ModelArgs {
+    /// The compilation options these arguments ask for.
+    pub fn options(&self) -> kiln::Options {
+        let mut o = kiln::Options::with_opt_level(self.opt_level);
+        o.egraph_node_limit = self.egraph_node_limit.unwrap_or(o.egraph_node_limit);
+        o.egraph_iter_limit = self.egraph_iter_limit.unwrap_or(o.egraph_iter_limit);
+        if let Some(ms) = self.egraph_time_limit_ms {
+            o.egraph_time_limit = std::time::Duration::from_millis(ms);
+        }
+        o
+    }
 }
 
 /// Input files of `run` and `bench`.

@@ -31,7 +31,10 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let stats = p.compiled.stats();
     let compile_ms = stats.compile_time.as_secs_f64() * 1e3;
     let (min, median, p90) = (percentile(&times_ms, 0.0), percentile(&times_ms, 0.5), percentile(&times_ms, 0.9));
-    println!("compile: {compile_ms:.2} ms ({} kernels, workspace {} bytes)", stats.kernels, stats.workspace_bytes);
+    println!(
+        "compile: {compile_ms:.2} ms ({} kernel calls, {} distinct kernels, workspace {} bytes)",
+        stats.kernel_calls, stats.kernels, stats.workspace_bytes
+    );
     println!("latency over {} runs: min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms", times_ms.len());
     if args.json {
         let json = serde_json::json!({
@@ -42,6 +45,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "p90_ms": p90,
             "iters": times_ms.len(),
             "kernels": stats.kernels,
+            "kernel_calls": stats.kernel_calls,
             "workspace_bytes": stats.workspace_bytes,
             "opt_level": args.model.opt_level,
         });

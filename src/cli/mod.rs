@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod calibrate;
 pub mod inspect;
 pub mod output;
 pub mod prepare;
@@ -16,5 +17,6 @@ pub fn dispatch(command: &Command) -> Result<()> {
         Command::Run(a) => run::run(a),
         Command::Inspect(a) => inspect::inspect(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Calibrate(a) => calibrate::calibrate(a.runs as usize),
     }
 }

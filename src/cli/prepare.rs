@@ -43,7 +43,7 @@ pub fn prepare(args: &ModelArgs, files: &[InputArg]) -> Result<Prepared> {
     let model = load_model(args)?;
     let bound = bind_files(&model, files)?;
     let model = specialise_on_shapes(model, &bound, args);
-    let compiled = compile_binding_values(model, &bound, &Options::with_opt_level(args.opt_level))?;
+    let compiled = compile_binding_values(model, &bound, &args.options())?;
     for note in compiled.notes() {
         eprintln!("note: {note}");
     }

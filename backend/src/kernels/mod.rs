@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod fused;
 pub mod matmul;
 pub mod movement;
 pub mod norm;
@@ -34,8 +35,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::BatchNorm { .. } | Op::Lrn { .. } => norm::emit(cx, spec),
         Op::Softmax { .. } | Op::LogSoftmax { .. } => softmax::emit(cx, spec),
         Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::emit(cx, spec),
-        // FIXME(issue 3): fused kernels are being written; until then these ops are rejected.
-        Op::Elementwise(_) | Op::Fused { .. } => Err(spec.unsupported("fused kernels are not implemented yet")),
+        Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
     }
 }
 

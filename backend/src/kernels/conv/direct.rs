@@ -1,4 +1,5 @@
 //! Direct convolution: output-channel blocks x output-column vectors (see the family docs).
+//! A fused epilogue is applied in registers at every store (vector and scalar points).
 //!
 //! FIXME: out-of-range taps in border rows/columns are zeroed by multiplying a clamped in-range
 //! input element by a zero weight, so an `inf`/`NaN` elsewhere in the input row can leak a NaN
@@ -7,13 +8,18 @@
 use super::ConvDims;
 use crate::emit::{addr, c64, load, mul_add, store};
 use crate::kernel::KernelCtx;
+use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 /// The pointers of one block of output channels of one image and group.
-struct Block {
+struct Block<'f> {
     d: ConvDims,
+    /// Image index and absolute output channel of each row of the block (epilogue coordinates).
+    n: Value,
+    ch: Vec<Value>,
+    fused: Option<&'f FusedEpilogue>,
     x_base: Value,
     w_base: Vec<Value>,
     out_base: Vec<Value>,
@@ -31,7 +37,7 @@ struct PointKind {
 }
 
 /// Emits the direct convolution of `d` (f32).
-pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>) {
+pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>, fused: Option<&FusedEpilogue>) {
     let d = *d;
     let (x, w, out, fma) = (cx.inputs[0], cx.inputs[1], cx.outputs[0], cx.has_fma);
     let mg = d.mg();
@@ -39,17 +45,17 @@ pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>) {
     let full = (mg / mb * mb) as i64;
     for_count(cx.b, 0, d.n as i64, 1, |b, n| {
         for_count(b, 0, d.groups as i64, 1, |b, g| {
-            let ptrs = (x, w, out, bias, fma);
+            let ptrs = (x, w, out, bias, fma, fused);
             for_count(b, 0, full, mb as i64, |b, m0| channel_block(b, &d, ptrs, n, g, m0, mb));
             for_count(b, full, mg as i64, 1, |b, m0| channel_block(b, &d, ptrs, n, g, m0, 1));
         });
     });
 }
 
-type Ptrs = (Value, Value, Value, Option<Value>, bool);
+type Ptrs<'f> = (Value, Value, Value, Option<Value>, bool, Option<&'f FusedEpilogue>);
 
 fn channel_block(b: &mut FunctionBuilder, d: &ConvDims, ptrs: Ptrs, n: Value, g: Value, m0: Value, mb: usize) {
-    let (x, w, out, bias, fma) = ptrs;
+    let (x, w, out, bias, fma, fused) = ptrs;
     let (cg, mg) = (d.cg() as i64, d.mg() as i64);
     let g_m = b.ins().imul_imm_s(g, mg);
     let ch0 = b.ins().iadd(g_m, m0);
@@ -58,9 +64,10 @@ fn channel_block(b: &mut FunctionBuilder, d: &ConvDims, ptrs: Ptrs, n: Value, g:
     let x_ch = b.ins().iadd(n_c, g_c);
     let x_base = addr(b, x, x_ch, (d.h * d.w * 4) as i64);
     let n_m = b.ins().imul_imm_s(n, d.m as i64);
-    let mut blk = Block { d: *d, x_base, w_base: vec![], out_base: vec![], bias: vec![], fma };
+    let mut blk = Block { d: *d, n, ch: vec![], fused, x_base, w_base: vec![], out_base: vec![], bias: vec![], fma };
     for j in 0..mb {
         let ch = b.ins().iadd_imm_s(ch0, j as i64);
+        blk.ch.push(ch);
         blk.w_base.push(addr(b, w, ch, cg * (d.kh * d.kw * 4) as i64));
         let o_ch = b.ins().iadd(n_m, ch);
         blk.out_base.push(addr(b, out, o_ch, (d.oh * d.ow * 4) as i64));
@@ -138,7 +145,11 @@ fn point(b: &mut FunctionBuilder, blk: &Block, oh: Value, ow0: Value, k: PointKi
         let bias = if k.ty == types::F32 { blk.bias[j] } else { b.ins().splat(k.ty, blk.bias[j]) };
         for (v, &var) in accs.iter().enumerate() {
             let a = b.use_var(var);
-            let val = b.ins().fadd(a, bias);
+            let mut val = b.ins().fadd(a, bias);
+            if let Some(f) = blk.fused {
+                let col = b.ins().iadd_imm_s(ow0, (v * 4) as i64);
+                val = f.apply(b, val, &[blk.n, blk.ch[j], oh, col]);
+            }
             store(b, val, po, (v * 16) as i64);
         }
     }

@@ -16,6 +16,11 @@
 //!   kernel taps are unrolled; rows and columns whose taps all fall inside the input run without
 //!   bounds checks, border rows zero the weights of out-of-range taps by a select, and border
 //!   columns run a scalar checked path.
+//!
+//! A fused epilogue (`Op::Fused`, see `crate::kernels::fused`) is applied in registers at the
+//! stores of the 1-D/2-D paths, over the view `[N, M, OH, OW]` (1x1: `[N, M, OH*OW]` when its
+//! operands are linear across `OH*OW`); the N-D kernel and other 1x1 cases leave it to the
+//! caller's in-place pass over the output.
 
 pub(crate) mod direct;
 mod nd;
@@ -23,6 +28,7 @@ mod padded;
 
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::kernels::matmul::{gemm, Epilogue, GemmShape};
 use crate::loops::for_count;
 use crate::emit::addr;
@@ -61,23 +67,36 @@ impl ConvDims {
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
+    emit_with(cx, spec, None).map(|_| ())
+}
+
+/// Emits `spec` with the fused epilogue `fused` (over the output's dimensions) applied in
+/// registers before every store where the path supports it; returns whether it was applied
+/// (false: the caller must apply it over the output afterwards).
+pub(crate) fn emit_with(cx: &mut KernelCtx, spec: &KernelSpec, fused: Option<&FusedEpilogue>) -> Result<bool> {
     let Op::Conv(attrs) = &spec.op else { return Err(spec.unsupported("not a conv")) };
     if spec.inputs.iter().chain(&spec.outputs).any(|t| t.dtype != DType::F32) {
         return Err(spec.unsupported("only f32 convolution is supported"));
     }
     if spec.inputs.first().is_some_and(|x| x.shape.len() >= 5) {
-        return nd::emit(cx, spec, attrs);
+        nd::emit(cx, spec, attrs)?;
+        return Ok(fused.is_none());
     }
     let d = dims(spec, attrs)?;
     let bias = (spec.inputs.len() > 2).then(|| cx.inputs[2]);
+    // The view every path stores through: [N, M, OH, OW] (1-D convs get a unit OH).
+    let view = fused.map(|f| if spec.outputs[0].shape.len() == 3 { f.with_unit_axis(2) } else { f.clone() });
     if is_pointwise(&d) {
-        pointwise(cx, &d, bias);
-    } else if padded::fits(&d) {
-        padded::emit(cx, &d, bias);
-    } else {
-        direct::emit(cx, &d, bias);
+        let merged = view.as_ref().and_then(|v| v.merge_last_two());
+        pointwise(cx, &d, bias, merged.as_ref());
+        return Ok(fused.is_none() || merged.is_some());
     }
-    Ok(())
+    if padded::fits(&d) {
+        padded::emit(cx, &d, bias, view.as_ref());
+    } else {
+        direct::emit(cx, &d, bias, view.as_ref());
+    }
+    Ok(true)
 }
 
 fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<ConvDims> {
@@ -122,11 +141,10 @@ fn is_pointwise(d: &ConvDims) -> bool {
     d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.pt == 0 && d.pl == 0 && d.groups == 1 && d.oh == d.h && d.ow == d.w
 }
 
-/// 1x1 convolution as one GEMM per image.
-fn pointwise(cx: &mut KernelCtx, d: &ConvDims, bias: Option<cranelift_codegen::ir::Value>) {
+/// 1x1 convolution as one GEMM per image; `fused` is over the view `[N, M, OH*OW]`.
+fn pointwise(cx: &mut KernelCtx, d: &ConvDims, bias: Option<cranelift_codegen::ir::Value>, fused: Option<&FusedEpilogue>) {
     let hw = d.h * d.w;
     let shape = GemmShape { m: d.m, n: hw, k: d.c, a_strides: (d.c as i64, 1), b_strides: (hw as i64, 1) };
-    let e = Epilogue { alpha: 1.0, beta: 1.0, c: bias.map(|p| (p, (1, 0))) };
     let (x, w, out, ptr) = (cx.inputs[0], cx.inputs[1], cx.outputs[0], cx.ptr);
     let (has_fma, has_round) = (cx.has_fma, cx.has_vector_round);
     let d = *d;
@@ -135,6 +153,8 @@ fn pointwise(cx: &mut KernelCtx, d: &ConvDims, bias: Option<cranelift_codegen::i
         let xn = addr(b, x, xo, 4);
         let oo = b.ins().imul_imm_s(n, (d.m * hw) as i64);
         let on = addr(b, out, oo, 4);
+        let view = fused.map(|f| f.rebase(b, n, 1));
+        let e = Epilogue { alpha: 1.0, beta: 1.0, c: bias.map(|p| (p, (1, 0))), fused: view.as_ref() };
         let mut inner = KernelCtx { b, ptr, inputs: vec![], outputs: vec![], has_fma, has_vector_round: has_round };
         gemm(&mut inner, DType::F32, w, xn, on, &shape, &e);
     });

@@ -27,6 +27,7 @@
 use super::ConvDims;
 use crate::emit::{addr, c64, load, mul_add, store};
 use crate::kernel::KernelCtx;
+use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -80,7 +81,7 @@ pub(super) fn fits(d: &ConvDims) -> bool {
 
 /// The pointers shared by every block.
 #[derive(Clone, Copy)]
-struct Ptrs {
+struct Ptrs<'f> {
     x: Value,
     w: Value,
     out: Value,
@@ -89,6 +90,8 @@ struct Ptrs {
     /// The im2col row buffer, when used (dense convs whose buffer fits).
     col: Option<Value>,
     fma: bool,
+    /// The fused epilogue over `[N, M, OH, OW]`, applied in `store_block`.
+    fused: Option<&'f FusedEpilogue>,
 }
 
 /// One block of columns: element type (f32x4 or f32) and each vector's column offset.
@@ -98,7 +101,7 @@ struct Cols {
 }
 
 /// Emits the buffered direct convolution of `d` (f32).
-pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>) {
+pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>, fused: Option<&FusedEpilogue>) {
     let geo = Geo::new(d);
     let d = *d;
     let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.bytes().max(16) as u32, 4));
@@ -108,7 +111,7 @@ pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>) {
         let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.col_bytes() as u32, 4));
         cx.b.ins().stack_addr(types::I64, slot, 0)
     });
-    let p = Ptrs { x: cx.inputs[0], w: cx.inputs[1], out: cx.outputs[0], bias, buf, col, fma: cx.has_fma };
+    let p = Ptrs { x: cx.inputs[0], w: cx.inputs[1], out: cx.outputs[0], bias, buf, col, fma: cx.has_fma, fused };
     let (mb, nv) = if mg == 1 { (1, 6) } else { (4, 2) };
     let full = (mg / mb * mb) as i64;
     for_count(cx.b, 0, d.n as i64, 1, |b, n| {
@@ -367,7 +370,7 @@ fn unrolled_taps(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value
     });
 }
 
-/// Adds the bias and stores the accumulators of one block.
+/// Adds the bias, applies the fused epilogue if any, and stores the accumulators of one block.
 fn store_block(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Value, Value), acc: &[Vec<Variable>], cols: &Cols) {
     let d = geo.d;
     let (n, oh, ch0, ow0) = at;
@@ -386,9 +389,14 @@ fn store_block(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, 
         };
         let bias = if cols.ty == types::F32 { bias } else { b.ins().splat(cols.ty, bias) };
         let ch_off = j * d.oh * d.ow;
+        let ch = b.ins().iadd_imm_s(ch0, j as i64);
         for (&o, &a) in cols.offs.iter().zip(accs) {
             let v = b.use_var(a);
-            let val = b.ins().fadd(v, bias);
+            let mut val = b.ins().fadd(v, bias);
+            if let Some(f) = p.fused {
+                let col = b.ins().iadd_imm_s(ow0, o as i64);
+                val = f.apply(b, val, &[n, ch, oh, col]);
+            }
             store(b, val, po, ((ch_off + o) * 4) as i64);
         }
     }

@@ -7,11 +7,14 @@
 //! other dtype, and every op whose output dtype differs from its inputs (comparisons, Where's
 //! byte condition), runs scalar loops: keeping bool masks out of vectors keeps the lowering
 //! simple and portable, at the cost of speed on those rarer ops.
+//!
+//! [`driver`], [`float`] and [`int`] are crate-visible because the fused kernels
+//! (`crate::kernels::fused`) build their programs and epilogue loops from the same pieces.
 
 mod cast;
-mod driver;
-mod float;
-mod int;
+pub(crate) mod driver;
+pub(crate) mod float;
+pub(crate) mod int;
 
 use crate::emit::clif_type;
 use crate::error::Result;

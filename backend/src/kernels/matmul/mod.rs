@@ -4,7 +4,9 @@
 //! where A, B and C are addressed through element strides (transposes are stride swaps, a
 //! broadcast C has stride 0). f32 uses register-blocked f32x4 micro-kernels ([`tiles`]); f64 and
 //! the integer types use a scalar triple loop ([`scalar`]). The conv family reuses [`gemm`] for
-//! 1x1 convolutions.
+//! 1x1 convolutions. Every path applies an optional fused epilogue (`Op::Fused`, see
+//! `crate::kernels::fused`) in registers right before its store, at coordinates (row, column). Every path applies an optional fused epilogue (`Op::Fused`, see
+//! `crate::kernels::fused`) in registers right before its store, at view coordinates (row, column).
 
 mod scalar;
 mod tiles;
@@ -12,6 +14,7 @@ mod tiles;
 use crate::emit::{addr, c64};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
+use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -29,16 +32,26 @@ pub(crate) struct GemmShape {
 
 /// What is applied to each accumulated dot product before the store.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Epilogue {
+pub(crate) struct Epilogue<'f> {
     pub alpha: f32,
     pub beta: f32,
     /// C pointer and its element strides over (row, column); 0 where C is broadcast.
     pub c: Option<(Value, (i64, i64))>,
+    /// A fused elementwise epilogue over the view `[M, N]`, applied after `alpha*AB + beta*C`.
+    pub fused: Option<&'f FusedEpilogue>,
 }
 
-impl Epilogue {
-    pub fn plain() -> Epilogue {
-        Epilogue { alpha: 1.0, beta: 1.0, c: None }
+impl Epilogue<'_> {
+    pub fn plain() -> Epilogue<'static> {
+        Epilogue { alpha: 1.0, beta: 1.0, c: None, fused: None }
+    }
+
+    /// Applies the fused epilogue, if any, to `val` at output (row `i`, column `j`).
+    pub fn apply_fused(&self, b: &mut FunctionBuilder, val: Value, i: Value, j: Value) -> Value {
+        match self.fused {
+            Some(f) => f.apply(b, val, &[i, j]),
+            None => val,
+        }
     }
 }
 
@@ -53,6 +66,12 @@ pub(crate) fn gemm(cx: &mut KernelCtx, dtype: DType, a: Value, b: Value, out: Va
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
+    emit_with(cx, spec, None).map(|_| ())
+}
+
+/// Emits `spec` with the fused epilogue `fused` (over the output's dimensions) applied before
+/// every store; returns whether it was (always, on every matmul path).
+pub(crate) fn emit_with(cx: &mut KernelCtx, spec: &KernelSpec, fused: Option<&FusedEpilogue>) -> Result<bool> {
     let arity = if matches!(spec.op, Op::Gemm { .. }) { 2..=3 } else { 2..=2 };
     if !arity.contains(&spec.inputs.len()) {
         return Err(spec.unsupported(format!("{} inputs", spec.inputs.len())));
@@ -65,12 +84,16 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         return Err(spec.unsupported("operands of different dtypes"));
     }
     match &spec.op {
-        Op::Gemm { alpha, beta, trans_a, trans_b } => emit_gemm(cx, spec, dtype, *alpha, *beta, *trans_a, *trans_b),
-        _ => emit_matmul(cx, spec, dtype),
+        Op::Gemm { alpha, beta, trans_a, trans_b } => {
+            let e = Epilogue { alpha: *alpha, beta: *beta, c: None, fused };
+            emit_gemm(cx, spec, dtype, e, *trans_a, *trans_b)?
+        }
+        _ => emit_matmul(cx, spec, dtype, fused)?,
     }
+    Ok(true)
 }
 
-fn emit_gemm(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType, alpha: f32, beta: f32, ta: bool, tb: bool) -> Result<()> {
+fn emit_gemm(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType, e: Epilogue, ta: bool, tb: bool) -> Result<()> {
     let (sa, sb) = (&spec.inputs[0].shape, &spec.inputs[1].shape);
     if sa.len() != 2 || sb.len() != 2 {
         return Err(spec.unsupported("gemm operands must be 2-D"));
@@ -85,7 +108,7 @@ fn emit_gemm(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType, alpha: f32, be
     };
     let shape = GemmShape { m, n, k, a_strides, b_strides };
     let (a, b, out) = (cx.inputs[0], cx.inputs[1], cx.outputs[0]);
-    gemm(cx, dtype, a, b, out, &shape, &Epilogue { alpha, beta, c });
+    gemm(cx, dtype, a, b, out, &shape, &Epilogue { c, ..e });
     Ok(())
 }
 
@@ -104,7 +127,7 @@ fn broadcast_strides(shape: &[usize], m: usize, n: usize) -> Option<(i64, i64)> 
     }
 }
 
-fn emit_matmul(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType) -> Result<()> {
+fn emit_matmul(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType, fused: Option<&FusedEpilogue>) -> Result<()> {
     let (sa, sb, so) = (&spec.inputs[0].shape, &spec.inputs[1].shape, &spec.outputs[0].shape);
     if sa.len() < 2 || sb.len() < 2 {
         return Err(spec.unsupported("matmul operands must have rank >= 2"));
@@ -117,8 +140,11 @@ fn emit_matmul(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType) -> Result<()
     let b_bs = batch_strides(&sb[..sb.len() - 2], out_batch, k * n);
     let size = dtype.size() as i64;
     let (a0, b0, o0) = (cx.inputs[0], cx.inputs[1], cx.outputs[0]);
+    let lead = out_batch.len();
     if batches == 1 {
-        gemm(cx, dtype, a0, b0, o0, &shape, &Epilogue::plain());
+        let zero = c64(cx.b, 0);
+        let view = fused.map(|f| f.rebase(cx.b, zero, lead));
+        gemm(cx, dtype, a0, b0, o0, &shape, &Epilogue { fused: view.as_ref(), ..Epilogue::plain() });
         return Ok(());
     }
     // The batch loop body is emitted once; FunctionBuilder is reborrowed through the ctx.
@@ -130,8 +156,9 @@ fn emit_matmul(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType) -> Result<()
         let bb = addr(b, b0, b_off, size);
         let o_off = b.ins().imul_imm_s(bi, (m * n) as i64);
         let o = addr(b, o0, o_off, size);
+        let view = fused.map(|f| f.rebase(b, bi, lead));
         let mut inner = KernelCtx { b, ptr, inputs: vec![], outputs: vec![], has_fma, has_vector_round: has_round };
-        gemm(&mut inner, dtype, a, bb, o, &shape, &Epilogue::plain());
+        gemm(&mut inner, dtype, a, bb, o, &shape, &Epilogue { fused: view.as_ref(), ..Epilogue::plain() });
     });
     Ok(())
 }

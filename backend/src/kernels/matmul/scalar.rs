@@ -10,7 +10,8 @@ use cranelift_frontend::FunctionBuilder;
 use kiln_ir::DType;
 
 /// Emits `out[i, j] = alpha * sum_k A[i, k] B[k, j] + beta * C[i, j]` element by element.
-/// alpha/beta apply to floats only (Gemm on integers is rejected by the IR dtypes).
+/// alpha/beta apply to floats only (Gemm on integers is rejected by the IR dtypes); a fused
+/// epilogue applies to every dtype.
 pub(super) fn gemm_scalar(
     b: &mut FunctionBuilder,
     dtype: DType,
@@ -50,6 +51,7 @@ pub(super) fn gemm_scalar(
             if dtype.is_float() {
                 val = float_epilogue(b, dtype, &e, val, i, j);
             }
+            val = e.apply_fused(b, val, i, j);
             let row = b.ins().imul_imm_s(i, s.n as i64);
             let idx = b.ins().iadd(row, j);
             let po = addr(b, out, idx, size);

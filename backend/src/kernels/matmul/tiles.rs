@@ -25,7 +25,7 @@ struct Operands<'s> {
     b: Value,
     out: Value,
     s: &'s GemmShape,
-    e: &'s Epilogue,
+    e: &'s Epilogue<'s>,
     fma: bool,
 }
 
@@ -119,7 +119,8 @@ fn tile(b: &mut FunctionBuilder, ops: Operands, i: Value, j: Value, rows: usize,
     }
 }
 
-/// `alpha * val + beta * C[i, j..]` for a scalar or a vector of consecutive columns.
+/// `alpha * val + beta * C[i, j..]`, then the fused epilogue if any, for a scalar or a vector
+/// of consecutive columns.
 pub(super) fn epilogue(b: &mut FunctionBuilder, e: &Epilogue, val: Value, i: Value, j: Value, ty: Type) -> Value {
     let splat = |b: &mut FunctionBuilder, x: f32| {
         let s = b.ins().f32const(x);
@@ -146,7 +147,7 @@ pub(super) fn epilogue(b: &mut FunctionBuilder, e: &Epilogue, val: Value, i: Val
         }
         val = b.ins().fadd(val, cv);
     }
-    val
+    e.apply_fused(b, val, i, j)
 }
 
 fn dot_tiles(b: &mut FunctionBuilder, ops: Operands) {

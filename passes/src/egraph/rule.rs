@@ -1,0 +1,289 @@
+//! Rules as Rust functions: [`rule`] turns `find(egraph, class, node) -> Option<Term>` into an
+//! egg [`Rewrite`](egg::Rewrite).
+//!
+//! Why not egg patterns: most kiln rewrites depend on attributes, shapes and constant values
+//! (is this operand all ones and does it not broadcast the other bigger? do these two perms
+//! compose to the identity? fold a BatchNorm into conv weights). Patterns would need a language
+//! variant per attribute value plus conditions and custom appliers anyway. A `find` function
+//! sees one e-node with the whole e-graph (types, constants, the other nodes of any class) and
+//! builds the replacement as a [`Term`]: new e-nodes over existing classes.
+//!
+//! Mechanics: the searcher calls `find` on every node of every class and keeps the produced
+//! terms in a side table shared with the applier (a `Mutex<Vec<Term>>`); the table index goes
+//! into the `Subst` under a private variable. egg searches all rules before applying any, and
+//! the applier drains the table after applying, so indices always refer to this iteration's
+//! search (a rule listed twice finds its entries gone the second time and does nothing).
+//! The applier first checks the whole term with `kiln_ir::infer_types` and requires the root's
+//! types to equal the matched class's: an ill-typed term is dropped, never added, so a buggy
+//! rule cannot corrupt the e-graph or union classes of different types. Then it adds the nodes
+//! one by one, interning new constants into `TensorAnalysis::constants`, and unions the root
+//! with the matched class. It reports a match only when the union changed something, so egg's
+//! saturation check works.
+//!
+//! Every rule fires on every matching node in every iteration (idempotent thanks to
+//! hash-consing); `optimize` uses egg's `SimpleScheduler`, because the default
+//! `BackoffScheduler` bans a rule that matches more than 1,000 times in an iteration, which
+//! a rule like `remove-identity` does on a large graph.
+
+use super::analysis::{ClassData, EGraph};
+use super::lang::TensorLang;
+use egg::{Applier, Id, Language, PatternAst, SearchMatches, Searcher, Subst, Symbol, Var};
+use kiln_ir::{infer_types, Op, Tensor, TensorType};
+use std::sync::{Arc, Mutex};
+
+/// An egg rewrite over the tensor language.
+pub type Rewrite = egg::Rewrite<TensorLang, super::analysis::TensorAnalysis>;
+
+/// A reference to a node of a [`Term`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TermRef(usize);
+
+/// One node of a [`Term`].
+#[derive(Clone, Debug)]
+enum TermNode {
+    Class(Id),
+    Op(Op, Vec<TermRef>),
+    Project(usize, TermRef),
+    /// A new constant, interned by the applier.
+    Constant(Arc<Tensor>),
+    /// A constant already in the store.
+    Stored(usize),
+    /// A new derived constant, memoised under its key.
+    Derived(String, Arc<Tensor>),
+}
+
+/// New e-nodes over existing e-classes; the last node added is the root.
+#[derive(Clone, Debug, Default)]
+pub struct Term {
+    nodes: Vec<TermNode>,
+}
+
+impl Term {
+    pub fn new() -> Term {
+        Term::default()
+    }
+    /// An existing e-class.
+    pub fn class(&mut self, id: Id) -> TermRef {
+        self.push(TermNode::Class(id))
+    }
+    /// `op` applied to `children` (in the IR's operand order).
+    pub fn op(&mut self, op: Op, children: &[TermRef]) -> TermRef {
+        self.push(TermNode::Op(op, children.to_vec()))
+    }
+    /// Result `index` of a multi-result op term.
+    pub fn project(&mut self, index: usize, tuple: TermRef) -> TermRef {
+        self.push(TermNode::Project(index, tuple))
+    }
+    /// A new constant (interned by the applier: small constants by content, see `analysis`).
+    pub fn constant(&mut self, t: Arc<Tensor>) -> TermRef {
+        self.push(TermNode::Constant(t))
+    }
+    /// A constant derived from others (folded weights): `key` names the derivation
+    /// (e.g. `"bn-fold:w#12:s#40"`); if the analysis already has a constant under `key` it is
+    /// reused and `make` is NOT called (rules fire every iteration; folding must not be
+    /// recomputed). A `make` that returns `None` is remembered and not called again.
+    pub fn derived(&mut self, eg: &EGraph, key: String, make: impl FnOnce() -> Option<Tensor>) -> Option<TermRef> {
+        if let Some(&k) = eg.analysis.derived.get(&key) {
+            return Some(self.push(TermNode::Stored(k)));
+        }
+        if eg.analysis.derivation_failed(&key) {
+            return None;
+        }
+        match make() {
+            Some(t) => Some(self.push(TermNode::Derived(key, Arc::new(t)))),
+            None => {
+                eg.analysis.record_failed_derivation(key);
+                None
+            }
+        }
+    }
+    /// The root (the last node added).
+    pub fn root(&self) -> Option<TermRef> {
+        self.nodes.len().checked_sub(1).map(TermRef)
+    }
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn push(&mut self, n: TermNode) -> TermRef {
+        self.nodes.push(n);
+        TermRef(self.nodes.len() - 1)
+    }
+
+    /// The result types of every node, or `None` when a node is ill-typed or refers forward.
+    fn types(&self, eg: &EGraph) -> Option<Vec<Vec<TensorType>>> {
+        let mut out: Vec<Vec<TensorType>> = Vec::with_capacity(self.nodes.len());
+        for (i, node) in self.nodes.iter().enumerate() {
+            let single = |r: &TermRef| if r.0 < i { out[r.0].as_slice() } else { &[] };
+            let types = match node {
+                TermNode::Class(id) => eg[*id].data.types.clone(),
+                TermNode::Op(op, kids) => {
+                    let kid_types: Option<Vec<&TensorType>> =
+                        kids.iter().map(|k| if let [t] = single(k) { Some(t) } else { None }).collect();
+                    infer_types(op, &kid_types?).ok()?
+                }
+                TermNode::Project(j, t) => vec![single(t).get(*j)?.clone()],
+                TermNode::Constant(t) | TermNode::Derived(_, t) => vec![t.ty()],
+                TermNode::Stored(k) => vec![eg.analysis.constants.get(*k)?.ty()],
+            };
+            if types.is_empty() {
+                return None;
+            }
+            out.push(types);
+        }
+        Some(out)
+    }
+
+    /// Adds the term's nodes (already type-checked) and returns the root's class.
+    fn add_to(&self, eg: &mut EGraph) -> Option<Id> {
+        let mut ids: Vec<Id> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let id = match node {
+                TermNode::Class(id) => eg.find(*id),
+                TermNode::Op(op, kids) => {
+                    let kids = kids.iter().map(|k| ids[k.0]).collect();
+                    eg.add(TensorLang::op_node(op.clone(), kids))
+                }
+                TermNode::Project(j, t) => eg.add(TensorLang::Project(*j, [ids[t.0]])),
+                TermNode::Constant(t) => {
+                    let k = eg.analysis.intern(t.clone());
+                    eg.add(TensorLang::Const(k))
+                }
+                TermNode::Stored(k) => eg.add(TensorLang::Const(*k)),
+                TermNode::Derived(key, t) => {
+                    let k = eg.analysis.intern_derived(key.clone(), t.clone());
+                    eg.add(TensorLang::Const(k))
+                }
+            };
+            ids.push(id);
+        }
+        ids.last().copied()
+    }
+}
+
+/// The private variable that carries a term's table index.
+fn term_var() -> Var {
+    Var::from_u32(0)
+}
+
+/// What a rule's `find` may return: `Option<Term>` (the usual case) or `Vec<Term>` (several
+/// alternatives for one node).
+pub trait Found: 'static {
+    /// Calls `f` on every term found.
+    fn each(self, f: impl FnMut(Term));
+}
+
+impl Found for Option<Term> {
+    fn each(self, f: impl FnMut(Term)) {
+        self.into_iter().for_each(f)
+    }
+}
+
+impl Found for Vec<Term> {
+    fn each(self, f: impl FnMut(Term)) {
+        self.into_iter().for_each(f)
+    }
+}
+
+/// Searcher and applier of one rule, sharing the table of found terms.
+struct FnRule<R> {
+    find: fn(&EGraph, Id, &TensorLang) -> R,
+    table: Arc<Mutex<Vec<Term>>>,
+}
+
+impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
+    fn search_eclass_with_limit(&self, eg: &EGraph, eclass: Id, limit: usize) -> Option<SearchMatches<'_, TensorLang>> {
+        let class = eg.find(eclass);
+        let mut substs = Vec::new();
+        for node in &eg[class].nodes {
+            if substs.len() >= limit {
+                break;
+            }
+            let Ok(mut table) = self.table.lock() else { return None };
+            (self.find)(eg, class, node).each(|term| {
+                if !term.is_empty() {
+                    table.push(term);
+                    let mut s = Subst::with_capacity(1);
+                    s.insert(term_var(), Id::from(table.len() - 1));
+                    substs.push(s);
+                }
+            });
+        }
+        (!substs.is_empty()).then_some(SearchMatches { eclass: class, substs, ast: None })
+    }
+    fn vars(&self) -> Vec<Var> {
+        vec![term_var()]
+    }
+}
+
+impl<R: Found> Applier<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
+    fn apply_matches(&self, eg: &mut EGraph, matches: &[SearchMatches<TensorLang>], rule: Symbol) -> Vec<Id> {
+        let mut changed = Vec::new();
+        for m in matches {
+            for s in &m.substs {
+                changed.extend(self.apply_one(eg, m.eclass, s, None, rule));
+            }
+        }
+        if let Ok(mut table) = self.table.lock() {
+            table.clear();
+        }
+        changed
+    }
+
+    fn apply_one(&self, eg: &mut EGraph, eclass: Id, subst: &Subst, _: Option<&PatternAst<TensorLang>>, _: Symbol) -> Vec<Id> {
+        let Some(&index) = subst.get(term_var()) else { return vec![] };
+        let term = match self.table.lock() {
+            Ok(table) => table.get(usize::from(index)).cloned(),
+            Err(_) => None,
+        };
+        let Some(term) = term else { return vec![] };
+        let Some(types) = term.types(eg) else { return vec![] };
+        if types.last() != Some(&eg[eclass].data.types) {
+            return vec![];
+        }
+        let Some(root) = term.add_to(eg) else { return vec![] };
+        if eg.union(root, eclass) {
+            vec![eclass]
+        } else {
+            vec![]
+        }
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        vec![term_var()]
+    }
+}
+
+/// A rule: `find` sees one e-node of one e-class and returns a term equal to that class, or
+/// `None` (or a `Vec` of such terms, see [`Found`]). Names are kebab-case (`remove-identity`).
+pub fn rule<R: Found>(name: &str, find: fn(&EGraph, Id, &TensorLang) -> R) -> Rewrite {
+    let table = Arc::new(Mutex::new(Vec::new()));
+    let searcher = FnRule { find, table: table.clone() };
+    let applier = FnRule { find, table };
+    // Both sides bind exactly `term_var()`, the only way `Rewrite::new` can fail.
+    Rewrite::new(name, searcher, applier).expect("a rule binds its only variable")
+}
+
+/// The type of a single-result class.
+pub fn ty(eg: &EGraph, id: Id) -> Option<&TensorType> {
+    eg[id].data.ty()
+}
+
+/// The value of a constant class.
+pub fn constant(eg: &EGraph, id: Id) -> Option<&Arc<Tensor>> {
+    eg[id].data.constant.as_ref()
+}
+
+/// The analysis data of a class.
+pub fn data(eg: &EGraph, id: Id) -> &ClassData {
+    &eg[id].data
+}
+
+/// The op nodes of a class with their (canonical after a rebuild) children.
+pub fn ops(eg: &EGraph, id: Id) -> impl Iterator<Item = (&Op, &[Id])> {
+    eg[id].nodes.iter().filter_map(|n| n.op().map(|op| (op, n.children())))
+}

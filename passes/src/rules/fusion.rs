@@ -1,0 +1,193 @@
+//! Rule family `fusion`: chains of elementwise ops become one loop, and elementwise ops after a
+//! conv, gemm or matmul become that kernel's epilogue.
+//!
+//! Two rules do all of it, because every elementwise node (`Unary`, `Binary`, `Elementwise`) is
+//! seen as a [`Program`] over its children:
+//! - `fuse-elementwise-chain`: a program one of whose arguments is itself computed by a program
+//!   is rewritten to one `Op::Elementwise` with the inner program inlined. Applied over the
+//!   iterations, a chain of `n` ops grows into one kernel (SiLU `x * sigmoid(x)`, GELU's erf
+//!   chain, BatchNorm-as-affine followed by Clip, HardSwish written out...).
+//! - `fuse-epilogue`: a program one of whose arguments is a Conv, Gemm or MatMul (or an existing
+//!   `Op::Fused`) becomes an `Op::Fused` whose epilogue is the old epilogue followed by the program;
+//!   the program's other arguments become the fused node's extra inputs (a per-channel scale or
+//!   bias, a residual). `kiln_ir::infer_types` (checked before any term is added) rejects extras
+//!   that would broadcast the result bigger, which is also what the backend requires.
+//!
+//! Both keep the unfused forms in the e-graph: a conv whose output is also read elsewhere (a
+//! residual branch) stays available, and the DAG-aware extraction decides whether computing it
+//! once plus a separate elementwise kernel beats recomputing it inside a fused kernel. Only f32
+//! is fused (the dtype the backend's fused kernels vectorise). Programs are capped at
+//! [`MAX_STEPS`] steps and [`MAX_ARGS`] arguments, which bounds the e-graph's growth on long
+//! chains (every contiguous sub-chain is a candidate).
+
+use crate::egraph::{rule, EGraph, Rewrite, TensorLang, Term, TermRef};
+use egg::Id;
+use kiln_ir::{BinaryOp, DType, Op, Operand, Program, Step};
+
+/// Longest program the rules build.
+pub const MAX_STEPS: usize = 24;
+/// Most arguments (node inputs) of a fused program.
+pub const MAX_ARGS: usize = 8;
+
+/// The family's rules.
+pub fn rules() -> Vec<Rewrite> {
+    vec![rule("fuse-elementwise-chain", fuse_chain), rule("fuse-epilogue", fuse_epilogue)]
+}
+
+/// An elementwise node as a program over its children (f32 classes only).
+fn as_program(eg: &EGraph, class: Id, node: &TensorLang) -> Option<(Program, Vec<Id>)> {
+    if crate::egraph::ty(eg, class)?.dtype != DType::F32 {
+        return None;
+    }
+    let children: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
+    let program = match node.op()? {
+        Op::Unary(u) => Program { steps: vec![Step::Unary(*u, Operand::Arg(0))] },
+        Op::Binary(b) if is_arithmetic(*b) => Program { steps: vec![Step::Binary(*b, Operand::Arg(0), Operand::Arg(1))] },
+        Op::Elementwise(p) => p.clone(),
+        _ => return None,
+    };
+    Some((program, children))
+}
+
+/// Binary ops that keep the operand dtype (no comparisons, no bool logic).
+fn is_arithmetic(b: BinaryOp) -> bool {
+    !b.is_comparison() && !matches!(b, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
+}
+
+/// Arguments of a program being built: class ids, deduplicated.
+#[derive(Default)]
+struct Args(Vec<Id>);
+
+impl Args {
+    fn index_of(&mut self, id: Id) -> usize {
+        match self.0.iter().position(|&a| a == id) {
+            Some(i) => i,
+            None => {
+                self.0.push(id);
+                self.0.len() - 1
+            }
+        }
+    }
+}
+
+/// Appends `p`'s steps to `out`, mapping its arguments through `arg` and its registers by
+/// offset; returns the operand holding `p`'s result.
+fn append(out: &mut Vec<Step>, p: &Program, mut arg: impl FnMut(usize) -> Operand) -> Operand {
+    let base = out.len();
+    let mut map = |o: Operand| match o {
+        Operand::Arg(k) => arg(k),
+        Operand::Reg(j) => Operand::Reg(base + j),
+    };
+    for step in &p.steps {
+        let mapped = match *step {
+            Step::Unary(u, a) => Step::Unary(u, map(a)),
+            Step::Binary(b, a, c) => Step::Binary(b, map(a), map(c)),
+        };
+        out.push(mapped);
+    }
+    map(p.result())
+}
+
+/// `outer` with its argument `k` replaced by `inner` (whose arguments are `inner_args`).
+fn inline(outer: &Program, outer_args: &[Id], k: usize, inner: &Program, inner_args: &[Id]) -> (Program, Vec<Id>) {
+    let mut args = Args::default();
+    let mut steps = Vec::new();
+    let inner_result = append(&mut steps, inner, |i| Operand::Arg(args.index_of(inner_args[i])));
+    append(&mut steps, outer, |j| if j == k { inner_result } else { Operand::Arg(args.index_of(outer_args[j])) });
+    (Program { steps }, args.0)
+}
+
+fn within_caps(p: &Program, args: usize) -> bool {
+    !p.steps.is_empty() && p.steps.len() <= MAX_STEPS && args <= MAX_ARGS
+}
+
+/// `fuse-elementwise-chain`: every inlining of an argument's program into this node's program.
+fn fuse_chain(eg: &EGraph, class: Id, node: &TensorLang) -> Vec<Term> {
+    let Some((outer, outer_args)) = as_program(eg, class, node) else { return vec![] };
+    let mut terms = Vec::new();
+    for (k, &arg) in outer_args.iter().enumerate() {
+        if arg == eg.find(class) {
+            continue;
+        }
+        for inner_node in &eg[arg].nodes {
+            let Some((inner, inner_args)) = as_program(eg, arg, inner_node) else { continue };
+            if inner_args.contains(&eg.find(class)) {
+                continue;
+            }
+            let (program, args) = inline(&outer, &outer_args, k, &inner, &inner_args);
+            if within_caps(&program, args.len()) {
+                terms.push(elementwise_term(program, &args));
+            }
+        }
+    }
+    terms
+}
+
+fn elementwise_term(program: Program, args: &[Id]) -> Term {
+    let mut t = Term::new();
+    let refs: Vec<TermRef> = args.iter().map(|&a| t.class(a)).collect();
+    t.op(Op::Elementwise(program), &refs);
+    t
+}
+
+/// A conv/gemm/matmul (plain or already fused) as base, epilogue and all its inputs.
+struct Base {
+    op: Op,
+    base_inputs: usize,
+    epilogue: Program,
+    inputs: Vec<Id>,
+}
+
+fn as_base(eg: &EGraph, node: &TensorLang) -> Option<Base> {
+    let inputs: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
+    match node.op()? {
+        op @ (Op::Conv(_) | Op::Gemm { .. } | Op::MatMul) => {
+            Some(Base { op: op.clone(), base_inputs: inputs.len(), epilogue: Program::default(), inputs })
+        }
+        Op::Fused { base, base_inputs, epilogue } => {
+            Some(Base { op: (**base).clone(), base_inputs: *base_inputs, epilogue: epilogue.clone(), inputs })
+        }
+        _ => None,
+    }
+}
+
+/// `fuse-epilogue`: every absorption of this node's program into a conv/gemm/matmul computing
+/// one of its arguments.
+fn fuse_epilogue(eg: &EGraph, class: Id, node: &TensorLang) -> Vec<Term> {
+    let Some((program, prog_args)) = as_program(eg, class, node) else { return vec![] };
+    let mut terms = Vec::new();
+    for (k, &arg) in prog_args.iter().enumerate() {
+        for base_node in &eg[arg].nodes {
+            let Some(base) = as_base(eg, base_node) else { continue };
+            if base.inputs.contains(&eg.find(class)) {
+                continue;
+            }
+            terms.extend(extend_epilogue(&base, &program, &prog_args, k));
+        }
+    }
+    terms
+}
+
+/// The fused node `base` followed by `program`, whose argument `k` is the base's result.
+fn extend_epilogue(base: &Base, program: &Program, prog_args: &[Id], k: usize) -> Option<Term> {
+    let base_result = prog_args[k];
+    let mut extras = Args(base.inputs[base.base_inputs..].to_vec());
+    let mut steps = Vec::new();
+    let old = append(&mut steps, &base.epilogue, |i| Operand::Arg(i));
+    let new = append(&mut steps, program, |j| {
+        if prog_args[j] == base_result {
+            old
+        } else {
+            Operand::Arg(1 + extras.index_of(prog_args[j]))
+        }
+    });
+    let epilogue = Program { steps };
+    if epilogue.result() != new || !within_caps(&epilogue, extras.0.len() + 1) {
+        return None;
+    }
+    let mut t = Term::new();
+    let mut refs: Vec<TermRef> = base.inputs[..base.base_inputs].iter().map(|&a| t.class(a)).collect();
+    refs.extend(extras.0.iter().map(|&a| t.class(a)));
+    t.op(Op::Fused { base: Box::new(base.op.clone()), base_inputs: base.base_inputs, epilogue }, &refs);
+    Some(t)
+}
