@@ -16,6 +16,8 @@ Layout of the cache (default `target/test-data`, override with KILN_TEST_DATA or
     <category>/manifest.json                                      same schema as node/
     example/input_0.pb, output_0.pb, output_0.npy                 examples/mobilenet_tiny.onnx
                                                                   reference (onnxruntime)
+    bench/<model>/{model.onnx,input.npy,output_0.npy}             the optimizer's benchmark
+                                                  models (scripts/gen_bench_models.py)
 
 Each category is regenerated only when its stamp (`<category>/.stamp`: onnx and onnxruntime
 versions plus a hash of this script and of its inputs) differs, so re-running is cheap.
@@ -292,6 +294,27 @@ def gen_example(out: Path) -> None:
     log(f"example: reference output {list(y.shape)} -> {dir_}")
 
 
+def gen_bench(out: Path) -> None:
+    """MobileNetV2, ResNet-18, EfficientNet-B0, YOLOv8n with seeded weights and onnxruntime
+    references: see scripts/gen_bench_models.py (whose hash is part of the stamp)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gen_bench_models as bm
+
+    dir_ = out / "bench"
+    stamp = script_hash(Path(bm.__file__))
+    if up_to_date(dir_, stamp):
+        log("bench: up to date")
+        return
+    fresh_dir(dir_)
+    entries = []
+    for name in bm.MODELS:
+        t0 = time.time()
+        model = bm.write_model(name, dir_ / name)
+        entries.append(manifest_entry(name, "(model)", model, 1))
+        log(f"bench: {name} in {time.time() - t0:.1f}s")
+    write_manifest(dir_, entries, stamp)
+
+
 def main() -> None:
     default_out = os.environ.get("KILN_TEST_DATA", str(ROOT / "target" / "test-data"))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -310,6 +333,7 @@ def main() -> None:
     gen_light(out)
     gen_light_random(out)
     gen_example(out)
+    gen_bench(out)
     log(f"done in {time.time() - t0:.1f}s -> {out}")
 
 

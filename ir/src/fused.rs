@@ -147,9 +147,9 @@ impl Program {
     }
 }
 
-/// The ops `Op::Fused` accepts as its base.
+/// The ops `Op::Fused` accepts as its base (`WinogradOutput` stands for a conv's output).
 pub fn is_fusable_base(op: &Op) -> bool {
-    matches!(op, Op::Conv(_) | Op::Gemm { .. } | Op::MatMul)
+    matches!(op, Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. })
 }
 
 /// Output type of `Op::Fused`: the base's output, checked against the epilogue's arguments.

@@ -47,6 +47,8 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::Expand { shape } => vec![expand(shape, inputs)?],
         Op::Pad { mode, pads, .. } => vec![pad(*mode, pads, inputs)?],
         Op::Resize(a) => vec![resize(a, inputs)?],
+        Op::WinogradInput { pads, out_hw } => vec![winograd_input(pads, *out_hw, inputs)?],
+        Op::WinogradOutput { out_shape } => vec![winograd_output(out_shape, inputs)?],
         Op::Elementwise(p) => vec![p.infer(inputs)?],
         Op::Fused { base, base_inputs, epilogue } => vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?],
     };
@@ -528,4 +530,47 @@ fn resize(a: &ResizeAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
         }
     }
     Ok(TensorType::new(x.dtype, a.sizes.clone()))
+}
+
+fn winograd_input(pads: &[usize], out_hw: [usize; 2], inputs: &[&TensorType]) -> Res<TensorType> {
+    let x = one(inputs)?;
+    require(x.dtype == DType::F32, "input x", x, "f32")?;
+    if x.rank() != 4 {
+        return Err(format!("input x ({x}) must have rank 4 (N, C, H, W)"));
+    }
+    if pads.len() != 4 || pads.iter().any(|&p| p > 2) {
+        return Err(format!("attribute `pads` {pads:?} must be [top, left, bottom, right], each <= 2"));
+    }
+    for (axis, name) in [(0, "OH"), (1, "OW")] {
+        let padded = x.shape[2 + axis] as i128 + pads[axis] as i128 + pads[2 + axis] as i128;
+        if out_hw[axis] == 0 || padded - 2 != out_hw[axis] as i128 {
+            return Err(format!(
+                "attribute `out_hw` {out_hw:?}: {name} must be the 3x3 conv output {} of input x ({x}) with pads {pads:?}",
+                padded - 2
+            ));
+        }
+    }
+    let t = crate::winograd::tile_count(x.shape[0], out_hw).ok_or("attribute `out_hw`: tile count overflows")?;
+    Ok(TensorType::new(DType::F32, vec![16, x.shape[1], t]))
+}
+
+fn winograd_output(out_shape: &[usize; 4], inputs: &[&TensorType]) -> Res<TensorType> {
+    count(inputs, 1, 2)?;
+    let m = inputs[0];
+    require(m.dtype == DType::F32, "input m", m, "f32")?;
+    let [n, ch, oh, ow] = *out_shape;
+    if oh == 0 || ow == 0 {
+        return Err(format!("attribute `out_shape` {out_shape:?} must have positive OH and OW"));
+    }
+    let t = crate::winograd::tile_count(n, [oh, ow]).ok_or("attribute `out_shape`: tile count overflows")?;
+    if m.shape != [16, ch, t] {
+        return Err(format!("input m ({m}) must have shape [16, {ch}, {t}] for attribute `out_shape` {out_shape:?}"));
+    }
+    if let Some(b) = inputs.get(1) {
+        require(b.dtype == DType::F32, "bias", b, "f32")?;
+        if b.shape != [ch] {
+            return Err(format!("bias ({b}) must have shape [{ch}]"));
+        }
+    }
+    Ok(TensorType::new(DType::F32, out_shape.to_vec()))
 }

@@ -24,6 +24,7 @@ pub mod parse;
 pub mod print;
 pub mod tensor;
 pub mod verify;
+pub mod winograd;
 
 pub use arena::{Arena, Handle};
 pub use dtype::{DType, TensorType};

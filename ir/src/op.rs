@@ -18,6 +18,8 @@
 //! `BatchNorm`: x, scale, bias, mean, var (all [C]). `Gather`: data, indices (i32/i64, negative
 //! indices wrap). `Lrn`, `Pool`, `Softmax`, `Reduce`, `Transpose`, `Slice`, `Pad`, `Resize`,
 //! `Reshape`, `Expand`, `Cast`, `Identity`: x. `Concat`: x0..xn. `Split`: x -> y0..yn.
+//! `WinogradInput`: x[N,C,H,W] -> V[16,C,T]. `WinogradOutput`: m[16,M,T], bias?[M] -> y[N,M,OH,OW]
+//! (see [`crate::winograd`]; only the graph optimizer creates these two).
 //! `Elementwise`: x0..xn (broadcast). `Fused`: the base op's inputs, then the epilogue's extra
 //! operands (see [`crate::fused`]; only the graph optimizer creates these two).
 
@@ -242,6 +244,14 @@ pub enum Op {
     /// `pads`: begin of every axis then end (may be negative: cropping).
     Pad { mode: PadMode, pads: Vec<i64>, value: f64 },
     Resize(ResizeAttrs),
+    /// Winograd F(2x2, 3x3) input transform of a 3x3 stride-1 conv (see [`crate::winograd`]):
+    /// x f32 [N, C, H, W] -> V f32 [16, C, T], `T = N * ceil(OH/2) * ceil(OW/2)`.
+    /// `pads` = [top, left, bottom, right] (each <= 2), `out_hw` = the conv's [OH, OW]
+    /// (= [H + top + bottom - 2, W + left + right - 2]).
+    WinogradInput { pads: Vec<usize>, out_hw: [usize; 2] },
+    /// Winograd F(2x2, 3x3) output transform: m f32 [16, M, T] and bias? f32 [M] ->
+    /// y f32 `out_shape` = [N, M, OH, OW] (each 2x2 tile `A^T m A + bias`, cropped at the edges).
+    WinogradOutput { out_shape: [usize; 4] },
     /// A fused elementwise chain over the node's inputs (see [`crate::fused`]).
     Elementwise(crate::fused::Program),
     /// A conv/gemm/matmul with an elementwise epilogue (see [`crate::fused`]).
@@ -278,11 +288,14 @@ impl Op {
             Op::Expand { .. } => "expand",
             Op::Pad { .. } => "pad",
             Op::Resize(_) => "resize",
+            Op::WinogradInput { .. } => "winograd_input",
+            Op::WinogradOutput { .. } => "winograd_output",
             Op::Elementwise(_) => "elementwise",
             Op::Fused { base, .. } => match **base {
                 Op::Conv(_) => "fused_conv",
                 Op::Gemm { .. } => "fused_gemm",
                 Op::MatMul => "fused_matmul",
+                Op::WinogradOutput { .. } => "fused_winograd_output",
                 _ => "fused",
             },
         }

@@ -11,7 +11,7 @@
 //!
 //! Files: `num` (element traits, dtype dispatch), `erf`, `elementwise` (Unary, Binary, Where,
 //! Cast), `movement` (Concat..Pad), `reduce` (Reduce, ArgMax/Min, Softmax), `linalg` (Gemm,
-//! MatMul), `conv`, `pool`, `norm` (BatchNorm, LRN), `resize`.
+//! MatMul), `conv`, `pool`, `norm` (BatchNorm, LRN), `resize`, `winograd` (Winograd transforms).
 
 pub mod conv;
 pub mod elementwise;
@@ -23,6 +23,7 @@ pub mod num;
 pub mod pool;
 pub mod reduce;
 pub mod resize;
+pub mod winograd;
 
 use crate::dtype::TensorType;
 use crate::error::{IrError, Result};
@@ -77,6 +78,8 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Expand { .. } => one(movement::expand(x, shape)),
         Op::Pad { mode, pads, value } => one(movement::pad(x, *mode, pads, *value, shape)),
         Op::Resize(a) => one(resize::resize(a, x)),
+        Op::WinogradInput { pads, out_hw } => one(winograd::winograd_input(x, pads, *out_hw, shape)),
+        Op::WinogradOutput { out_shape } => one(winograd::winograd_output(x, inputs.get(1).copied(), out_shape)),
         Op::Elementwise(p) => one(p.eval(inputs)),
         Op::Fused { base, base_inputs, epilogue } => one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs)),
     }

@@ -206,12 +206,20 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
         },
         "resize" => Op::Resize(resize(a)?),
         "elementwise" => Op::Elementwise(a.program("expr")?),
-        "fused_conv" | "fused_gemm" | "fused_matmul" => {
+        "winograd_input" => Op::WinogradInput { pads: a.usizes("pads")?, out_hw: fixed(a, "out_hw")? },
+        "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")? },
+        "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" => {
             let base = Box::new(other_op(&name["fused_".len()..], a)?);
             Op::Fused { base, base_inputs: a.usize("base_inputs")?, epilogue: a.program("epilogue")? }
         }
         _ => return Err(a.error("unknown op")),
     })
+}
+
+/// A list of exactly `N` non-negative integers.
+fn fixed<const N: usize>(a: &mut Attrs, key: &str) -> PResult<[usize; N]> {
+    let v = a.usizes(key)?;
+    v.try_into().map_err(|v: Vec<usize>| a.error(format!("attribute `{key}`: expected {N} entries, found {}", v.len())))
 }
 
 /// `max_pool` / `avg_pool`; `count_include_pad` only for the latter.

@@ -53,6 +53,12 @@ pub struct ClassData {
     /// Rank of the original definition: graph inputs, then constant values, then node results,
     /// in graph order; `None` for classes that rules created. The lowest rank names a class.
     pub origin: Option<usize>,
+    /// How many times the original graph reads the class's value (node inputs plus graph
+    /// outputs); 0 for classes rules created. Merged by maximum: classes merge when they are
+    /// equal, and the merged value is read by the readers of either, which the maximum bounds
+    /// from below without double counting a reader that both had (x*1 = x). The fusion rules use
+    /// it to avoid inlining a value that other consumers need too (which would recompute it).
+    pub uses: usize,
 }
 
 impl ClassData {
@@ -196,6 +202,10 @@ impl Analysis<TensorLang> for TensorAnalysis {
             }
             (Some(_), None) => did.1 = true,
             _ => {}
+        }
+        if b.uses > a.uses {
+            a.uses = b.uses;
+            did.0 = true;
         }
         if rank(b.origin) < rank(a.origin) {
             a.name = b.name;

@@ -65,6 +65,10 @@ pub fn to_egraph(graph: &Graph, fold: bool) -> Result<(EGraph, Vec<Id>), PassErr
     }
     let roots: Option<Vec<Id>> = graph.outputs.iter().map(|v| class_of.get(v.index()).copied().flatten()).collect();
     let roots = roots.ok_or_else(|| PassError::Extract("a graph output is not defined".into()))?;
+    let reads = graph.nodes.iter().flat_map(|(_, n)| n.inputs.iter()).chain(&graph.outputs);
+    for id in reads.filter_map(|v| class_of.get(v.index()).copied().flatten()) {
+        eg[id].data.uses += 1;
+    }
     eg.rebuild();
     Ok((eg, roots))
 }

@@ -13,9 +13,11 @@
 //!   bias, a residual). `kiln_ir::infer_types` (checked before any term is added) rejects extras
 //!   that would broadcast the result bigger, which is also what the backend requires.
 //!
-//! Both keep the unfused forms in the e-graph: a conv whose output is also read elsewhere (a
-//! residual branch) stays available, and the DAG-aware extraction decides whether computing it
-//! once plus a separate elementwise kernel beats recomputing it inside a fused kernel. Only f32
+//! Both keep the unfused forms in the e-graph, and neither duplicates work: a value the original
+//! graph reads more often than the fused program does (`ClassData::uses`) is not inlined or
+//! absorbed, since its other readers would need it computed anyway (a residual input, a conv
+//! read by two branches). Without that guard chains would also grow backwards through residual
+//! operands from block to block, which the extraction rejects but which bloats the e-graph. Only f32
 //! is fused (the dtype the backend's fused kernels vectorise). Programs are capped at
 //! [`MAX_STEPS`] steps and [`MAX_ARGS`] arguments, which bounds the e-graph's growth on long
 //! chains (every contiguous sub-chain is a candidate).
@@ -101,26 +103,43 @@ fn within_caps(p: &Program, args: usize) -> bool {
     !p.steps.is_empty() && p.steps.len() <= MAX_STEPS && args <= MAX_ARGS
 }
 
-/// `fuse-elementwise-chain`: every inlining of an argument's program into this node's program.
+/// `fuse-elementwise-chain`: a single elementwise op absorbs the largest program computing one
+/// of its arguments. Growing chains one op at a time from the top, always from the child's most
+/// fused form, gives each class at most one new node per iteration (linear growth in the chain
+/// length) instead of one per sub-chain (quadratic), which is what keeps saturation of a
+/// 1,000-node network inside the optimizer's time budget.
 fn fuse_chain(eg: &EGraph, class: Id, node: &TensorLang) -> Vec<Term> {
+    if !matches!(node.op(), Some(Op::Unary(_) | Op::Binary(_))) {
+        return vec![];
+    }
     let Some((outer, outer_args)) = as_program(eg, class, node) else { return vec![] };
     let mut terms = Vec::new();
     for (k, &arg) in outer_args.iter().enumerate() {
         if arg == eg.find(class) {
             continue;
         }
-        for inner_node in &eg[arg].nodes {
-            let Some((inner, inner_args)) = as_program(eg, arg, inner_node) else { continue };
-            if inner_args.contains(&eg.find(class)) {
-                continue;
-            }
-            let (program, args) = inline(&outer, &outer_args, k, &inner, &inner_args);
-            if within_caps(&program, args.len()) {
-                terms.push(elementwise_term(program, &args));
-            }
+        if eg[arg].data.uses > 1 {
+            continue;
+        }
+        let Some((inner, inner_args)) = largest_program(eg, arg) else { continue };
+        if inner_args.contains(&eg.find(class)) {
+            continue;
+        }
+        let (program, args) = inline(&outer, &outer_args, k, &inner, &inner_args);
+        if within_caps(&program, args.len()) {
+            terms.push(elementwise_term(program, &args));
         }
     }
     terms
+}
+
+/// The program node of `class` with the most steps (the first one on ties).
+fn largest_program(eg: &EGraph, class: Id) -> Option<(Program, Vec<Id>)> {
+    let programs = eg[class].nodes.iter().filter_map(|n| as_program(eg, class, n));
+    programs.fold(None, |best: Option<(Program, Vec<Id>)>, p| match best {
+        Some(b) if b.0.steps.len() >= p.0.steps.len() => Some(b),
+        _ => Some(p),
+    })
 }
 
 fn elementwise_term(program: Program, args: &[Id]) -> Term {
@@ -151,21 +170,48 @@ fn as_base(eg: &EGraph, node: &TensorLang) -> Option<Base> {
     }
 }
 
-/// `fuse-epilogue`: every absorption of this node's program into a conv/gemm/matmul computing
-/// one of its arguments.
+/// `fuse-epilogue`: this node's program absorbed into the conv/gemm/matmul computing one of its
+/// arguments, from that class's bases with the shortest and the longest epilogue (see
+/// [`extreme_bases`]; a bounded choice, as in `fuse_chain`, keeps growth linear).
 fn fuse_epilogue(eg: &EGraph, class: Id, node: &TensorLang) -> Vec<Term> {
     let Some((program, prog_args)) = as_program(eg, class, node) else { return vec![] };
     let mut terms = Vec::new();
     for (k, &arg) in prog_args.iter().enumerate() {
-        for base_node in &eg[arg].nodes {
-            let Some(base) = as_base(eg, base_node) else { continue };
-            if base.inputs.contains(&eg.find(class)) {
-                continue;
+        if arg == eg.find(class) || eg[arg].data.uses > reads_of(&program, &prog_args, arg) {
+            // `x * 1 = x` leaves `mul(self, 1)` in a class: absorbing it would loop.
+            continue;
+        }
+        for base in extreme_bases(eg, arg) {
+            if !base.inputs.contains(&eg.find(class)) {
+                terms.extend(extend_epilogue(&base, &program, &prog_args, k));
             }
-            terms.extend(extend_epilogue(&base, &program, &prog_args, k));
         }
     }
     terms
+}
+
+/// How many times `program` reads the argument(s) that are class `arg`: when the base's value
+/// has more readers in the original graph than that, some reader is outside this program and
+/// fusing would compute the base twice (SiLU `x * sigmoid(x)` reads `x` twice and absorbs both
+/// readers once the chain is one program; a lone `relu` of a conv that a residual also reads
+/// must not absorb it).
+fn reads_of(program: &Program, args: &[Id], arg: Id) -> usize {
+    let is_arg = |o: Operand| matches!(o, Operand::Arg(k) if args.get(k) == Some(&arg));
+    program.steps.iter().flat_map(|s| s.operands()).filter(|&o| is_arg(o)).count()
+}
+
+/// The base nodes of `class` with the shortest and the longest epilogue (first on ties; one
+/// when they are the same node): the shortest is typically a conv whose bias or scale the
+/// folding rules already absorbed, the longest the most fused form. Two candidates per class
+/// keep the growth linear while letting folded weights and fusion combine.
+fn extreme_bases(eg: &EGraph, class: Id) -> Vec<Base> {
+    let bases: Vec<Base> = eg[class].nodes.iter().filter_map(|n| as_base(eg, n)).collect();
+    let len = |i: &usize| bases[*i].epilogue.steps.len();
+    let shortest = (0..bases.len()).min_by_key(|i| (len(i), *i));
+    let longest = (0..bases.len()).max_by_key(|i| (len(i), std::cmp::Reverse(*i)));
+    let mut picked: Vec<usize> = shortest.into_iter().chain(longest).collect();
+    picked.dedup();
+    bases.into_iter().enumerate().filter(|(i, _)| picked.contains(i)).map(|(_, b)| b).collect()
 }
 
 /// The fused node `base` followed by `program`, whose argument `k` is the base's result.

@@ -12,9 +12,13 @@
 //! Outer dimensions a kernel walks in an outer loop (the image of a 1x1 conv, the batch of a
 //! matmul) are folded into the operand pointers once per iteration by [`FusedEpilogue::rebase`].
 //!
+//! The program's constants are moved to stack slots at every site ([`super::consts`]) so they
+//! do not occupy registers across the base kernel's hot loop.
+//!
 //! Extra operands never alias the output (the memory planner aliases only Reshape/Identity),
 //! which the kernels rely on when they recompute and rewrite an overlapping column block.
 
+use super::consts::ConstSlots;
 use super::program::Emitter;
 use crate::emit::{addr, clif_type, load};
 use crate::kernels::matmul::broadcast_offset;
@@ -32,6 +36,7 @@ struct Extra {
 #[derive(Clone, Debug)]
 pub(crate) struct FusedEpilogue {
     emitter: Emitter,
+    consts: ConstSlots,
     dims: Vec<usize>,
     extras: Vec<Extra>,
 }
@@ -41,7 +46,7 @@ impl FusedEpilogue {
     /// must broadcast to `out` (checked by the caller).
     pub fn new(emitter: Emitter, out: &[usize], extras: &[(Value, &[usize])]) -> FusedEpilogue {
         let extras = extras.iter().map(|&(ptr, shape)| Extra { ptr, strides: broadcast_strides(shape, out) }).collect();
-        FusedEpilogue { emitter, dims: out.to_vec(), extras }
+        FusedEpilogue { emitter, consts: ConstSlots::default(), dims: out.to_vec(), extras }
     }
 
     /// The program emitter (for the fallback loop).
@@ -102,7 +107,7 @@ impl FusedEpilogue {
                 Extra { ptr, strides: inner.to_vec() }
             })
             .collect();
-        FusedEpilogue { emitter: self.emitter.clone(), dims: self.dims[lead..].to_vec(), extras }
+        FusedEpilogue { emitter: self.emitter.clone(), consts: self.consts.clone(), dims: self.dims[lead..].to_vec(), extras }
     }
 
     /// Applies the epilogue to `val` (a scalar, or a vector whose lanes are consecutive along
@@ -130,7 +135,13 @@ impl FusedEpilogue {
             };
             args.push(v);
         }
-        self.emitter.emit(b, &args)
+        let block = b.current_block();
+        let before = block.and_then(|bl| b.func.layout.last_inst(bl));
+        let y = self.emitter.emit(b, &args);
+        if let Some(bl) = block.filter(|&bl| b.current_block() == Some(bl)) {
+            self.consts.spill(b.func, bl, before);
+        }
+        y
     }
 
     /// The address of operand `e`'s element at view coordinates `at`.

@@ -21,6 +21,7 @@
 //! Programs run on f32 (vectorised), f64 and the integer/bool dtypes (scalar), with the same
 //! per-element lowerings as the standalone Unary/Binary kernels ([`program`]).
 
+mod consts;
 mod elementwise;
 pub(crate) mod epilogue;
 pub(crate) mod program;
@@ -73,7 +74,7 @@ fn emit_fused(cx: &mut KernelCtx, spec: &KernelSpec, base: &Op, base_inputs: usi
     let in_registers = match base {
         Op::Conv(_) => conv::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
         Op::Gemm { .. } | Op::MatMul => matmul::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
-        other => return Err(spec.unsupported(format!("attribute base: {} cannot take an epilogue", other.name()))),
+        other => return Err(spec.unsupported(format!("attribute base: no fused kernel for {} (conv, gemm or matmul only)", other.name()))),
     };
     if !in_registers {
         epilogue_pass(cx, spec, base_inputs, epi.emitter());
