@@ -4,6 +4,8 @@
 //! matmul count 2 per multiply-accumulate; elementwise ops (unary, binary, where, cast,
 //! batch norm) 1 per output element; pooling 1 per window element read; reductions, softmax
 //! and LRN 1 per input element; data movement (reshape, transpose, slice, concat...) 0.
+//! Fused ops count as what they fuse: the base op plus 1 per output element and epilogue step,
+//! and an elementwise program 1 per output element and step.
 
 use kiln_ir::{Graph, Node, Op, PoolAttrs};
 use std::collections::BTreeMap;
@@ -54,6 +56,11 @@ pub fn node_flops(graph: &Graph, node: &Node) -> u64 {
     let weights = shape(1, &node.inputs).unwrap_or_default();
     let a = shape(0, &node.inputs).unwrap_or_default();
     match &node.op {
+        Op::Fused { base, epilogue, .. } => {
+            let base_node = Node { op: (**base).clone(), ..node.clone() };
+            node_flops(graph, &base_node).saturating_add(out.saturating_mul(epilogue.steps.len() as u64))
+        }
+        Op::Elementwise(p) => out.saturating_mul(p.steps.len() as u64),
         Op::Conv(_) => macs(out, product(weights.get(1..).unwrap_or(&[]))),
         Op::Gemm { trans_a, .. } => macs(out, a.get(usize::from(!trans_a)).map_or(0, |&k| k as u64)),
         Op::MatMul => macs(out, a.last().map_or(0, |&k| k as u64)),

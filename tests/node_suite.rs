@@ -3,6 +3,9 @@
 //! Data: `scripts/gen-test-data.sh` -> `target/test-data/node` (or `$KILN_TEST_DATA/node`).
 //! Expected passes: `tests/data/node_expected_pass.txt`; `KILN_BLESS=1` rewrites it.
 //! Report: `target/test-reports/node_suite.txt`. See `tests/common/suite.rs` for the rules.
+//! The suite runs twice, at the default `--opt-level 2` and at 0 (no graph rewrites): the same
+//! expected-pass list must hold at both (report `node_suite_opt0.txt`), so the optimizer can
+//! neither break a test nor hide a kernel bug behind a rewrite.
 
 #[path = "common/suite.rs"]
 mod suite;
@@ -21,5 +24,11 @@ fn onnx_node_tests() {
         cases.len(),
         suite::GEN_COMMAND
     );
-    run_suite("node_suite", &cases, &repo_root().join("tests/data/node_expected_pass.txt"));
+    let expected = repo_root().join("tests/data/node_expected_pass.txt");
+    run_suite("node_suite", &cases, &expected);
+    let unoptimized: Vec<_> = cases.into_iter().map(|c| suite::Case { opt_level: 0, ..c }).collect();
+    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
+        return; // the list is blessed from the default level only
+    }
+    run_suite("node_suite_opt0", &unoptimized, &expected);
 }

@@ -78,6 +78,8 @@ pub struct Case {
     pub inputs: Vec<String>,
     pub dir: PathBuf,
     pub tolerance: Tolerance,
+    /// `kiln run --opt-level` (2, the default, unless a suite also runs the unoptimized graph).
+    pub opt_level: u8,
 }
 
 /// The outcome of one test.
@@ -132,7 +134,7 @@ fn parse_entry(e: &serde_json::Value, dir: &Path, prefix: &str, tolerance: Toler
         .iter()
         .map(|v| v.as_str().unwrap_or_default().to_string())
         .collect();
-    Ok(Case { name: format!("{prefix}{name}"), op, inputs, dir: dir.join(&name), tolerance })
+    Ok(Case { name: format!("{prefix}{name}"), op, inputs, dir: dir.join(&name), tolerance, opt_level: 2 })
 }
 
 /// Runs every case on [`WORKERS`] threads, printing progress; results (status and wall time)
@@ -201,7 +203,7 @@ fn run_data_set(case: &Case, set: &Path, out_dir: &Path) -> Status {
         return Status::Fail(format!("{} input files but the model has {} inputs", inputs.len(), case.inputs.len()));
     }
     let args: Vec<(String, PathBuf)> = case.inputs.iter().cloned().zip(inputs).collect();
-    if let Err(status) = run_kiln(&case.dir.join("model.onnx"), &args, out_dir) {
+    if let Err(status) = run_kiln_at(&case.dir.join("model.onnx"), &args, out_dir, case.opt_level) {
         return status;
     }
     // `kiln run` writes outputs in the format of its input files, and `.npy` when it was given
@@ -222,11 +224,16 @@ fn run_data_set(case: &Case, set: &Path, out_dir: &Path) -> Status {
 /// # Errors
 /// The failing [`Status`]: crash on a signal or a panic, failure on a timeout or an error exit.
 pub fn run_kiln(model: &Path, inputs: &[(String, PathBuf)], out_dir: &Path) -> Result<(), Status> {
+    run_kiln_at(model, inputs, out_dir, 2)
+}
+
+/// [`run_kiln`] at `--opt-level opt_level`.
+pub fn run_kiln_at(model: &Path, inputs: &[(String, PathBuf)], out_dir: &Path, opt_level: u8) -> Result<(), Status> {
     std::fs::create_dir_all(out_dir).map_err(|e| Status::Fail(format!("scratch dir {}: {e}", out_dir.display())))?;
     let stderr_path = out_dir.join("stderr.txt");
     let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| Status::Fail(format!("stderr file: {e}")))?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
-    cmd.arg("run").arg(model);
+    cmd.arg("run").arg(model).arg("--opt-level").arg(opt_level.to_string());
     for (name, file) in inputs {
         cmd.arg("--input").arg(format!("{name}={}", file.display()));
     }
@@ -538,6 +545,7 @@ mod self_tests {
             inputs: vec![],
             dir: PathBuf::new(),
             tolerance: NODE_TOLERANCE,
+            opt_level: 2,
         };
         let cases = [case("a"), case("b"), case("c")];
         let results = [Status::Pass, Status::Fail("x".into()), Status::Crash("y".into())];

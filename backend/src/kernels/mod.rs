@@ -38,9 +38,6 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::emit(cx, spec),
         Op::WinogradInput { .. } | Op::WinogradOutput { .. } => winograd::emit(cx, spec),
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
-        // FIXME(issue 3): the Winograd transforms are being written (another change); until
-        // their kernels land they are rejected here so the backend keeps compiling.
-        Op::WinogradInput { .. } | Op::WinogradOutput { .. } => Err(spec.unsupported("winograd kernels are not implemented yet")),
     }
 }
 

@@ -13,10 +13,29 @@
 //!   so one reshape beats two). `Identity` is a real copy. Inputs, constants and `Project` cost 0.
 //! - A node whose class has no types (it cannot occur in a valid graph) costs infinity.
 //!
-//! The numbers in [`CostModel::default`] are placeholders from measurements on the development
-//! machine (2-core x86-64, 128-bit Cranelift vectors): 3x3 conv ~25 GFLOP/s, 1x1 conv/GEMM ~34,
-//! depthwise ~11, MatMul 256^3 ~37, memory ~15 GB/s at L2-ish sizes, ~0.3 us per kernel call.
-//! Elementwise throughput and the transcendental factor are estimates. To be calibrated.
+//! Calibration: the numbers in [`CostModel::default`] come from `kiln calibrate` (kiln's own
+//! kernels, one-node graphs, median of 15 runs) on the development machine (x86-64 Zen 4, 2 cores
+//! shared, 128-bit Cranelift vectors), 2026-11-24:
+//!
+//! | probe | median | rate |
+//! |---|---|---|
+//! | conv 3x3, 64->64 ch, 56x56 | 6787 us | 34.1 GFLOP/s |
+//! | conv 1x1, 256->64 ch, 56x56 | 2891 us | 35.6 GFLOP/s |
+//! | depthwise 3x3, 144 ch, 56x56 | 1214 us | 6.7 GFLOP/s |
+//! | matmul 256^3 | 877 us | 38.2 GFLOP/s |
+//! | add, 1M elements | 231 us | 54 GB/s |
+//! | relu, 1M elements | 140 us | 7.5 Gelem/s, 60 GB/s |
+//! | sigmoid, 1M elements | 1754 us | 0.6 Gelem/s = 12.5 FLOP-equivalents at 7.5 GFLOP/s |
+//! | one-element kernel call | 0.22 us | |
+//!
+//! Epilogues with transcendental steps were measured inside the conv kernels (backend
+//! `tests/fused.rs` scratch bench, 56x56): SiLU added 14% to a dense 3x3 conv (1.2 ns/element),
+//! 67% to a 1x1 conv (2.3 ns/element), 133% to a depthwise conv (2 ns/element), against
+//! 1.75 ns/element standalone. End to end, YOLOv8n with SiLU fused into every conv ran slower
+//! than with separate SiLU kernels, so [`CostModel::epilogue_transcendental`] makes a fused
+//! transcendental cost several times its standalone price: the extraction then fuses cheap
+//! epilogues (bias, BN, ReLU, Clip, residual add) and keeps SiLU-like ones as one separate
+//! elementwise kernel. Rerun `kiln calibrate` after changing a kernel family.
 
 use super::analysis::EGraph;
 use super::lang::TensorLang;
@@ -40,8 +59,15 @@ pub struct CostModel {
     pub elementwise: f64,
     /// FLOPs charged per element of a transcendental function.
     pub transcendental: f64,
+    /// Factor on the transcendental FLOPs of a step inside a conv/gemm epilogue: the polynomial
+    /// competes with the base kernel's accumulators for the 16 vector registers, so it runs
+    /// slower there than in a standalone elementwise loop.
+    pub epilogue_transcendental: f64,
     /// Memory bandwidth: bytes/s.
     pub bandwidth: f64,
+    /// Effective bandwidth of the Winograd transforms (bytes/s): strided tile gathers, and the
+    /// transform-domain tensor is 4x the activations and rarely fits in L2.
+    pub transform_bandwidth: f64,
     /// Fixed cost of one kernel call: microseconds.
     pub kernel_overhead: f64,
     /// Cost of an alias (`Reshape`): microseconds.
@@ -51,15 +77,17 @@ pub struct CostModel {
 impl Default for CostModel {
     fn default() -> Self {
         CostModel {
-            conv: 25e9,
-            conv_1x1: 34e9,
-            depthwise: 11e9,
-            gemm: 34e9,
-            matmul: 37e9,
-            elementwise: 8e9,
-            transcendental: 20.0,
-            bandwidth: 15e9,
-            kernel_overhead: 0.3,
+            conv: 34e9,
+            conv_1x1: 35e9,
+            depthwise: 7e9,
+            gemm: 35e9,
+            matmul: 38e9,
+            elementwise: 7.5e9,
+            transcendental: 12.0,
+            epilogue_transcendental: 4.0,
+            bandwidth: 55e9,
+            transform_bandwidth: 8e9,
+            kernel_overhead: 0.22,
             alias: 1e-3,
         }
     }
@@ -82,6 +110,9 @@ impl CostModel {
         match op {
             Op::Reshape { .. } => return self.alias,
             Op::Identity => return self.bytes_time(ins, outs) + self.kernel_overhead,
+            Op::WinogradInput { .. } | Op::WinogradOutput { .. } => {
+                return self.bytes_time(ins, outs) * self.bandwidth / self.transform_bandwidth + self.kernel_overhead
+            }
             _ => {}
         }
         let compute = self.compute_time(op, ins, outs);
@@ -106,7 +137,7 @@ impl CostModel {
             Op::Fused { base, base_inputs, epilogue } => {
                 let base_ins = &ins[..(*base_inputs).min(ins.len())];
                 let base_time = self.compute_time(base, base_ins, outs);
-                base_time + us(out * self.program_flops(epilogue), self.elementwise)
+                base_time + us(out * self.epilogue_flops(epilogue), self.elementwise)
             }
             _ => us(self.simple_flops(op, input, out), self.elementwise),
         }
@@ -145,6 +176,21 @@ impl CostModel {
         p.steps
             .iter()
             .map(|s| match *s {
+                Step::Unary(u, _) => self.unary_flops(u),
+                Step::Binary(b, _, _) => self.binary_flops(b),
+            })
+            .sum()
+    }
+
+    /// FLOPs per element of a program run as a conv/gemm epilogue (see
+    /// [`CostModel::epilogue_transcendental`]).
+    pub fn epilogue_flops(&self, p: &Program) -> f64 {
+        p.steps
+            .iter()
+            .map(|s| match *s {
+                Step::Unary(u, _) if self.unary_flops(u) >= self.transcendental => {
+                    self.unary_flops(u) * self.epilogue_transcendental
+                }
                 Step::Unary(u, _) => self.unary_flops(u),
                 Step::Binary(b, _, _) => self.binary_flops(b),
             })

@@ -160,7 +160,7 @@ struct Base {
 fn as_base(eg: &EGraph, node: &TensorLang) -> Option<Base> {
     let inputs: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
     match node.op()? {
-        op @ (Op::Conv(_) | Op::Gemm { .. } | Op::MatMul) => {
+        op @ (Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. }) => {
             Some(Base { op: op.clone(), base_inputs: inputs.len(), epilogue: Program::default(), inputs })
         }
         Op::Fused { base, base_inputs, epilogue } => {
@@ -200,17 +200,27 @@ fn reads_of(program: &Program, args: &[Id], arg: Id) -> usize {
     program.steps.iter().flat_map(|s| s.operands()).filter(|&o| is_arg(o)).count()
 }
 
-/// The base nodes of `class` with the shortest and the longest epilogue (first on ties; one
-/// when they are the same node): the shortest is typically a conv whose bias or scale the
-/// folding rules already absorbed, the longest the most fused form. Two candidates per class
-/// keep the growth linear while letting folded weights and fusion combine.
+/// The base nodes of `class` worth extending: for each kind of base (conv, winograd output,
+/// gemm, matmul) the one with the shortest epilogue, and overall the one with the longest (first
+/// on ties). The shortest of a kind is typically a conv whose bias or scale the folding rules
+/// absorbed, or the Winograd form of it; the longest is the most fused form. A bounded set per
+/// class keeps the growth linear while letting folding, algorithm choice and fusion combine.
 fn extreme_bases(eg: &EGraph, class: Id) -> Vec<Base> {
     let bases: Vec<Base> = eg[class].nodes.iter().filter_map(|n| as_base(eg, n)).collect();
     let len = |i: &usize| bases[*i].epilogue.steps.len();
-    let shortest = (0..bases.len()).min_by_key(|i| (len(i), *i));
-    let longest = (0..bases.len()).max_by_key(|i| (len(i), std::cmp::Reverse(*i)));
-    let mut picked: Vec<usize> = shortest.into_iter().chain(longest).collect();
-    picked.dedup();
+    let mut picked: Vec<usize> = Vec::new();
+    for i in 0..bases.len() {
+        let same_kind = |j: &usize| bases[*j].op.name() == bases[i].op.name();
+        let shortest = (0..bases.len()).filter(same_kind).min_by_key(|j| (len(j), *j));
+        if shortest == Some(i) {
+            picked.push(i);
+        }
+    }
+    if let Some(longest) = (0..bases.len()).max_by_key(|i| (len(i), std::cmp::Reverse(*i))) {
+        if !picked.contains(&longest) {
+            picked.push(longest);
+        }
+    }
     bases.into_iter().enumerate().filter(|(i, _)| picked.contains(i)).map(|(_, b)| b).collect()
 }
 

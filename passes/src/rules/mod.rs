@@ -6,11 +6,12 @@
 pub mod algebra;
 pub mod folding;
 pub mod fusion;
+pub mod layout;
 
 use crate::egraph::Rewrite;
 
 /// The rules of optimization level `level`: 0 none; 1 the rewrites that only remove work
-/// (algebra, folding); 2 and above also fusion (and layout, once it exists).
+/// (algebra, folding); 2 and above also fusion and layout.
 pub fn all_rules(level: u8) -> Vec<Rewrite> {
     let mut rules = Vec::new();
     if level >= 1 {
@@ -19,6 +20,7 @@ pub fn all_rules(level: u8) -> Vec<Rewrite> {
     }
     if level >= 2 {
         rules.extend(fusion::rules());
+        rules.extend(layout::rules());
     }
     rules
 }

@@ -74,6 +74,7 @@ fn emit_fused(cx: &mut KernelCtx, spec: &KernelSpec, base: &Op, base_inputs: usi
     let in_registers = match base {
         Op::Conv(_) => conv::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
         Op::Gemm { .. } | Op::MatMul => matmul::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
+        Op::WinogradOutput { .. } => crate::kernels::winograd::emit_output_with(&mut base_cx, &base_spec, Some(&epi))?,
         other => return Err(spec.unsupported(format!("attribute base: no fused kernel for {} (conv, gemm or matmul only)", other.name()))),
     };
     if !in_registers {

@@ -114,9 +114,9 @@ fn stage_row(b: &mut FunctionBuilder, g: &Geo, buf: Value, plane: Value, th: Val
     let h = c64(b, g.h as i64);
     // Unsigned compare: a negative row is huge, so one test covers both ends.
     let inside = b.ins().icmp(IntCC::UnsignedLessThan, row, h);
+    let dst = offset(b, buf, ((r * g.wb + g.left) * 4) as i64);
     let (copy, zero, join) = (b.create_block(), b.create_block(), b.create_block());
     b.ins().brif(inside, copy, &[], zero, &[]);
-    let dst = offset(b, buf, ((r * g.wb + g.left) * 4) as i64);
 
     b.switch_to_block(copy);
     b.seal_block(copy);
@@ -171,8 +171,9 @@ fn group(b: &mut FunctionBuilder, g: &Geo, src: Value, dst: Value, lanes: usize)
         let d3 = shuffle(b, v2, v3, [1, 3, 5, 7]);
         e.push(btb(b, [d0, d1, d2, d3]));
     }
-    for j in 0..4 {
-        let col = btb(b, [e[0][j], e[1][j], e[2][j], e[3][j]]);
+    let columns: [[Value; 4]; 4] = std::array::from_fn(|j| [e[0][j], e[1][j], e[2][j], e[3][j]]);
+    for (j, column) in columns.into_iter().enumerate() {
+        let col = btb(b, column);
         for (i, &val) in col.iter().enumerate() {
             let k = 4 * i + j;
             let p = offset(b, dst, (k * g.c * g.t * 4) as i64);
