@@ -1,6 +1,7 @@
 //! Fused ops (`Op::Elementwise`, `Op::Fused`): text form, type rules and reference semantics
 //! against the unfused ops they stand for.
 
+#[allow(dead_code)] // only `data` of the shared helpers is used here
 mod common;
 
 use common::data;
