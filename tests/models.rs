@@ -10,7 +10,7 @@
 #[path = "common/suite.rs"]
 mod suite;
 
-use suite::{load_manifest, repo_root, run_suite, Case, Tolerance, NODE_TOLERANCE};
+use suite::{load_manifest, repo_root, run_suite_at_both_levels, Case, Tolerance, NODE_TOLERANCE};
 
 /// The light models are compared with onnxruntime within 1e-3 relative; the absolute term only
 /// absorbs values that should be zero.
@@ -45,12 +45,5 @@ fn onnx_model_tests() {
         // Pass counts are printed per category: these are whole models, not single ops.
         cases.extend(found.into_iter().map(|case| Case { op: category.to_string(), ..case }));
     }
-    let expected = repo_root().join("tests/data/models_expected_pass.txt");
-    run_suite("models", &cases, &expected);
-    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
-        return; // the list is blessed from the default level only
-    }
-    // The same list must hold without graph rewrites (see tests/node_suite.rs).
-    let unoptimized: Vec<Case> = cases.into_iter().map(|c| Case { opt_level: 0, ..c }).collect();
-    run_suite("models_opt0", &unoptimized, &expected);
+    run_suite_at_both_levels("models", cases, &repo_root().join("tests/data/models_expected_pass.txt"));
 }

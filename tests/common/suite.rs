@@ -449,6 +449,18 @@ pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
     assert!(verdict.crashes.is_empty(), "[{suite}] {} tests crashed (see above and {})", verdict.crashes.len(), report.display());
 }
 
+/// [`run_suite`] at the default `--opt-level 2`, then (unless blessing, which records the
+/// default level only) at 0 as `<suite>_opt0` against the same list: the optimizer may neither
+/// break a test nor hide a kernel bug behind a rewrite.
+pub fn run_suite_at_both_levels(suite: &str, cases: Vec<Case>, expected_list: &Path) {
+    run_suite(suite, &cases, expected_list);
+    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let unoptimized: Vec<Case> = cases.into_iter().map(|c| Case { opt_level: 0, ..c }).collect();
+    run_suite(&format!("{suite}_opt0"), &unoptimized, expected_list);
+}
+
 fn report_list_changes(suite: &str, cases: &[Case], results: &[Status], verdict: &Verdict) {
     if !verdict.newly_passing.is_empty() {
         progress(&format!(

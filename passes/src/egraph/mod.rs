@@ -26,4 +26,4 @@ pub use error::PassError;
 pub use extract::{extract, Extraction};
 pub use lang::{OpKey, TensorLang};
 pub use optimize::{kernels, optimize, OptConfig, OptReport};
-pub use rule::{constant, data, ops, rule, ty, Rewrite, Term, TermRef};
+pub use rule::{children, const_key, constant, data, ops, rule, ty, Rewrite, Term, TermRef};

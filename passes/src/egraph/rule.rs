@@ -287,3 +287,14 @@ pub fn data(eg: &EGraph, id: Id) -> &ClassData {
 pub fn ops(eg: &EGraph, id: Id) -> impl Iterator<Item = (&Op, &[Id])> {
     eg[id].nodes.iter().filter_map(|n| n.op().map(|op| (op, n.children())))
 }
+
+/// The children of `node` as canonical class ids (as rules compare them with `eg.find(..)`).
+pub fn children(eg: &EGraph, node: &TensorLang) -> Vec<Id> {
+    node.children().iter().map(|&c| eg.find(c)).collect()
+}
+
+/// A name for the constant of class `id` (its store index, `c12`), for `Term::derived` keys;
+/// `None` when the class has no constant node.
+pub fn const_key(eg: &EGraph, id: Id) -> Option<String> {
+    eg[id].nodes.iter().find_map(|n| if let TensorLang::Const(i) = n { Some(format!("c{i}")) } else { None })
+}

@@ -19,7 +19,7 @@
 //! naming the constants they come from (`Term::derived`), because rules fire on every
 //! iteration. Only f32 is folded. Constant subgraphs fold in the e-graph analysis itself.
 
-use crate::egraph::{constant, rule, ty, EGraph, Rewrite, TensorLang, Term, TermRef};
+use crate::egraph::{children, const_key, constant, rule, ty, EGraph, Rewrite, TensorLang, Term, TermRef};
 use egg::Id;
 use kiln_ir::{BinaryOp, ConvAttrs, DType, Op, PadMode, Tensor};
 
@@ -34,19 +34,10 @@ pub fn rules() -> Vec<Rewrite> {
     ]
 }
 
-/// The index of the class's constant node, which names the constant in memo keys.
-fn const_key(eg: &EGraph, id: Id) -> Option<String> {
-    eg[id].nodes.iter().find_map(|n| if let TensorLang::Const(i) = n { Some(format!("c{i}")) } else { None })
-}
-
 /// The class's constant as f32 values with its shape.
 fn const_f32(eg: &EGraph, id: Id) -> Option<(&[f32], &[usize])> {
     let t = constant(eg, id)?;
     Some((t.as_slice::<f32>()?, t.shape()))
-}
-
-fn children(eg: &EGraph, node: &TensorLang) -> Vec<Id> {
-    egg::Language::children(node).iter().map(|&c| eg.find(c)).collect()
 }
 
 /// `batch-norm-to-affine`.

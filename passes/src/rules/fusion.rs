@@ -22,7 +22,7 @@
 //! [`MAX_STEPS`] steps and [`MAX_ARGS`] arguments, which bounds the e-graph's growth on long
 //! chains (every contiguous sub-chain is a candidate).
 
-use crate::egraph::{rule, EGraph, Rewrite, TensorLang, Term, TermRef};
+use crate::egraph::{children, rule, EGraph, Rewrite, TensorLang, Term, TermRef};
 use egg::Id;
 use kiln_ir::{BinaryOp, DType, Op, Operand, Program, Step};
 
@@ -41,7 +41,7 @@ fn as_program(eg: &EGraph, class: Id, node: &TensorLang) -> Option<(Program, Vec
     if crate::egraph::ty(eg, class)?.dtype != DType::F32 {
         return None;
     }
-    let children: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
+    let children = children(eg, node);
     let program = match node.op()? {
         Op::Unary(u) => Program { steps: vec![Step::Unary(*u, Operand::Arg(0))] },
         Op::Binary(b) if is_arithmetic(*b) => Program { steps: vec![Step::Binary(*b, Operand::Arg(0), Operand::Arg(1))] },
@@ -158,7 +158,7 @@ struct Base {
 }
 
 fn as_base(eg: &EGraph, node: &TensorLang) -> Option<Base> {
-    let inputs: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
+    let inputs = children(eg, node);
     match node.op()? {
         op @ (Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. }) => {
             Some(Base { op: op.clone(), base_inputs: inputs.len(), epilogue: Program::default(), inputs })

@@ -14,7 +14,7 @@
 //! borders cancelled by the algebra rules' transpose/reshape pairs) need conv and pool kernels
 //! for those layouts, which the backend does not have yet.
 
-use crate::egraph::{constant, rule, ty, EGraph, Rewrite, TensorLang, Term};
+use crate::egraph::{children, const_key, constant, rule, ty, EGraph, Rewrite, TensorLang, Term};
 use egg::Id;
 use kiln_ir::winograd::{winograd_ops, winograd_weights};
 use kiln_ir::Op;
@@ -24,15 +24,10 @@ pub fn rules() -> Vec<Rewrite> {
     vec![rule("conv-to-winograd", conv_to_winograd)]
 }
 
-/// The class's constant node index, which names the weights in the memo key.
-fn const_key(eg: &EGraph, id: Id) -> Option<String> {
-    eg[id].nodes.iter().find_map(|n| if let TensorLang::Const(i) = n { Some(format!("c{i}")) } else { None })
-}
-
 /// `conv-to-winograd`.
 fn conv_to_winograd(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
     let Some(Op::Conv(attrs)) = node.op() else { return None };
-    let ch: Vec<Id> = egg::Language::children(node).iter().map(|&c| eg.find(c)).collect();
+    let ch = children(eg, node);
     let (x, w) = (*ch.first()?, *ch.get(1)?);
     let (input_op, output_op) = winograd_ops(attrs, ty(eg, x)?, ty(eg, w)?)?;
     let weights = constant(eg, w)?;
