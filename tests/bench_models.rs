@@ -91,9 +91,11 @@ fn check_model(name: &str, convs: usize, gemms: usize) {
     for (label, opts) in [("opt-level 0", Options::with_opt_level(0)), ("default opt-level", Options::default())] {
         let compiled = model.compile(&opts).unwrap_or_else(|e| panic!("{name} ({label}): compile: {e}"));
         assert_eq!(conv_gemm_counts(&compiled), (convs, gemms), "{name}: (conv, gemm) nodes at import");
-        let outputs = compiled.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} ({label}): run: {e}"));
+        let outputs =
+            compiled.run(std::slice::from_ref(&input)).unwrap_or_else(|e| panic!("{name} ({label}): run: {e}"));
         assert_eq!(outputs.len(), 1, "{name} ({label}): number of outputs");
-        compare(&in_natural_units(name, &expected), &in_natural_units(name, &outputs[0]), TOLERANCE).unwrap_or_else(|e| panic!("{name} ({label}) vs onnxruntime: {e}"));
+        compare(&in_natural_units(name, &expected), &in_natural_units(name, &outputs[0]), TOLERANCE)
+            .unwrap_or_else(|e| panic!("{name} ({label}) vs onnxruntime: {e}"));
         let stats = compiled.stats();
         progress(&format!("bench_models: {name} ({label}) matches onnxruntime; {} distinct kernels", stats.kernels));
     }

@@ -5,8 +5,8 @@
 //! the module and ISA handed in.
 
 use crate::entry::{emit_entry, Step};
-use crate::error::Result;
 use crate::error::BackendError;
+use crate::error::Result;
 use crate::kernel::{define_checked, kernel_signature, KernelSpec, TargetCaps};
 use crate::parallel::{compile_kernels, CompiledKernel, KernelTarget};
 use crate::weights::Weights;

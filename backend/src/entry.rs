@@ -133,7 +133,10 @@ fn pointer_of<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut Entry
             Some(j) => load(b, ptr_ty, cx.outputs, j as i64 * slot),
             None => {
                 let off = plan.offsets.get(v.index()).copied().flatten().ok_or_else(|| {
-                    BackendError::Module(format!("value `{}` has no workspace offset in the memory plan", graph.value(v).name))
+                    BackendError::Module(format!(
+                        "value `{}` has no workspace offset in the memory plan",
+                        graph.value(v).name
+                    ))
                 })?;
                 offset(b, cx.workspace, off as i64)
             }
@@ -168,7 +171,11 @@ fn copy_outputs_into_place<M: Module>(module: &mut M, b: &mut FunctionBuilder, c
 /// separately: large weights (vgg19's 548 MB) land more than 2 GB from the code, where a 32-bit
 /// PC-relative relocation cannot reach (cranelift-jit then panics). There the address is a 64-bit
 /// absolute (`movabs` on x86-64), at one instruction per weight pointer in the entry function.
-fn weight_address<M: Module>(module: &M, data: cranelift_module::DataId, func: &mut cranelift_codegen::ir::Function) -> cranelift_codegen::ir::GlobalValue {
+fn weight_address<M: Module>(
+    module: &M,
+    data: cranelift_module::DataId,
+    func: &mut cranelift_codegen::ir::Function,
+) -> cranelift_codegen::ir::GlobalValue {
     let gv = module.declare_data_in_func(data, func);
     if let cranelift_codegen::ir::GlobalValueData::Symbol { colocated, .. } = &mut func.global_values[gv] {
         *colocated = module.isa().flags().is_pic();

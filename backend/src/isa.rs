@@ -34,9 +34,7 @@ pub fn host_isa() -> Result<OwnedTargetIsa> {
     let mut builder = cranelift_native::builder().map_err(|e| BackendError::Target(format!("host ISA: {e}")))?;
     enable_host_features(&mut builder);
     // The JIT does not need PIC; objects use `isa_for_triple`.
-    builder
-        .finish(shared_flags(false)?)
-        .map_err(|e| BackendError::Target(format!("host ISA: {e}")))
+    builder.finish(shared_flags(false)?).map_err(|e| BackendError::Target(format!("host ISA: {e}")))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -72,7 +70,8 @@ pub fn isa_for_triple(triple: &str, features: &[&str]) -> Result<OwnedTargetIsa>
             )))
         }
     };
-    let parsed = target_lexicon::Triple::from_str(triple).map_err(|e| BackendError::Target(format!("`{triple}`: {e}")))?;
+    let parsed =
+        target_lexicon::Triple::from_str(triple).map_err(|e| BackendError::Target(format!("`{triple}`: {e}")))?;
     let mut builder =
         cranelift_codegen::isa::lookup(parsed).map_err(|e| BackendError::Target(format!("`{triple}`: {e}")))?;
     for f in features {

@@ -72,10 +72,9 @@ impl TargetCaps {
     pub fn of(isa: &dyn TargetIsa) -> TargetCaps {
         let flag = |name: &str| isa.isa_flags().iter().any(|v| v.name == name && v.as_bool() == Some(true));
         match isa.triple().architecture {
-            target_lexicon::Architecture::X86_64 => TargetCaps {
-                has_fma: flag("has_avx") && flag("has_fma"),
-                has_vector_round: flag("has_sse41"),
-            },
+            target_lexicon::Architecture::X86_64 => {
+                TargetCaps { has_fma: flag("has_avx") && flag("has_fma"), has_vector_round: flag("has_sse41") }
+            }
             _ => TargetCaps { has_fma: true, has_vector_round: true },
         }
     }

@@ -41,7 +41,13 @@ pub fn for_range(
 
 /// `for_range` over constant bounds. A loop that cannot run (`start >= end`) is not emitted at
 /// all: its body could be large (unrolled windows) and would cost compile time for nothing.
-pub fn for_count(b: &mut FunctionBuilder, start: i64, end: i64, step: i64, body: impl FnOnce(&mut FunctionBuilder, Value)) {
+pub fn for_count(
+    b: &mut FunctionBuilder,
+    start: i64,
+    end: i64,
+    step: i64,
+    body: impl FnOnce(&mut FunctionBuilder, Value),
+) {
     if start >= end {
         return;
     }

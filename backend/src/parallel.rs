@@ -39,7 +39,11 @@ pub struct KernelTarget<'a> {
 
 /// Compiles `kernels` (spec and function name index) on up to `threads` threads; results in
 /// the order of `kernels`. Errors name the kernel's node and op.
-pub fn compile_kernels(target: &KernelTarget, kernels: &[(KernelSpec, u32)], threads: usize) -> Vec<Result<CompiledKernel>> {
+pub fn compile_kernels(
+    target: &KernelTarget,
+    kernels: &[(KernelSpec, u32)],
+    threads: usize,
+) -> Vec<Result<CompiledKernel>> {
     let results: Vec<Mutex<Option<Result<CompiledKernel>>>> = kernels.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let worker = || loop {
@@ -69,11 +73,9 @@ pub fn compile_kernels(target: &KernelTarget, kernels: &[(KernelSpec, u32)], thr
 fn compile_one(target: &KernelTarget, spec: &KernelSpec, index: u32) -> Result<CompiledKernel> {
     let func = build_function(spec, index, &target.base_signature, target.ptr, target.caps, target.config)?;
     let mut ctx = Context::for_function(func);
-    let compiled = catch_unwind(AssertUnwindSafe(|| {
-        match ctx.compile(target.isa, &mut ControlPlane::default()) {
-            Ok(code) => Ok((code.buffer.relocs().is_empty(), code.buffer.data().to_vec(), code.buffer.alignment as u64)),
-            Err(e) => Err(format!("{:?}", e.inner)),
-        }
+    let compiled = catch_unwind(AssertUnwindSafe(|| match ctx.compile(target.isa, &mut ControlPlane::default()) {
+        Ok(code) => Ok((code.buffer.relocs().is_empty(), code.buffer.data().to_vec(), code.buffer.alignment as u64)),
+        Err(e) => Err(format!("{:?}", e.inner)),
     }));
     match compiled {
         Ok(Ok((true, code, alignment))) => Ok(CompiledKernel::Bytes { code, alignment }),

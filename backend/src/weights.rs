@@ -17,7 +17,13 @@ pub struct Weights {
 
 impl Weights {
     /// The data object of constant value `v`, defining it in `module` the first time.
-    pub fn data_of<M: Module>(&mut self, module: &mut M, graph: &Graph, v: ValueId, prefix: &str) -> Result<Option<DataId>> {
+    pub fn data_of<M: Module>(
+        &mut self,
+        module: &mut M,
+        graph: &Graph,
+        v: ValueId,
+        prefix: &str,
+    ) -> Result<Option<DataId>> {
         let Some(tensor) = graph.const_of(v) else { return Ok(None) };
         if let Some(&id) = self.ids.get(&v.index()) {
             return Ok(Some(id));
@@ -34,9 +40,7 @@ impl Weights {
         let mut desc = DataDescription::new();
         desc.define(bytes.into_boxed_slice());
         desc.set_align(64);
-        module
-            .define_data(id, &desc)
-            .map_err(|e| BackendError::Module(format!("defining weight `{name}`: {e}")))?;
+        module.define_data(id, &desc).map_err(|e| BackendError::Module(format!("defining weight `{name}`: {e}")))?;
         self.ids.insert(v.index(), id);
         Ok(Some(id))
     }

@@ -24,7 +24,13 @@ fn weights(shape: &[usize]) -> Tensor {
 /// One single-family graph per entry.
 fn family_graphs() -> Vec<(&'static str, Graph)> {
     let conv = |k: usize, group: usize| {
-        Op::Conv(ConvAttrs { kernel: vec![k, k], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![k / 2; 4], group })
+        Op::Conv(ConvAttrs {
+            kernel: vec![k, k],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            pads: vec![k / 2; 4],
+            group,
+        })
     };
     let x4 = TensorType::new(DType::F32, vec![1, 8, 9, 9]);
     let mut out = vec![];
@@ -48,7 +54,16 @@ fn family_graphs() -> Vec<(&'static str, Graph)> {
         let w = g.add_const("w", weights(&[5, 8, 1, 1]));
         node(g, conv(1, 1), vec![x, w])
     });
-    let pool = |kind| Op::Pool(PoolAttrs { kind, kernel: vec![3, 3], strides: vec![2, 2], dilations: vec![1, 1], pads: vec![1; 4], ceil_mode: true });
+    let pool = |kind| {
+        Op::Pool(PoolAttrs {
+            kind,
+            kernel: vec![3, 3],
+            strides: vec![2, 2],
+            dilations: vec![1, 1],
+            pads: vec![1; 4],
+            ceil_mode: true,
+        })
+    };
     single("maxpool", &x4, &|g, x| node(g, pool(PoolKind::Max), vec![x]));
     single("avgpool", &x4, &|g, x| node(g, pool(PoolKind::Avg { count_include_pad: false }), vec![x]));
     single("batchnorm", &x4, &|g, x| {
@@ -94,11 +109,17 @@ fn check_object(triple: &str, features: &[&str]) {
     let bytes = module.finish().emit().unwrap();
     let file = object::File::parse(bytes.as_slice()).unwrap();
     for entry in &entries {
-        let sym = file.symbols().find(|s| s.name() == Ok(entry.as_str())).unwrap_or_else(|| panic!("{triple}: no symbol {entry}"));
+        let sym = file
+            .symbols()
+            .find(|s| s.name() == Ok(entry.as_str()))
+            .unwrap_or_else(|| panic!("{triple}: no symbol {entry}"));
         assert!(sym.is_definition(), "{triple}: {entry} not defined");
     }
-    let undefined: Vec<String> =
-        file.symbols().filter(|s| s.is_undefined() && !s.name().unwrap_or("").is_empty()).map(|s| s.name().unwrap().to_string()).collect();
+    let undefined: Vec<String> = file
+        .symbols()
+        .filter(|s| s.is_undefined() && !s.name().unwrap_or("").is_empty())
+        .map(|s| s.name().unwrap().to_string())
+        .collect();
     assert!(undefined.is_empty(), "{triple}: undefined symbols (libcalls?) {undefined:?}");
     let rodata = file.sections().filter(|s| s.kind() == SectionKind::ReadOnlyData).map(|s| s.size()).sum::<u64>();
     let weights: usize = graphs.iter().map(|(_, g)| g.constant_bytes()).sum();

@@ -34,7 +34,8 @@ fn cases() -> Vec<Case2d> {
     let mut v = vec![];
     for &c in &[1, 3, 5, 17] {
         for &hw in &[1, 3, 7, 17] {
-            for &(k, s, p, dil) in &[(1, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (3, 1, 2, 2), (5, 1, 0, 1), (1, 2, 0, 1)] {
+            for &(k, s, p, dil) in &[(1, 1, 0, 1), (3, 1, 1, 1), (3, 2, 1, 1), (3, 1, 2, 2), (5, 1, 0, 1), (1, 2, 0, 1)]
+            {
                 if hw + 2 * p < dil * (k - 1) + 1 {
                     continue;
                 }
@@ -115,10 +116,19 @@ fn conv2d_matches_the_reference() {
 #[test]
 fn conv1d_matches_the_reference() {
     let mut r = rng(12);
-    for &(c, len, m, k, s, pads, dil, g) in
-        &[(1, 1, 1, 1, 1, (0, 0), 1, 1), (3, 17, 5, 3, 1, (1, 1), 1, 1), (4, 33, 4, 5, 2, (2, 1), 2, 4), (6, 7, 3, 3, 1, (0, 2), 1, 3)]
-    {
-        let op = Op::Conv(ConvAttrs { kernel: vec![k], strides: vec![s], dilations: vec![dil], pads: vec![pads.0, pads.1], group: g });
+    for &(c, len, m, k, s, pads, dil, g) in &[
+        (1, 1, 1, 1, 1, (0, 0), 1, 1),
+        (3, 17, 5, 3, 1, (1, 1), 1, 1),
+        (4, 33, 4, 5, 2, (2, 1), 2, 4),
+        (6, 7, 3, 3, 1, (0, 2), 1, 3),
+    ] {
+        let op = Op::Conv(ConvAttrs {
+            kernel: vec![k],
+            strides: vec![s],
+            dilations: vec![dil],
+            pads: vec![pads.0, pads.1],
+            group: g,
+        });
         let x = random_tensor(&mut r, DType::F32, &[2, c, len]);
         let w = random_tensor(&mut r, DType::F32, &[m, c / g, k]);
         let b = random_tensor(&mut r, DType::F32, &[m]);
@@ -139,7 +149,11 @@ fn conv_rejects_non_f32_with_an_error() {
 #[test]
 fn conv2d_on_the_baseline_isa() {
     let mut r = rng(13);
-    for case in [(1, 5, 7, 7, 9, 3, 1, 1, 1, 1, true), (1, 6, 9, 9, 6, 3, 2, 1, 1, 6, false), (1, 8, 5, 5, 4, 1, 1, 0, 1, 1, true)] {
+    for case in [
+        (1, 5, 7, 7, 9, 3, 1, 1, 1, 1, true),
+        (1, 6, 9, 9, 6, 3, 2, 1, 1, 6, false),
+        (1, 8, 5, 5, 4, 1, 1, 0, 1, 1, true),
+    ] {
         let (op, inputs) = conv2d(&mut r, case);
         common::check_against_reference_on(common::IsaFlavor::Baseline, &op, &inputs, RTOL, ATOL);
     }
@@ -151,12 +165,19 @@ fn zero_strides_are_errors_not_panics() {
     let spec = kiln_backend::KernelSpec {
         node: "bad".into(),
         op,
-        inputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3]), kiln_ir::TensorType::new(DType::F32, vec![1, 1, 1])],
+        inputs: vec![
+            kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3]),
+            kiln_ir::TensorType::new(DType::F32, vec![1, 1, 1]),
+        ],
         outputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3])],
     };
     let isa = kiln_backend::host_isa().unwrap();
-    let mut module = cranelift_jit::JITModule::new(cranelift_jit::JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
-    let err = kiln_backend::define_kernel(&mut module, &spec, "k", cranelift_module::Linkage::Local).unwrap_err().to_string();
+    let mut module = cranelift_jit::JITModule::new(cranelift_jit::JITBuilder::with_isa(
+        isa,
+        cranelift_module::default_libcall_names(),
+    ));
+    let err =
+        kiln_backend::define_kernel(&mut module, &spec, "k", cranelift_module::Linkage::Local).unwrap_err().to_string();
     assert!(err.contains("node bad (conv)") && err.contains("strides"), "{err}");
 }
 
@@ -165,8 +186,15 @@ type Case3d = (usize, usize, usize, usize, usize, usize, usize, usize, usize, us
 
 fn conv3d(r: &mut StdRng, case: Case3d) -> (Op, Vec<Tensor>) {
     let (n, c, dd, h, w, m, k, s, p, dil, g, bias) = case;
-    let op = Op::Conv(ConvAttrs { kernel: vec![k; 3], strides: vec![s; 3], dilations: vec![dil; 3], pads: vec![p; 6], group: g });
-    let mut inputs = vec![random_tensor(r, DType::F32, &[n, c, dd, h, w]), random_tensor(r, DType::F32, &[m, c / g, k, k, k])];
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![k; 3],
+        strides: vec![s; 3],
+        dilations: vec![dil; 3],
+        pads: vec![p; 6],
+        group: g,
+    });
+    let mut inputs =
+        vec![random_tensor(r, DType::F32, &[n, c, dd, h, w]), random_tensor(r, DType::F32, &[m, c / g, k, k, k])];
     if bias {
         inputs.push(random_tensor(r, DType::F32, &[m]));
     }
@@ -206,7 +234,13 @@ fn conv3d_matches_the_reference() {
 #[test]
 fn conv3d_asymmetric_attributes_match_the_reference() {
     let mut r = rng(15);
-    let op = Op::Conv(ConvAttrs { kernel: vec![2, 3, 1], strides: vec![1, 2, 3], dilations: vec![2, 1, 1], pads: vec![0, 1, 2, 1, 0, 0], group: 1 });
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![2, 3, 1],
+        strides: vec![1, 2, 3],
+        dilations: vec![2, 1, 1],
+        pads: vec![0, 1, 2, 1, 0, 0],
+        group: 1,
+    });
     let x = random_tensor(&mut r, DType::F32, &[1, 3, 5, 7, 17]);
     let w = random_tensor(&mut r, DType::F32, &[5, 3, 2, 3, 1]);
     let b = random_tensor(&mut r, DType::F32, &[5]);
@@ -218,7 +252,13 @@ fn conv3d_asymmetric_attributes_match_the_reference() {
 /// must not turn border outputs that never read it into NaN.
 #[test]
 fn conv3d_padding_does_not_leak_non_finite_inputs() {
-    let op = Op::Conv(ConvAttrs { kernel: vec![3; 3], strides: vec![1; 3], dilations: vec![1; 3], pads: vec![1; 6], group: 1 });
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![3; 3],
+        strides: vec![1; 3],
+        dilations: vec![1; 3],
+        pads: vec![1; 6],
+        group: 1,
+    });
     let mut xv = vec![1.0f32; 27];
     xv[0] = f32::INFINITY;
     let x = Tensor::from_vec(vec![1, 1, 3, 3, 3], xv);
@@ -243,15 +283,28 @@ fn conv3d_compiles_for_aarch64() {
 
 #[test]
 fn conv3d_mismatched_kernel_shape_is_an_error() {
-    let op = Op::Conv(ConvAttrs { kernel: vec![3, 3, 3], strides: vec![1; 3], dilations: vec![1; 3], pads: vec![0; 6], group: 1 });
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![3, 3, 3],
+        strides: vec![1; 3],
+        dilations: vec![1; 3],
+        pads: vec![0; 6],
+        group: 1,
+    });
     let spec = kiln_backend::KernelSpec {
         node: "bad3d".into(),
         op,
-        inputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 5, 5, 5]), kiln_ir::TensorType::new(DType::F32, vec![1, 1, 2, 3, 3])],
+        inputs: vec![
+            kiln_ir::TensorType::new(DType::F32, vec![1, 1, 5, 5, 5]),
+            kiln_ir::TensorType::new(DType::F32, vec![1, 1, 2, 3, 3]),
+        ],
         outputs: vec![kiln_ir::TensorType::new(DType::F32, vec![1, 1, 3, 3, 3])],
     };
     let isa = kiln_backend::host_isa().unwrap();
-    let mut module = cranelift_jit::JITModule::new(cranelift_jit::JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
-    let err = kiln_backend::define_kernel(&mut module, &spec, "k", cranelift_module::Linkage::Local).unwrap_err().to_string();
+    let mut module = cranelift_jit::JITModule::new(cranelift_jit::JITBuilder::with_isa(
+        isa,
+        cranelift_module::default_libcall_names(),
+    ));
+    let err =
+        kiln_backend::define_kernel(&mut module, &spec, "k", cranelift_module::Linkage::Local).unwrap_err().to_string();
     assert!(err.contains("node bad3d (conv)") && err.contains("axis 0"), "{err}");
 }

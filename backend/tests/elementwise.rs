@@ -13,9 +13,29 @@ const ATOL: f64 = 1e-6;
 fn float_unary_ops() -> Vec<UnaryOp> {
     use UnaryOp::*;
     vec![
-        Neg, Abs, Relu, LeakyRelu { alpha: 0.1 }, HardSigmoid { alpha: 0.2, beta: 0.5 }, HardSwish,
-        Clip { min: -1.5, max: 2.0 }, Clip { min: f32::NEG_INFINITY, max: 0.5 }, Elu { alpha: 1.3 },
-        Sigmoid, Tanh, Erf, Exp, Log, Sqrt, Reciprocal, Floor, Ceil, Round, Sign, Sin, Cos, Softplus,
+        Neg,
+        Abs,
+        Relu,
+        LeakyRelu { alpha: 0.1 },
+        HardSigmoid { alpha: 0.2, beta: 0.5 },
+        HardSwish,
+        Clip { min: -1.5, max: 2.0 },
+        Clip { min: f32::NEG_INFINITY, max: 0.5 },
+        Elu { alpha: 1.3 },
+        Sigmoid,
+        Tanh,
+        Erf,
+        Exp,
+        Log,
+        Sqrt,
+        Reciprocal,
+        Floor,
+        Ceil,
+        Round,
+        Sign,
+        Sin,
+        Cos,
+        Softplus,
         Softsign,
     ]
 }
@@ -85,14 +105,14 @@ fn integer_unary_ops_match_reference() {
 /// Shape pairs covering each driver path, at a given odd size `n`.
 fn broadcast_cases(n: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
     vec![
-        (vec![n], vec![n]),                 // same shape: flat
-        (vec![2, 3, n], vec![2, 3, n]),     // same shape, merged
-        (vec![n, 3], vec![]),               // scalar on the right
-        (vec![], vec![3, n]),               // scalar on the left
-        (vec![2, 3, 2, n], vec![3, 1, 1]),  // channel broadcast
-        (vec![5, n], vec![n]),              // trailing broadcast
-        (vec![n, 1], vec![1, n]),           // general: outer product
-        (vec![3, 1, n], vec![1, 4, 1]),     // general, 3-d
+        (vec![n], vec![n]),                // same shape: flat
+        (vec![2, 3, n], vec![2, 3, n]),    // same shape, merged
+        (vec![n, 3], vec![]),              // scalar on the right
+        (vec![], vec![3, n]),              // scalar on the left
+        (vec![2, 3, 2, n], vec![3, 1, 1]), // channel broadcast
+        (vec![5, n], vec![n]),             // trailing broadcast
+        (vec![n, 1], vec![1, n]),          // general: outer product
+        (vec![3, 1, n], vec![1, 4, 1]),    // general, 3-d
     ]
 }
 
@@ -222,11 +242,27 @@ fn where_broadcasts_three_ways() {
 fn cast_edge_values(dtype: DType) -> Tensor {
     let v: Vec<f64> = match dtype {
         DType::F32 | DType::F64 => vec![
-            f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e10, -1e10, 2.7, -2.7, 300.0, -129.0, 0.5, -0.0, 65535.9,
-            4294967295.0, -2147483648.0, 1e19, 127.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e10,
+            -1e10,
+            2.7,
+            -2.7,
+            300.0,
+            -129.0,
+            0.5,
+            -0.0,
+            65535.9,
+            4294967295.0,
+            -2147483648.0,
+            1e19,
+            127.5,
         ],
         DType::Bool => vec![0.0, 1.0, 1.0, 0.0, 1.0],
-        DType::I8 | DType::I16 | DType::I32 | DType::I64 => vec![-128.0, 127.0, -1.0, 0.0, 1.0, 255.0, -32768.0, 65535.0, 1e6, -1e6],
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => {
+            vec![-128.0, 127.0, -1.0, 0.0, 1.0, 255.0, -32768.0, 65535.0, 1e6, -1e6]
+        }
         _ => vec![0.0, 1.0, 127.0, 128.0, 255.0, 256.0, 65535.0, 70000.0],
     };
     // Out-of-range sources (e.g. 1e6 for i8) wrap/saturate on the way in: still valid inputs.

@@ -267,7 +267,13 @@ fn fused_pointwise_conv_through_the_gemm_tiles() {
     for c in [1, 3, 17] {
         for m in SIZES {
             for w in [1, 3, 5, 17] {
-                check_conv(IsaFlavor::Host, &[2, c, 3, w], m, &conv_attrs(&[1, 1], 1, 0, 1), (c * 400 + m * 20 + w) as u64);
+                check_conv(
+                    IsaFlavor::Host,
+                    &[2, c, 3, w],
+                    m,
+                    &conv_attrs(&[1, 1], 1, 0, 1),
+                    (c * 400 + m * 20 + w) as u64,
+                );
             }
         }
     }
@@ -381,7 +387,11 @@ fn fused_gemm_on_the_scalar_path() {
     for (m, k, n) in [(3, 5, 17), (17, 3, 1), (5, 33, 5)] {
         let mut r = rng((m + k + n) as u64);
         let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: true, trans_b: true };
-        let inputs = vec![random_tensor(&mut r, DType::F32, &[k, m]), random_tensor(&mut r, DType::F32, &[n, k]), random_tensor(&mut r, DType::F32, &[m, 1])];
+        let inputs = vec![
+            random_tensor(&mut r, DType::F32, &[k, m]),
+            random_tensor(&mut r, DType::F32, &[n, k]),
+            random_tensor(&mut r, DType::F32, &[m, 1]),
+        ];
         check_matrix(IsaFlavor::Host, &op, inputs, 3);
     }
 }
@@ -391,9 +401,11 @@ fn fused_batched_matmul() {
     for m in [1, 3, 17] {
         for n in SIZES {
             let mut r = rng((m * 100 + n) as u64);
-            let broadcast_b = vec![random_tensor(&mut r, DType::F32, &[2, 3, m, 5]), random_tensor(&mut r, DType::F32, &[5, n])];
+            let broadcast_b =
+                vec![random_tensor(&mut r, DType::F32, &[2, 3, m, 5]), random_tensor(&mut r, DType::F32, &[5, n])];
             check_matrix(IsaFlavor::Host, &Op::MatMul, broadcast_b, 4);
-            let batched = vec![random_tensor(&mut r, DType::F32, &[1, m, 7]), random_tensor(&mut r, DType::F32, &[3, 7, n])];
+            let batched =
+                vec![random_tensor(&mut r, DType::F32, &[1, m, 7]), random_tensor(&mut r, DType::F32, &[3, 7, n])];
             check_matrix(IsaFlavor::Host, &Op::MatMul, batched, 5);
             let single = vec![random_tensor(&mut r, DType::F32, &[m, 4]), random_tensor(&mut r, DType::F32, &[4, n])];
             check_matrix(IsaFlavor::Host, &Op::MatMul, single, 6);
@@ -422,10 +434,18 @@ fn fused_matmul_f64_and_i32_on_the_scalar_path() {
     let int = prog(vec![bin(BinaryOp::Add, x(0), x(1)), un(UnaryOp::Relu, t(0))]);
     for n in SIZES {
         let mut r = rng(n as u64);
-        let f = vec![random_tensor(&mut r, DType::F64, &[3, 5, 4]), random_tensor(&mut r, DType::F64, &[4, n]), random_tensor(&mut r, DType::F64, &[n])];
+        let f = vec![
+            random_tensor(&mut r, DType::F64, &[3, 5, 4]),
+            random_tensor(&mut r, DType::F64, &[4, n]),
+            random_tensor(&mut r, DType::F64, &[n]),
+        ];
         check_against_reference(&fused(Op::MatMul, 2, silu()), &f[..2], 1e-6, 1e-6);
         check_against_reference(&fused(Op::MatMul, 2, int.clone()), &f, 1e-9, 1e-9);
-        let i = vec![random_tensor(&mut r, DType::I32, &[2, 5, 4]), random_tensor(&mut r, DType::I32, &[4, n]), random_tensor(&mut r, DType::I32, &[5, 1])];
+        let i = vec![
+            random_tensor(&mut r, DType::I32, &[2, 5, 4]),
+            random_tensor(&mut r, DType::I32, &[4, n]),
+            random_tensor(&mut r, DType::I32, &[5, 1]),
+        ];
         check_against_reference(&fused(Op::MatMul, 2, int.clone()), &i, 0.0, 0.0);
     }
 }
@@ -449,10 +469,16 @@ fn fused_kernels_compile_for_aarch64() {
     let conv = |k: usize, g: usize| Op::Conv(conv_attrs(&[k, k], 1, k / 2, g));
     let cases: Vec<(Op, Vec<TensorType>)> = vec![
         (Op::Elementwise(gelu_like()), vec![f(&[3, 17]), f(&[]), f(&[]), f(&[])]),
-        (fused(conv(3, 1), 3, bn_silu()), vec![f(&[1, 8, 9, 9]), f(&[4, 8, 3, 3]), f(&[4]), f(&[4, 1, 1]), f(&[4, 1, 1])]),
+        (
+            fused(conv(3, 1), 3, bn_silu()),
+            vec![f(&[1, 8, 9, 9]), f(&[4, 8, 3, 3]), f(&[4]), f(&[4, 1, 1]), f(&[4, 1, 1])],
+        ),
         (fused(conv(3, 8), 2, residual_relu()), vec![f(&[1, 8, 9, 9]), f(&[8, 1, 3, 3]), f(&[1, 8, 9, 9])]),
         (fused(conv(1, 1), 2, silu()), vec![f(&[1, 8, 9, 9]), f(&[5, 8, 1, 1])]),
-        (fused(Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, 3, silu()), vec![f(&[5, 17]), f(&[9, 17]), f(&[9])]),
+        (
+            fused(Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, 3, silu()),
+            vec![f(&[5, 17]), f(&[9, 17]), f(&[9])],
+        ),
         (fused(Op::MatMul, 2, residual_relu()), vec![f(&[3, 5, 17]), f(&[17, 9]), f(&[3, 5, 9])]),
     ];
     for (op, types) in cases {

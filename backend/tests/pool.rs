@@ -43,7 +43,14 @@ fn pool1d_and_asymmetric_pads() {
     let mut r = rng(41);
     for kind in KINDS {
         for ceil_mode in [false, true] {
-            let op = Op::Pool(PoolAttrs { kind, kernel: vec![3], strides: vec![2], dilations: vec![1], pads: vec![1, 0], ceil_mode });
+            let op = Op::Pool(PoolAttrs {
+                kind,
+                kernel: vec![3],
+                strides: vec![2],
+                dilations: vec![1],
+                pads: vec![1, 0],
+                ceil_mode,
+            });
             let x = random_tensor(&mut r, DType::F32, &[1, 3, 17]);
             check_against_reference(&op, &[x], 1e-4, 1e-5);
             let op = Op::Pool(PoolAttrs {
@@ -141,7 +148,9 @@ fn int_max_pool_exact() {
     let mut r = rng(44);
     for dtype in [DType::I8, DType::U8] {
         for ceil_mode in [false, true] {
-            for &(k, s, d, p, n) in &[(1, 1, 1, 0, 1), (2, 2, 1, 0, 5), (3, 1, 1, 1, 3), (3, 2, 2, 1, 17), (5, 3, 1, 2, 33)] {
+            for &(k, s, d, p, n) in
+                &[(1, 1, 1, 0, 1), (2, 2, 1, 0, 5), (3, 1, 1, 1, 3), (3, 2, 2, 1, 17), (5, 3, 1, 2, 33)]
+            {
                 if n + 2 * p < d * (k - 1) + 1 {
                     continue;
                 }
@@ -181,7 +190,14 @@ fn nd_and_int_paths_compile_for_aarch64() {
     let cases = [
         (pool_op(PoolKind::Max, &[3, 3, 3], &[2, 2, 2], &[1, 1, 1], &[1; 6], true), ty(DType::F32, &[1, 3, 5, 5, 5])),
         (
-            pool_op(PoolKind::Avg { count_include_pad: true }, &[2, 3, 2], &[1, 2, 1], &[2, 1, 1], &[1, 0, 1, 0, 1, 1], false),
+            pool_op(
+                PoolKind::Avg { count_include_pad: true },
+                &[2, 3, 2],
+                &[1, 2, 1],
+                &[2, 1, 1],
+                &[1, 0, 1, 0, 1, 1],
+                false,
+            ),
             ty(DType::F32, &[2, 3, 5, 7, 3]),
         ),
         (

@@ -39,7 +39,13 @@ fn cases() -> Vec<Case> {
 
 /// Attributes for `mode`/`coord` resizing `input` to `output`. The roi (tf_crop_and_resize only)
 /// crops part of the input and reaches past it, so extrapolation is exercised.
-fn attrs(mode: ResizeMode, coord: CoordMode, input: &[usize], output: &[usize], scales: &Option<Vec<f32>>) -> ResizeAttrs {
+fn attrs(
+    mode: ResizeMode,
+    coord: CoordMode,
+    input: &[usize],
+    output: &[usize],
+    scales: &Option<Vec<f32>>,
+) -> ResizeAttrs {
     let r = input.len();
     let scales: Vec<f64> = match scales {
         Some(given) => given.iter().map(|&s| f64::from(s)).collect(),
@@ -186,7 +192,13 @@ fn huge_axes_nearest_every_dtype() {
         for (n, (input, output, scales)) in big_cases().into_iter().enumerate() {
             for coord in [CoordMode::Asymmetric, CoordMode::TfCropAndResize] {
                 let x = random_tensor(&mut rng(500 + n as u64), d, &input);
-                let op = Op::Resize(attrs(ResizeMode::Nearest(NearestMode::RoundPreferFloor), coord, &input, &output, &scales));
+                let op = Op::Resize(attrs(
+                    ResizeMode::Nearest(NearestMode::RoundPreferFloor),
+                    coord,
+                    &input,
+                    &output,
+                    &scales,
+                ));
                 check_against_reference(&op, &[x], 0.0, 0.0);
             }
         }
@@ -208,7 +220,9 @@ fn baseline_x86_without_fma_or_sse41() {
 fn compiles_for_aarch64() {
     for mode in modes() {
         for coord in [CoordMode::HalfPixel, CoordMode::TfCropAndResize] {
-            for (input, output) in [([1, 3, 5, 5], [1, 3, 10, 10]), ([1, 5, 3, 6], [1, 9, 2, 6]), ([1, 1, 3, 5], [1, 1, 2, 4500])] {
+            for (input, output) in
+                [([1, 3, 5, 5], [1, 3, 10, 10]), ([1, 5, 3, 6], [1, 9, 2, 6]), ([1, 1, 3, 5], [1, 1, 2, 4500])]
+            {
                 let op = Op::Resize(attrs(mode, coord, &input, &output, &None));
                 let size = compile_for_aarch64(&op, &[TensorType::new(DType::F32, input.to_vec())])
                     .unwrap_or_else(|e| panic!("{mode:?} {coord:?}: {e}"));

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{check_against_reference, check_against_reference_on, compile_for_aarch64, random_tensor, rng, run_kernel, IsaFlavor};
+use common::{
+    check_against_reference, check_against_reference_on, compile_for_aarch64, random_tensor, rng, run_kernel, IsaFlavor,
+};
 use kiln_ir::winograd::tiles;
 use kiln_ir::{BinaryOp, DType, Op, Operand, Program, Step, TensorType, UnaryOp};
 
@@ -56,10 +58,22 @@ fn output_transform_odd_sizes_with_and_without_bias() {
 fn both_transforms_on_baseline_x86_64() {
     let mut r = rng(63);
     let x = random_tensor(&mut r, DType::F32, &[2, 3, 17, 19]);
-    check_against_reference_on(IsaFlavor::Baseline, &Op::WinogradInput { pads: vec![1; 4], out_hw: [17, 19] }, &[x], 1e-6, 1e-6);
+    check_against_reference_on(
+        IsaFlavor::Baseline,
+        &Op::WinogradInput { pads: vec![1; 4], out_hw: [17, 19] },
+        &[x],
+        1e-6,
+        1e-6,
+    );
     let mt = random_tensor(&mut r, DType::F32, &[16, 4, 2 * 9 * 10]);
     let b = random_tensor(&mut r, DType::F32, &[4]);
-    check_against_reference_on(IsaFlavor::Baseline, &Op::WinogradOutput { out_shape: [2, 4, 17, 19] }, &[mt, b], 1e-6, 1e-6);
+    check_against_reference_on(
+        IsaFlavor::Baseline,
+        &Op::WinogradOutput { out_shape: [2, 4, 17, 19] },
+        &[mt, b],
+        1e-6,
+        1e-6,
+    );
 }
 
 /// `relu(x0 * x1 + x2)`: a per-channel scale and a same-shape residual.

@@ -153,7 +153,12 @@ pub fn is_fusable_base(op: &Op) -> bool {
 }
 
 /// Output type of `Op::Fused`: the base's output, checked against the epilogue's arguments.
-pub fn infer_fused(base: &Op, base_inputs: usize, epilogue: &Program, inputs: &[&TensorType]) -> Result<TensorType, String> {
+pub fn infer_fused(
+    base: &Op,
+    base_inputs: usize,
+    epilogue: &Program,
+    inputs: &[&TensorType],
+) -> Result<TensorType, String> {
     if !is_fusable_base(base) {
         return Err(format!("attribute `base`: {} cannot take an epilogue (conv, gemm or matmul only)", base.name()));
     }

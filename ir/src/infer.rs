@@ -50,7 +50,9 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::WinogradInput { pads, out_hw } => vec![winograd_input(pads, *out_hw, inputs)?],
         Op::WinogradOutput { out_shape } => vec![winograd_output(out_shape, inputs)?],
         Op::Elementwise(p) => vec![p.infer(inputs)?],
-        Op::Fused { base, base_inputs, epilogue } => vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?],
+        Op::Fused { base, base_inputs, epilogue } => {
+            vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?]
+        }
     };
     for (i, t) in out.iter().enumerate() {
         checked_numel(&t.shape).ok_or_else(|| format!("output {i}: element count of {t} overflows"))?;
@@ -224,7 +226,11 @@ fn conv(a: &ConvAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
     check_spatial_attr("dilations", &a.dilations, ns)?;
     check_spatial_attr("pads", &a.pads, 2 * ns)?;
     if a.kernel[..] != w.shape[2..] {
-        return Err(format!("attribute `kernel` {:?} differs from weights w spatial dims {:?}", a.kernel, &w.shape[2..]));
+        return Err(format!(
+            "attribute `kernel` {:?} differs from weights w spatial dims {:?}",
+            a.kernel,
+            &w.shape[2..]
+        ));
     }
     let (c, m) = (x.shape[1], w.shape[0]);
     if a.group == 0 || c % a.group != 0 || m % a.group != 0 {
@@ -241,8 +247,16 @@ fn conv(a: &ConvAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
     }
     let mut shape = vec![x.shape[0], m];
     for i in 0..ns {
-        let len = window_output_len(x.shape[2 + i], a.kernel[i], a.strides[i], a.dilations[i], a.pads[i], a.pads[ns + i], false)
-            .map_err(|e| format!("spatial axis {i}: {e}"))?;
+        let len = window_output_len(
+            x.shape[2 + i],
+            a.kernel[i],
+            a.strides[i],
+            a.dilations[i],
+            a.pads[i],
+            a.pads[ns + i],
+            false,
+        )
+        .map_err(|e| format!("spatial axis {i}: {e}"))?;
         shape.push(len);
     }
     Ok(TensorType::new(x.dtype, shape))
@@ -259,7 +273,9 @@ fn gemm(trans_a: bool, trans_b: bool, inputs: &[&TensorType]) -> Res<TensorType>
     let (m, k) = if trans_a { (a.shape[1], a.shape[0]) } else { (a.shape[0], a.shape[1]) };
     let (kb, n) = if trans_b { (b.shape[1], b.shape[0]) } else { (b.shape[0], b.shape[1]) };
     if k != kb {
-        return Err(format!("inner dims differ: a ({a}, trans_a={trans_a}) gives K={k}, b ({b}, trans_b={trans_b}) gives K={kb}"));
+        return Err(format!(
+            "inner dims differ: a ({a}, trans_a={trans_a}) gives K={k}, b ({b}, trans_b={trans_b}) gives K={kb}"
+        ));
     }
     if let Some(c) = inputs.get(2) {
         same_dtype(a, "operand a", c, "operand c")?;
@@ -319,8 +335,16 @@ fn pool(a: &PoolAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
     check_spatial_attr("pads", &a.pads, 2 * ns)?;
     let mut shape = x.shape[..2].to_vec();
     for i in 0..ns {
-        let len = window_output_len(x.shape[2 + i], a.kernel[i], a.strides[i], a.dilations[i], a.pads[i], a.pads[ns + i], a.ceil_mode)
-            .map_err(|e| format!("spatial axis {i}: {e}"))?;
+        let len = window_output_len(
+            x.shape[2 + i],
+            a.kernel[i],
+            a.strides[i],
+            a.dilations[i],
+            a.pads[i],
+            a.pads[ns + i],
+            a.ceil_mode,
+        )
+        .map_err(|e| format!("spatial axis {i}: {e}"))?;
         shape.push(len);
     }
     Ok(TensorType::new(x.dtype, shape))
@@ -407,7 +431,10 @@ fn split(axis: usize, sizes: &[usize], inputs: &[&TensorType]) -> Res<Vec<Tensor
     }
     let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s)).ok_or("attribute `sizes` overflows")?;
     if total != x.shape[axis] {
-        return Err(format!("attribute `sizes` {sizes:?} sums to {total}, but axis {axis} of input x ({x}) has {}", x.shape[axis]));
+        return Err(format!(
+            "attribute `sizes` {sizes:?} sums to {total}, but axis {axis} of input x ({x}) has {}",
+            x.shape[axis]
+        ));
     }
     Ok(sizes
         .iter()
@@ -458,8 +485,8 @@ fn reshape(shape: &[usize], inputs: &[&TensorType]) -> Res<TensorType> {
 fn transpose(perm: &[usize], inputs: &[&TensorType]) -> Res<TensorType> {
     let x = one(inputs)?;
     let mut seen = vec![false; x.rank()];
-    let is_perm = perm.len() == x.rank()
-        && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    let is_perm =
+        perm.len() == x.rank() && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
     if !is_perm {
         return Err(format!("attribute `perm` {perm:?} is not a permutation of 0..{}", x.rank()));
     }

@@ -33,14 +33,24 @@ pub enum UnaryOp {
     /// Float and signed ints.
     Abs,
     Relu,
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     /// `max(0, min(1, alpha*x + beta))`.
-    HardSigmoid { alpha: f32, beta: f32 },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
     /// `x * max(0, min(1, x/6 + 1/2))`.
     HardSwish,
     /// `min(max(x, min), max)`; bounds are infinite when ONNX omits them.
-    Clip { min: f32, max: f32 },
-    Elu { alpha: f32 },
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
     Erf,
@@ -112,7 +122,9 @@ pub struct ConvAttrs {
 pub enum PoolKind {
     Max,
     /// Average; when `count_include_pad` is false the divisor counts only in-bounds elements.
-    Avg { count_include_pad: bool },
+    Avg {
+        count_include_pad: bool,
+    },
 }
 
 /// Pooling attributes, one entry per spatial axis. With `ceil_mode` the output size is
@@ -215,47 +227,107 @@ pub enum Op {
     Unary(UnaryOp),
     Binary(BinaryOp),
     Where,
-    Cast { to: DType },
+    Cast {
+        to: DType,
+    },
     Identity,
     Conv(ConvAttrs),
-    Gemm { alpha: f32, beta: f32, trans_a: bool, trans_b: bool },
+    Gemm {
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    },
     MatMul,
-    BatchNorm { epsilon: f32 },
+    BatchNorm {
+        epsilon: f32,
+    },
     Pool(PoolAttrs),
-    Lrn { size: usize, alpha: f32, beta: f32, bias: f32 },
+    Lrn {
+        size: usize,
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+    },
     /// Softmax along one axis (opset-13 semantics; older opsets are rewritten by the frontend).
-    Softmax { axis: usize },
-    LogSoftmax { axis: usize },
+    Softmax {
+        axis: usize,
+    },
+    LogSoftmax {
+        axis: usize,
+    },
     /// `axes` sorted, unique; empty means "no axes" (identity), never "all".
-    Reduce { kind: ReduceKind, axes: Vec<usize>, keepdims: bool },
-    ArgMax { axis: usize, keepdims: bool, select_last_index: bool },
-    ArgMin { axis: usize, keepdims: bool, select_last_index: bool },
-    Concat { axis: usize },
-    Split { axis: usize, sizes: Vec<usize> },
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    ArgMax {
+        axis: usize,
+        keepdims: bool,
+        select_last_index: bool,
+    },
+    ArgMin {
+        axis: usize,
+        keepdims: bool,
+        select_last_index: bool,
+    },
+    Concat {
+        axis: usize,
+    },
+    Split {
+        axis: usize,
+        sizes: Vec<usize>,
+    },
     /// Full-rank: along each axis `a`, output element `i < lens[a]` reads input
     /// `starts[a] + i * steps[a]` (steps non-zero, may be negative).
-    Slice { starts: Vec<usize>, steps: Vec<i64>, lens: Vec<usize> },
+    Slice {
+        starts: Vec<usize>,
+        steps: Vec<i64>,
+        lens: Vec<usize>,
+    },
     /// Same elements, new shape (covers ONNX Reshape, Flatten, Squeeze, Unsqueeze).
-    Reshape { shape: Vec<usize> },
-    Transpose { perm: Vec<usize> },
-    Gather { axis: usize },
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Gather {
+        axis: usize,
+    },
     /// Numpy broadcast of the input to `shape`.
-    Expand { shape: Vec<usize> },
+    Expand {
+        shape: Vec<usize>,
+    },
     /// `pads`: begin of every axis then end (may be negative: cropping).
-    Pad { mode: PadMode, pads: Vec<i64>, value: f64 },
+    Pad {
+        mode: PadMode,
+        pads: Vec<i64>,
+        value: f64,
+    },
     Resize(ResizeAttrs),
     /// Winograd F(2x2, 3x3) input transform of a 3x3 stride-1 conv (see [`crate::winograd`]):
     /// x f32 [N, C, H, W] -> V f32 [16, C, T], `T = N * ceil(OH/2) * ceil(OW/2)`.
     /// `pads` = [top, left, bottom, right] (each <= 2), `out_hw` = the conv's [OH, OW]
     /// (= [H + top + bottom - 2, W + left + right - 2]).
-    WinogradInput { pads: Vec<usize>, out_hw: [usize; 2] },
+    WinogradInput {
+        pads: Vec<usize>,
+        out_hw: [usize; 2],
+    },
     /// Winograd F(2x2, 3x3) output transform: m f32 [16, M, T] and bias? f32 [M] ->
     /// y f32 `out_shape` = [N, M, OH, OW] (each 2x2 tile `A^T m A + bias`, cropped at the edges).
-    WinogradOutput { out_shape: [usize; 4] },
+    WinogradOutput {
+        out_shape: [usize; 4],
+    },
     /// A fused elementwise chain over the node's inputs (see [`crate::fused`]).
     Elementwise(crate::fused::Program),
     /// A conv/gemm/matmul with an elementwise epilogue (see [`crate::fused`]).
-    Fused { base: Box<Op>, base_inputs: usize, epilogue: crate::fused::Program },
+    Fused {
+        base: Box<Op>,
+        base_inputs: usize,
+        epilogue: crate::fused::Program,
+    },
 }
 
 impl Op {

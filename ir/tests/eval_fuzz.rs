@@ -215,20 +215,34 @@ fn random_ops_infer_and_eval_agree() {
                 let er = rng.gen_range(0..=4);
                 Op::Expand { shape: rand_shape(&mut rng, er, 3) }
             }
-            5 => Op::Split { axis: pick(&mut rng, r), sizes: (0..rng.gen_range(1..=3)).map(|_| pick(&mut rng, 2)).collect() },
+            5 => Op::Split {
+                axis: pick(&mut rng, r),
+                sizes: (0..rng.gen_range(1..=3)).map(|_| pick(&mut rng, 2)).collect(),
+            },
             6 => Op::Softmax { axis: pick(&mut rng, r) },
-            7 => Op::ArgMin { axis: pick(&mut rng, r), keepdims: rng.gen_bool(0.5), select_last_index: rng.gen_bool(0.5) },
+            7 => Op::ArgMin {
+                axis: pick(&mut rng, r),
+                keepdims: rng.gen_bool(0.5),
+                select_last_index: rng.gen_bool(0.5),
+            },
             _ => {
                 let sizes = rand_shape(&mut rng, r, 6);
                 let scales = sizes.iter().zip(&shape).map(|(&o, &i)| o as f64 / i as f64).collect();
                 let modes = [ResizeMode::Linear, ResizeMode::Cubic, ResizeMode::Nearest(NearestMode::RoundPreferCeil)];
-                let coords = [CoordMode::HalfPixel, CoordMode::AlignCorners, CoordMode::TfCropAndResize, CoordMode::PytorchHalfPixel];
+                let coords = [
+                    CoordMode::HalfPixel,
+                    CoordMode::AlignCorners,
+                    CoordMode::TfCropAndResize,
+                    CoordMode::PytorchHalfPixel,
+                ];
                 Op::Resize(ResizeAttrs {
                     mode: modes[rng.gen_range(0..3)],
                     coord: coords[rng.gen_range(0..4)],
                     scales,
                     sizes,
-                    roi: (0..2 * r).map(|i| if i < r { rng.gen_range(-0.3..0.4) } else { rng.gen_range(0.6..1.3) }).collect(),
+                    roi: (0..2 * r)
+                        .map(|i| if i < r { rng.gen_range(-0.3..0.4) } else { rng.gen_range(0.6..1.3) })
+                        .collect(),
                     cubic_coeff_a: -0.75,
                     exclude_outside: rng.gen_bool(0.3),
                     extrapolation_value: 7.0,

@@ -175,7 +175,13 @@ fn large_conv_is_fast_enough() {
     let n = 64 * 224 * 224;
     let x = Tensor::from_vec(vec![1, 64, 224, 224], (0..n).map(|i| (i % 7) as f32 - 3.0).collect());
     let w = Tensor::from_vec(vec![64, 64, 3, 3], (0..64 * 64 * 9).map(|i| (i % 5) as f32 - 2.0).collect());
-    let op = Op::Conv(ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1; 4], group: 1 });
+    let op = Op::Conv(ConvAttrs {
+        kernel: vec![3, 3],
+        strides: vec![1, 1],
+        dilations: vec![1, 1],
+        pads: vec![1; 4],
+        group: 1,
+    });
     let t = std::time::Instant::now();
     let y = run1(op, &[&x, &w]);
     let secs = t.elapsed().as_secs_f64();
@@ -202,7 +208,14 @@ fn max_pool_padding_windows() {
     // reference ignores 1-D pads).
     let x = f(&[1, 1, 4], &[4.0, -3.75, -3.25, 4.5]);
     let op = |pads: Vec<usize>, dil: usize| {
-        Op::Pool(PoolAttrs { kind: PoolKind::Max, kernel: vec![2], strides: vec![1], dilations: vec![dil], pads, ceil_mode: true })
+        Op::Pool(PoolAttrs {
+            kind: PoolKind::Max,
+            kernel: vec![2],
+            strides: vec![1],
+            dilations: vec![dil],
+            pads,
+            ceil_mode: true,
+        })
     };
     assert_eq!(run1(op(vec![1, 0], 1), &[&x]).as_slice::<f32>().unwrap(), [4.0, 4.0, -3.25, 4.5]);
     // Dilation 3, pads 4/0: window 0 reads {-4, -1}, all padding, so it is the lowest finite

@@ -77,7 +77,8 @@ fn program_eval_matches_the_unfused_chain() {
 
 #[test]
 fn fused_conv_is_conv_then_epilogue() {
-    let conv = ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
+    let conv =
+        ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
     let (x, w, bias, res, scale) =
         (data(&[1, 3, 5, 5], 3), data(&[4, 3, 3, 3], 4), data(&[4], 5), data(&[1, 4, 5, 5], 6), data(&[4, 1, 1], 7));
     let epilogue = program("t0=mul(x0,x2); t1=add(t0,x1); t2=relu(t1)");

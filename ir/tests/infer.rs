@@ -79,7 +79,14 @@ fn conv_shapes() {
 }
 
 fn pool_attrs(kind: PoolKind, k: &[usize], s: &[usize], p: &[usize], ceil: bool) -> PoolAttrs {
-    PoolAttrs { kind, kernel: k.into(), strides: s.into(), dilations: vec![1; k.len()], pads: p.into(), ceil_mode: ceil }
+    PoolAttrs {
+        kind,
+        kernel: k.into(),
+        strides: s.into(),
+        dilations: vec![1; k.len()],
+        pads: p.into(),
+        ceil_mode: ceil,
+    }
 }
 
 #[test]

@@ -124,9 +124,13 @@ fn fused_ops() -> Vec<Op> {
         ],
     };
     let residual = Program {
-        steps: vec![Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)), Step::Unary(UnaryOp::Relu, Operand::Reg(0))],
+        steps: vec![
+            Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+            Step::Unary(UnaryOp::Relu, Operand::Reg(0)),
+        ],
     };
-    let conv = ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
+    let conv =
+        ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
     let fused = |base: Op, base_inputs: usize, epilogue: &Program| Op::Fused {
         base: Box::new(base),
         base_inputs,

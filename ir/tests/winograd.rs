@@ -114,7 +114,11 @@ fn winograd_applies_only_to_plain_3x3_stride_1_f32_convs() {
         assert!(!winograd_applies(&a, &x, &w), "{a:?}");
     }
     let a = conv3x3([1; 4]);
-    assert!(!winograd_applies(&a, &TensorType::new(DType::F64, vec![1, 4, 8, 8]), &TensorType::new(DType::F64, vec![6, 4, 3, 3])));
+    assert!(!winograd_applies(
+        &a,
+        &TensorType::new(DType::F64, vec![1, 4, 8, 8]),
+        &TensorType::new(DType::F64, vec![6, 4, 3, 3])
+    ));
     assert!(!winograd_applies(&a, &x, &f32t(&[6, 4, 5, 5])));
     assert!(!winograd_applies(&a, &x, &f32t(&[6, 3, 3, 3])));
     assert!(!winograd_applies(&a, &f32t(&[1, 4, 8]), &f32t(&[6, 4, 3])));
@@ -190,7 +194,12 @@ fn type_errors_name_the_attribute_or_operand() {
 }
 
 fn relu_epilogue() -> Program {
-    Program { steps: vec![Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)), Step::Unary(UnaryOp::Relu, Operand::Reg(0))] }
+    Program {
+        steps: vec![
+            Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+            Step::Unary(UnaryOp::Relu, Operand::Reg(0)),
+        ],
+    }
 }
 
 #[test]
@@ -217,7 +226,8 @@ fn winograd_ops_round_trip_through_the_text_form() {
     let vin = Op::WinogradInput { pads: vec![1, 0, 2, 2], out_hw: [6, 7] };
     let x6 = g.add_input("x6", f32t(&[1, 3, 5, 7]));
     let v6 = g.add_node1("win_pads", vin, vec![x6], "v6", f32t(&[16, 3, 12]));
-    let v = g.add_node1("win", Op::WinogradInput { pads: vec![1; 4], out_hw: [5, 7] }, vec![x], "v", f32t(&[16, 3, 12]));
+    let v =
+        g.add_node1("win", Op::WinogradInput { pads: vec![1; 4], out_hw: [5, 7] }, vec![x], "v", f32t(&[16, 3, 12]));
     let m = g.add_node1("mm", Op::MatMul, vec![u, v], "m", f32t(&[16, 4, 12]));
     let out = Op::WinogradOutput { out_shape: [1, 4, 5, 7] };
     let y = g.add_node1("wout", out.clone(), vec![m, b], "y", f32t(&[1, 4, 5, 7]));
@@ -226,7 +236,10 @@ fn winograd_ops_round_trip_through_the_text_form() {
     g.outputs.extend([y, z, v6]);
     verify(&g).unwrap_or_else(|e| panic!("{e}"));
     let text = print_graph(&g, true);
-    assert!(text.contains("winograd_input") && text.contains("out_hw=[5,7]") && text.contains("fused_winograd_output"), "{text}");
+    assert!(
+        text.contains("winograd_input") && text.contains("out_hw=[5,7]") && text.contains("fused_winograd_output"),
+        "{text}"
+    );
     let parsed = parse_graph(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(print_graph(&parsed, true), text);
     let ops = |g: &Graph| g.nodes.iter().map(|(_, n)| n.op.clone()).collect::<Vec<_>>();

@@ -87,7 +87,8 @@ fn live_buffers(graph: &Graph, root: &[ValueId]) -> Vec<Buffer> {
         for &v in &node.outputs {
             if in_arena(graph, v) {
                 let r = root[v.index()].index();
-                let buf = by_root[r].get_or_insert(Buffer { values: vec![], bytes: 0, start: n.index(), end: n.index() });
+                let buf =
+                    by_root[r].get_or_insert(Buffer { values: vec![], bytes: 0, start: n.index(), end: n.index() });
                 buf.values.push(v);
                 buf.bytes = buf.bytes.max(graph.ty(v).byte_size());
             }

@@ -14,8 +14,17 @@ fn conv_relu(channels: usize, hw: usize, stride: usize) -> Graph {
     let n = channels * channels * 9;
     let w: Vec<f32> = (0..n).map(|i| ((i * 7919 % 113) as f32 - 56.0) / 560.0).collect();
     let w = g.add_const("w", Tensor::from_vec(vec![channels, channels, 3, 3], w));
-    let b = g.add_const("b", Tensor::from_vec(vec![channels], (0..channels).map(|i| i as f32 / 100.0).collect::<Vec<f32>>()));
-    let attrs = ConvAttrs { kernel: vec![3, 3], strides: vec![stride, stride], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 };
+    let b = g.add_const(
+        "b",
+        Tensor::from_vec(vec![channels], (0..channels).map(|i| i as f32 / 100.0).collect::<Vec<f32>>()),
+    );
+    let attrs = ConvAttrs {
+        kernel: vec![3, 3],
+        strides: vec![stride, stride],
+        dilations: vec![1, 1],
+        pads: vec![1, 1, 1, 1],
+        group: 1,
+    };
     let out = (hw - 1) / stride + 1;
     let c = g.add_node1("Conv_0", Op::Conv(attrs), vec![x, w, b], "c", ty(&[1, channels, out, out]));
     let y = g.add_node1("Relu_0", Op::Unary(UnaryOp::Relu), vec![c], "y", ty(&[1, channels, out, out]));

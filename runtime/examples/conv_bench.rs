@@ -9,7 +9,8 @@ fn layer(name: &str, op: Op, x: &[usize], w: &[usize], flops: f64) {
     let mut g = Graph::new();
     let xv = g.add_input("x", TensorType::new(DType::F32, x.to_vec()));
     let wn: usize = w.iter().product();
-    let wv = g.add_const("w", Tensor::from_vec(w.to_vec(), (0..wn).map(|i| (i % 13) as f32 * 0.01).collect::<Vec<_>>()));
+    let wv =
+        g.add_const("w", Tensor::from_vec(w.to_vec(), (0..wn).map(|i| (i % 13) as f32 * 0.01).collect::<Vec<_>>()));
     let tys = [g.ty(xv).clone(), g.ty(wv).clone()];
     let out = kiln_ir::infer_types(&op, &[&tys[0], &tys[1]]).expect("types");
     let y = g.add_node1(name, op, vec![xv, wv], "y", out[0].clone());
@@ -33,7 +34,13 @@ fn conv3(c: usize, hw: usize, stride: usize) {
 }
 
 fn conv(k: usize, group: usize, stride: usize) -> Op {
-    Op::Conv(ConvAttrs { kernel: vec![k, k], strides: vec![stride; 2], dilations: vec![1, 1], pads: vec![k / 2; 4], group })
+    Op::Conv(ConvAttrs {
+        kernel: vec![k, k],
+        strides: vec![stride; 2],
+        dilations: vec![1, 1],
+        pads: vec![k / 2; 4],
+        group,
+    })
 }
 
 fn main() {

@@ -79,9 +79,7 @@ impl JitModel {
         let mut module = JITModule::new(builder);
         let plan = kiln_passes::plan_memory(&graph);
         let compiled = kiln_backend::compile_graph(&mut module, &graph, &plan, "kiln_")?;
-        module
-            .finalize_definitions()
-            .map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
+        module.finalize_definitions().map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
         let code = module.get_finalized_function(compiled.entry);
         // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
@@ -123,7 +121,9 @@ impl JitModel {
         out_types
             .iter()
             .zip(out_data)
-            .map(|(t, d)| Tensor::new(t.shape.clone(), d).ok_or_else(|| RuntimeError::Input("output size mismatch".into())))
+            .map(|(t, d)| {
+                Tensor::new(t.shape.clone(), d).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))
+            })
             .collect()
     }
 
@@ -135,10 +135,18 @@ impl JitModel {
         for ((t, ty), &v) in inputs.iter().zip(&want).zip(&self.graph.inputs) {
             let name = &self.graph.value(v).name;
             if t.dtype() != ty.dtype {
-                return Err(RuntimeError::Input(format!("input `{name}`: expected dtype {}, got {}", ty.dtype, t.dtype())));
+                return Err(RuntimeError::Input(format!(
+                    "input `{name}`: expected dtype {}, got {}",
+                    ty.dtype,
+                    t.dtype()
+                )));
             }
             if t.shape() != ty.shape.as_slice() {
-                return Err(RuntimeError::Input(format!("input `{name}`: expected shape {:?}, got {:?}", ty.shape, t.shape())));
+                return Err(RuntimeError::Input(format!(
+                    "input `{name}`: expected shape {:?}, got {:?}",
+                    ty.shape,
+                    t.shape()
+                )));
             }
         }
         Ok(())

@@ -32,7 +32,14 @@ fn conv_net() -> Graph {
     let b1 = g.add_const("b1", random(&mut r, &[8]));
     let c1 = add(&mut g, "conv1", conv(3, 1, 1), vec![x, w1, b1]);
     let a1 = add(&mut g, "relu1", Op::Unary(UnaryOp::Relu), vec![c1]);
-    let pool = PoolAttrs { kind: PoolKind::Max, kernel: vec![2, 2], strides: vec![2, 2], dilations: vec![1, 1], pads: vec![0; 4], ceil_mode: true };
+    let pool = PoolAttrs {
+        kind: PoolKind::Max,
+        kernel: vec![2, 2],
+        strides: vec![2, 2],
+        dilations: vec![1, 1],
+        pads: vec![0; 4],
+        ceil_mode: true,
+    };
     let p1 = add(&mut g, "pool1", Op::Pool(pool), vec![a1]);
     let w2 = g.add_const("w2", random(&mut r, &[5, 8, 1, 1]));
     let c2 = add(&mut g, "conv2", conv(1, 0, 1), vec![p1, w2]);

@@ -37,7 +37,8 @@ fn conv(name: &'static str, c: usize, m: usize, hw: usize, k: usize, group: usiz
     let w = g.add_const("w", random(&[m, c / group, k, k], rng));
     let b = g.add_const("b", random(&[m], rng));
     let p = k / 2;
-    let attrs = ConvAttrs { kernel: vec![k, k], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![p, p, p, p], group };
+    let attrs =
+        ConvAttrs { kernel: vec![k, k], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![p, p, p, p], group };
     let y = g.add_node1("conv", Op::Conv(attrs), vec![x, w, b], "y", f32t(&[1, m, hw, hw]));
     g.outputs.push(y);
     let flops = 2.0 * (m * hw * hw * (c / group) * k * k) as f64;
@@ -51,7 +52,13 @@ fn gemm(n: usize, rng: &mut StdRng) -> Probe {
     let b = g.add_const("b", random(&[n, n], rng));
     let y = g.add_node1("matmul", Op::MatMul, vec![a, b], "y", f32t(&[n, n]));
     g.outputs.push(y);
-    Probe { name: "matmul", graph: g, inputs: vec![random(&[n, n], rng)], flops: 2.0 * (n * n * n) as f64, bytes: 12.0 * (n * n) as f64 }
+    Probe {
+        name: "matmul",
+        graph: g,
+        inputs: vec![random(&[n, n], rng)],
+        flops: 2.0 * (n * n * n) as f64,
+        bytes: 12.0 * (n * n) as f64,
+    }
 }
 
 /// An elementwise probe over `n` elements: `op` with one or two inputs.

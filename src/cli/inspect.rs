@@ -34,9 +34,6 @@ fn print_optimizer_report(lowered: &kiln::pipeline::Lowered) {
     };
     println!("# optimizer: {} rules, {} iterations, stop reason: {}", r.rules, r.iterations, r.stop_reason);
     println!("# e-graph: {} nodes in {} classes", r.egraph_nodes, r.egraph_classes);
-    println!(
-        "# time: {:.1} ms (saturation {:.1} ms, extraction {:.1} ms)",
-        r.total_ms, r.saturation_ms, r.extract_ms
-    );
+    println!("# time: {:.1} ms (saturation {:.1} ms, extraction {:.1} ms)", r.total_ms, r.saturation_ms, r.extract_ms);
     println!("# kernels: {} before, {} after", r.kernels_before, r.kernels_after);
 }

@@ -118,8 +118,8 @@ pub fn load_manifest(category: &str, prefix: &str, tolerance: Tolerance) -> Resu
     let text = std::fs::read_to_string(&path).map_err(|e| {
         format!("test data missing: cannot read {} ({e}); generate it with `{GEN_COMMAND}`", path.display())
     })?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}; regenerate with `{GEN_COMMAND} --force`", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: {e}; regenerate with `{GEN_COMMAND} --force`", path.display()))?;
     let entries = json.as_array().ok_or_else(|| format!("{}: not a JSON array", path.display()))?;
     entries.iter().map(|e| parse_entry(e, &dir, prefix, tolerance)).collect()
 }
@@ -374,7 +374,8 @@ pub struct Verdict {
 pub fn judge(cases: &[Case], results: &[Status], expected: &BTreeSet<String>) -> Verdict {
     let passed: BTreeSet<String> =
         cases.iter().zip(results).filter(|(_, s)| **s == Status::Pass).map(|(c, _)| c.name.clone()).collect();
-    let crashes = cases.iter().zip(results).filter(|(_, s)| s.label() == "crash").map(|(c, _)| c.name.clone()).collect();
+    let crashes =
+        cases.iter().zip(results).filter(|(_, s)| s.label() == "crash").map(|(c, _)| c.name.clone()).collect();
     let regressions = expected.difference(&passed).cloned().collect();
     let newly_passing = passed.difference(expected).cloned().collect();
     Verdict { passed, regressions, crashes, newly_passing }
@@ -428,7 +429,11 @@ pub fn write_report(suite: &str, cases: &[Case], results: &[Status], times: &[Du
 /// Runs a whole suite end to end: run, print, report, bless or judge. Panics (fails the test)
 /// on a crash, on a regression of the expected list, or when `cases` is empty.
 pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
-    assert!(!cases.is_empty(), "[{suite}] no tests found in {}; regenerate with `{GEN_COMMAND} --force`", data_root().display());
+    assert!(
+        !cases.is_empty(),
+        "[{suite}] no tests found in {}; regenerate with `{GEN_COMMAND} --force`",
+        data_root().display()
+    );
     let (results, times) = run_all(suite, cases);
     let expected = read_expected(expected_list);
     let verdict = judge(cases, &results, &expected);
@@ -446,7 +451,12 @@ pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
     } else {
         report_list_changes(suite, cases, &results, &verdict);
     }
-    assert!(verdict.crashes.is_empty(), "[{suite}] {} tests crashed (see above and {})", verdict.crashes.len(), report.display());
+    assert!(
+        verdict.crashes.is_empty(),
+        "[{suite}] {} tests crashed (see above and {})",
+        verdict.crashes.len(),
+        report.display()
+    );
 }
 
 /// [`run_suite`] at the default `--opt-level 2`, then (unless blessing, which records the

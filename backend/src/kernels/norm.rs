@@ -64,7 +64,8 @@ fn stream(b: &mut FunctionBuilder, len: usize, f: &dyn Fn(&mut FunctionBuilder, 
 }
 
 fn batch_norm(cx: &mut KernelCtx, eps: f32, n: usize, c: usize, plane: usize) {
-    let (x, scale, bias, mean, var, y) = (cx.inputs[0], cx.inputs[1], cx.inputs[2], cx.inputs[3], cx.inputs[4], cx.outputs[0]);
+    let (x, scale, bias, mean, var, y) =
+        (cx.inputs[0], cx.inputs[1], cx.inputs[2], cx.inputs[3], cx.inputs[4], cx.outputs[0]);
     let fma = cx.has_fma;
     for_count(cx.b, 0, (n * c) as i64, 1, |b, nc| {
         let ch = b.ins().urem_imm_s(nc, c as i64);

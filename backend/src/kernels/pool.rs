@@ -56,7 +56,13 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     };
     let (xs, ys) = (&spec.inputs[0].shape, &spec.outputs[0].shape);
     let sp = xs.len().saturating_sub(2);
-    if sp == 0 || ys.len() != xs.len() || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
+    if sp == 0
+        || ys.len() != xs.len()
+        || a.kernel.len() != sp
+        || a.strides.len() != sp
+        || a.dilations.len() != sp
+        || a.pads.len() != 2 * sp
+    {
         return Err(spec.unsupported("pooling needs a spatial axis and one attribute entry per spatial axis"));
     }
     if a.kernel.iter().chain(&a.strides).chain(&a.dilations).any(|&v| v == 0) {
@@ -268,11 +274,8 @@ fn tap_at(b: &mut FunctionBuilder, ax: Axis, start: Value, t: Value) -> (Value, 
 /// the padded extent with `count_include_pad`).
 fn axis_count(b: &mut FunctionBuilder, ax: Axis, o: Value, include_pad: bool) -> Value {
     let start = axis_start(b, ax, o);
-    let (lo, hi) = if include_pad {
-        (-(ax.pad_begin as i64), (ax.input + ax.pad_end) as i64)
-    } else {
-        (0, ax.input as i64)
-    };
+    let (lo, hi) =
+        if include_pad { (-(ax.pad_begin as i64), (ax.input + ax.pad_end) as i64) } else { (0, ax.input as i64) };
     // Count t in [0, k) with lo <= start + t*d < hi.
     let d = ax.d as i64;
     let k = ax.k as i64;
@@ -298,7 +301,9 @@ fn axis_count(b: &mut FunctionBuilder, ax: Axis, o: Value, include_pad: bool) ->
 enum Elem {
     F32,
     /// i8 (`signed`) or u8, max pooling only; accumulated as i32.
-    Int { signed: bool },
+    Int {
+        signed: bool,
+    },
 }
 
 impl Elem {

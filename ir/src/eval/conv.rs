@@ -32,7 +32,8 @@ impl Axis {
     pub fn valid_outputs(&self, k: usize) -> std::ops::Range<usize> {
         let off = k * self.dilation; // input = o * stride + off - pad
         let lo = if off >= self.pad { 0 } else { (self.pad - off).div_ceil(self.stride) };
-        let hi_excl = if self.input + self.pad <= off { 0 } else { (self.input + self.pad - off).div_ceil(self.stride) };
+        let hi_excl =
+            if self.input + self.pad <= off { 0 } else { (self.input + self.pad - off).div_ceil(self.stride) };
         lo.min(self.output)..hi_excl.min(self.output).max(lo.min(self.output))
     }
 }
@@ -42,7 +43,13 @@ pub fn conv(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>, out_shape
     crate::for_float_dtypes!(d, T => conv_t::<T>(a, x, w, b, out_shape), else => Err(unsupported("conv", d)))
 }
 
-fn conv_t<T: Num>(a: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>, out_shape: &[usize]) -> Result<Tensor, String> {
+fn conv_t<T: Num>(
+    a: &ConvAttrs,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    out_shape: &[usize],
+) -> Result<Tensor, String> {
     let xs: Vec<f64> = slice_of::<T>(x)?.iter().map(|v| v.to_f64()).collect();
     let ws: Vec<f64> = slice_of::<T>(w)?.iter().map(|v| v.to_f64()).collect();
     let bias: Option<Vec<f64>> = b.map(|b| b.to_f64_vec());

@@ -20,9 +20,8 @@ pub fn broadcast_index(in_shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
     let off = out_shape.len() - in_shape.len();
     let in_strides = strides_of(in_shape);
     // Stride of each output axis in the input; 0 where the input is broadcast.
-    let strides: Vec<usize> = (0..out_shape.len())
-        .map(|a| if a < off || in_shape[a - off] == 1 { 0 } else { in_strides[a - off] })
-        .collect();
+    let strides: Vec<usize> =
+        (0..out_shape.len()).map(|a| if a < off || in_shape[a - off] == 1 { 0 } else { in_strides[a - off] }).collect();
     let mut out = Vec::with_capacity(n);
     let mut pos = vec![0usize; out_shape.len()];
     let mut idx = 0usize;
@@ -78,9 +77,7 @@ fn unary_float<T: Float>(u: UnaryOp, x: &Tensor) -> Result<Tensor, String> {
         UnaryOp::Abs => Box::new(|a: T| Num::abs(a)),
         UnaryOp::Relu => Box::new(move |a: T| a.max_nan(zero)),
         UnaryOp::LeakyRelu { alpha } => Box::new(move |a: T| if a < zero { c(alpha).mul(a) } else { a }),
-        UnaryOp::HardSigmoid { alpha, beta } => {
-            Box::new(move |a: T| hard_sigmoid(a, c(alpha), c(beta)))
-        }
+        UnaryOp::HardSigmoid { alpha, beta } => Box::new(move |a: T| hard_sigmoid(a, c(alpha), c(beta))),
         UnaryOp::HardSwish => {
             let (alpha, beta) = (T::from_f64(1.0 / 6.0), T::from_f64(0.5));
             Box::new(move |a: T| a.mul(hard_sigmoid(a, alpha, beta)))
@@ -101,13 +98,9 @@ fn unary_float<T: Float>(u: UnaryOp, x: &Tensor) -> Result<Tensor, String> {
         UnaryOp::Sin => Box::new(|a: T| a.sin()),
         UnaryOp::Cos => Box::new(|a: T| a.cos()),
         // logaddexp(0, x) = max(x, 0) + log1p(exp(-|x|)).
-        UnaryOp::Softplus => Box::new(move |a: T| {
-            if a.is_nan() {
-                a
-            } else {
-                a.max_nan(zero).add(Num::abs(a).neg().exp().ln_1p())
-            }
-        }),
+        UnaryOp::Softplus => {
+            Box::new(move |a: T| if a.is_nan() { a } else { a.max_nan(zero).add(Num::abs(a).neg().exp().ln_1p()) })
+        }
         UnaryOp::Softsign => Box::new(move |a: T| a.div(one.add(Num::abs(a))).unwrap_or(zero)),
         UnaryOp::Not => return Err(unsupported(u.name(), x.dtype())),
     };
@@ -157,7 +150,14 @@ fn compare<T: Element + PartialOrd>(
     tensor_of(shape, ix.iter().zip(iy).map(|(&i, &j)| f(a[i], c[j])).collect())
 }
 
-fn arith<T: Num>(b: BinaryOp, x: &Tensor, y: &Tensor, ix: &[usize], iy: &[usize], shape: &[usize]) -> Result<Tensor, String> {
+fn arith<T: Num>(
+    b: BinaryOp,
+    x: &Tensor,
+    y: &Tensor,
+    ix: &[usize],
+    iy: &[usize],
+    shape: &[usize],
+) -> Result<Tensor, String> {
     let (a, c) = (slice_of::<T>(x)?, slice_of::<T>(y)?);
     let f = |p: T, q: T| -> Result<T, String> {
         Ok(match b {

@@ -67,12 +67,18 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Softmax { axis } => one(reduce::softmax(x, *axis, false)),
         Op::LogSoftmax { axis } => one(reduce::softmax(x, *axis, true)),
         Op::Reduce { kind, axes, .. } => one(reduce::reduce(*kind, x, axes, shape)),
-        Op::ArgMax { axis, select_last_index, .. } => one(reduce::arg_reduce(x, *axis, true, *select_last_index, shape)),
-        Op::ArgMin { axis, select_last_index, .. } => one(reduce::arg_reduce(x, *axis, false, *select_last_index, shape)),
+        Op::ArgMax { axis, select_last_index, .. } => {
+            one(reduce::arg_reduce(x, *axis, true, *select_last_index, shape))
+        }
+        Op::ArgMin { axis, select_last_index, .. } => {
+            one(reduce::arg_reduce(x, *axis, false, *select_last_index, shape))
+        }
         Op::Concat { axis } => one(movement::concat(inputs, *axis, shape)),
         Op::Split { axis, sizes } => movement::split(x, *axis, sizes),
         Op::Slice { starts, steps, lens } => one(movement::slice(x, starts, steps, lens)),
-        Op::Reshape { shape } => one(x.reshaped(shape.clone()).ok_or_else(|| "reshape: element count differs".to_string())),
+        Op::Reshape { shape } => {
+            one(x.reshaped(shape.clone()).ok_or_else(|| "reshape: element count differs".to_string()))
+        }
         Op::Transpose { perm } => one(movement::transpose(x, perm, shape)),
         Op::Gather { axis } => one(movement::gather(x, inputs[1], *axis, shape)),
         Op::Expand { .. } => one(movement::expand(x, shape)),
@@ -81,7 +87,9 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::WinogradInput { pads, out_hw } => one(winograd::winograd_input(x, pads, *out_hw, shape)),
         Op::WinogradOutput { out_shape } => one(winograd::winograd_output(x, inputs.get(1).copied(), out_shape)),
         Op::Elementwise(p) => one(p.eval(inputs)),
-        Op::Fused { base, base_inputs, epilogue } => one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs)),
+        Op::Fused { base, base_inputs, epilogue } => {
+            one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs))
+        }
     }
 }
 
@@ -104,7 +112,10 @@ pub fn eval_graph(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
     }
     for (v, value) in graph.values.iter() {
         if let crate::graph::ValueDef::Const(c) = value.def {
-            let t = graph.constants.get(c).ok_or_else(|| IrError::Verify(format!("value {} has no constant", value.name)))?;
+            let t = graph
+                .constants
+                .get(c)
+                .ok_or_else(|| IrError::Verify(format!("value {} has no constant", value.name)))?;
             vals[v.index()] = Some(t.clone());
         }
     }
@@ -113,7 +124,11 @@ pub fn eval_graph(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         let args: Vec<&Tensor> = node
             .inputs
             .iter()
-            .map(|&v| vals.get(v.index()).and_then(|t| t.as_deref()).ok_or_else(|| err(format!("input value #{} is not computed yet", v.index()))))
+            .map(|&v| {
+                vals.get(v.index())
+                    .and_then(|t| t.as_deref())
+                    .ok_or_else(|| err(format!("input value #{} is not computed yet", v.index())))
+            })
             .collect::<Result<_>>()?;
         let outs = eval_op(&node.op, &args).map_err(err)?;
         if outs.len() != node.outputs.len() {

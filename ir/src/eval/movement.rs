@@ -86,9 +86,7 @@ pub fn slice(x: &Tensor, starts: &[usize], steps: &[i64], lens: &[usize]) -> Res
     let st = strides_of(x.shape());
     let mut idx = Vec::with_capacity(lens.iter().product());
     for_each_index(lens, |pos| {
-        let flat: i64 = (0..pos.len())
-            .map(|a| (starts[a] as i64 + pos[a] as i64 * steps[a]) * st[a] as i64)
-            .sum();
+        let flat: i64 = (0..pos.len()).map(|a| (starts[a] as i64 + pos[a] as i64 * steps[a]) * st[a] as i64).sum();
         idx.push(flat as usize);
     });
     take(x, &idx, 0.0, lens)

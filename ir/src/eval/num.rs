@@ -195,7 +195,11 @@ macro_rules! impl_int_num {
                         one
                     } else if $signed && self.wrapping_add(one) == 0 {
                         // base -1: +1 for even exponents, -1 for odd.
-                        if o % 2 == 0 { one } else { self }
+                        if o % 2 == 0 {
+                            one
+                        } else {
+                            self
+                        }
                     } else {
                         0
                     };
@@ -374,16 +378,46 @@ macro_rules! for_all_dtypes {
 macro_rules! for_num_dtypes {
     ($d:expr, $T:ident => $body:expr, bool => $other:expr) => {
         match $d {
-            $crate::DType::F32 => { type $T = f32; $body }
-            $crate::DType::F64 => { type $T = f64; $body }
-            $crate::DType::I8 => { type $T = i8; $body }
-            $crate::DType::U8 => { type $T = u8; $body }
-            $crate::DType::I16 => { type $T = i16; $body }
-            $crate::DType::U16 => { type $T = u16; $body }
-            $crate::DType::I32 => { type $T = i32; $body }
-            $crate::DType::U32 => { type $T = u32; $body }
-            $crate::DType::I64 => { type $T = i64; $body }
-            $crate::DType::U64 => { type $T = u64; $body }
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            $crate::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            $crate::DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            $crate::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::U64 => {
+                type $T = u64;
+                $body
+            }
             $crate::DType::Bool => $other,
         }
     };
@@ -395,8 +429,14 @@ macro_rules! for_num_dtypes {
 macro_rules! for_float_dtypes {
     ($d:expr, $T:ident => $body:expr, else => $other:expr) => {
         match $d {
-            $crate::DType::F32 => { type $T = f32; $body }
-            $crate::DType::F64 => { type $T = f64; $body }
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
             _ => $other,
         }
     };
@@ -410,8 +450,7 @@ pub fn slice_of<T: Element>(t: &Tensor) -> Result<&[T], String> {
 /// A tensor of `shape` from elements whose count is known to match.
 pub fn tensor_of<T: Element>(shape: &[usize], v: Vec<T>) -> Result<Tensor, String> {
     let n = v.len();
-    Tensor::new(shape.to_vec(), T::wrap(v))
-        .ok_or_else(|| format!("internal: {n} elements do not fill shape {shape:?}"))
+    Tensor::new(shape.to_vec(), T::wrap(v)).ok_or_else(|| format!("internal: {n} elements do not fill shape {shape:?}"))
 }
 
 /// An error for a dtype an op cannot take (only reachable if inference let it through).

@@ -68,7 +68,9 @@ impl<'a> Attrs<'a> {
             Raw::Scalar(s) => {
                 Err(self.error(format!("attribute `{key}`: expected a list `[..]` of {what}, found `{s}`")))
             }
-            Raw::Str(_) => Err(self.error(format!("attribute `{key}`: expected a list `[..]` of {what}, found a string"))),
+            Raw::Str(_) => {
+                Err(self.error(format!("attribute `{key}`: expected a list `[..]` of {what}, found a string")))
+            }
         }
     }
 

@@ -167,7 +167,9 @@ impl Analysis<TensorLang> for TensorAnalysis {
     fn make(eg: &mut EGraph, enode: &TensorLang, _id: Id) -> ClassData {
         let a = &eg.analysis;
         match enode {
-            TensorLang::Input(i) => ClassData { types: a.input_types.get(*i).cloned().into_iter().collect(), ..Default::default() },
+            TensorLang::Input(i) => {
+                ClassData { types: a.input_types.get(*i).cloned().into_iter().collect(), ..Default::default() }
+            }
             TensorLang::Const(k) => match a.constants.get(*k) {
                 Some(t) => ClassData { types: vec![t.ty()], constant: Some(t.clone()), ..Default::default() },
                 None => ClassData::default(),

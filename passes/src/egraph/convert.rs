@@ -48,7 +48,8 @@ pub fn to_egraph(graph: &Graph, fold: bool) -> Result<(EGraph, Vec<Id>), PassErr
     }
     for (n, node) in graph.nodes.iter() {
         let kids: Option<Vec<Id>> = node.inputs.iter().map(|v| class_of.get(v.index()).copied().flatten()).collect();
-        let kids = kids.ok_or_else(|| PassError::node(&node.name, node.op.name(), "an input is not defined before the node"))?;
+        let kids =
+            kids.ok_or_else(|| PassError::node(&node.name, node.op.name(), "an input is not defined before the node"))?;
         let id = eg.add(TensorLang::op_node(node.op.clone(), kids));
         let rank = ni + nv + n.index();
         let names: Vec<&str> = node.outputs.iter().map(|&o| graph.value(o).name.as_str()).collect();
@@ -162,7 +163,10 @@ impl<'a> Builder<'a> {
             TensorLang::Op(key, kids) => {
                 let inputs = kids.iter().map(|k| self.single(*k)).collect::<Result<Vec<_>, _>>()?;
                 let name = if data.name.is_empty() { self.fresh_name(key.op()) } else { data.name.clone() };
-                let outputs = result_names(data).into_iter().zip(data.types.iter().cloned()).collect::<Vec<(String, TensorType)>>();
+                let outputs = result_names(data)
+                    .into_iter()
+                    .zip(data.types.iter().cloned())
+                    .collect::<Vec<(String, TensorType)>>();
                 if outputs.is_empty() {
                     return Err(PassError::node(&name, key.op().name(), "the class has no types"));
                 }
@@ -176,7 +180,12 @@ impl<'a> Builder<'a> {
         if let Some(&v) = self.consts.get(&k) {
             return Ok(v);
         }
-        let t = self.eg.analysis.constants.get(k).ok_or_else(|| PassError::Extract(format!("constant #{k} does not exist")))?;
+        let t = self
+            .eg
+            .analysis
+            .constants
+            .get(k)
+            .ok_or_else(|| PassError::Extract(format!("constant #{k} does not exist")))?;
         let name = data.values.first().cloned().unwrap_or_default();
         let v = self.g.add_const(name, t.clone());
         self.consts.insert(k, v);

@@ -121,7 +121,8 @@ impl CostModel {
 
     /// Bytes of all inputs and outputs over the bandwidth: microseconds.
     fn bytes_time(&self, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
-        let bytes: usize = ins.iter().map(|t| t.byte_size()).sum::<usize>() + outs.iter().map(|t| t.byte_size()).sum::<usize>();
+        let bytes: usize =
+            ins.iter().map(|t| t.byte_size()).sum::<usize>() + outs.iter().map(|t| t.byte_size()).sum::<usize>();
         bytes as f64 / self.bandwidth * 1e6
     }
 

@@ -16,13 +16,13 @@
 //! reason is reported; hitting a limit is not an error, the e-graph so far is extracted.
 
 use super::analysis::EGraph;
+use super::analysis::TensorAnalysis;
 use super::convert::{to_egraph, to_graph};
 use super::cost::CostModel;
 use super::error::PassError;
 use super::extract::extract;
 use super::lang::TensorLang;
 use super::rule::Rewrite;
-use super::analysis::TensorAnalysis;
 use egg::{Runner, SimpleScheduler, StopReason};
 use kiln_ir::{Graph, Op};
 use std::time::{Duration, Instant};

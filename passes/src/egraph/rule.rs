@@ -234,7 +234,14 @@ impl<R: Found> Applier<TensorLang, super::analysis::TensorAnalysis> for FnRule<R
         changed
     }
 
-    fn apply_one(&self, eg: &mut EGraph, eclass: Id, subst: &Subst, _: Option<&PatternAst<TensorLang>>, _: Symbol) -> Vec<Id> {
+    fn apply_one(
+        &self,
+        eg: &mut EGraph,
+        eclass: Id,
+        subst: &Subst,
+        _: Option<&PatternAst<TensorLang>>,
+        _: Symbol,
+    ) -> Vec<Id> {
         let Some(&index) = subst.get(term_var()) else { return vec![] };
         let term = match self.table.lock() {
             Ok(table) => table.get(usize::from(index)).cloned(),

@@ -68,7 +68,12 @@ pub fn outputs_of(before: &Graph, after: &Graph, seed: u64) -> (Vec<Vec<f64>>, V
 pub fn assert_same_outputs(before: &Graph, after: &Graph) {
     for seed in [1, 2] {
         let (a, b) = outputs_of(before, after, seed);
-        assert!(a == b, "outputs differ\nbefore:\n{}\nafter:\n{}", print_graph(before, false), print_graph(after, false));
+        assert!(
+            a == b,
+            "outputs differ\nbefore:\n{}\nafter:\n{}",
+            print_graph(before, false),
+            print_graph(after, false)
+        );
     }
 }
 
@@ -105,7 +110,13 @@ pub fn residual_net(blocks: usize) -> Graph {
     let mut x = g.add_input("x", f32t(&shape));
     let ones = g.add_const("ones", Tensor::from_vec(vec![1], vec![1.0f32]));
     let zeros = g.add_const("zeros", Tensor::from_vec(vec![4, 1, 1], vec![0.0f32; 4]));
-    let conv = Op::Conv(ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![1, 1, 1, 1], group: 1 });
+    let conv = Op::Conv(ConvAttrs {
+        kernel: vec![3, 3],
+        strides: vec![1, 1],
+        dilations: vec![1, 1],
+        pads: vec![1, 1, 1, 1],
+        group: 1,
+    });
     for b in 0..blocks {
         let w = g.add_const(format!("w{b}"), random_const(&mut rng, &[4, 4, 3, 3], 0.3));
         let bias = g.add_const(format!("b{b}"), random_const(&mut rng, &[4], 0.1));

@@ -62,7 +62,8 @@ fn batch_norm_to_affine(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Te
     let key = format!("bn-k:{}:{}:{eps}", keys[0], keys[3]);
     let scale = t.derived(eg, key, || Some(per_channel(&shape, channels, k)))?;
     let key = format!("bn-c:{}:{}:{}:{}:{eps}", keys[0], keys[1], keys[2], keys[3]);
-    let shift = t.derived(eg, key, || Some(per_channel(&shape, channels, |c| p[1][c] as f64 - p[2][c] as f64 * k(c))))?;
+    let shift =
+        t.derived(eg, key, || Some(per_channel(&shape, channels, |c| p[1][c] as f64 - p[2][c] as f64 * k(c))))?;
     let x = t.class(ch[0]);
     let mul = t.op(Op::Binary(BinaryOp::Mul), &[x, scale]);
     t.op(Op::Binary(BinaryOp::Add), &[mul, shift]);
@@ -135,12 +136,18 @@ fn scale_into_conv(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
     let w = t.derived(eg, format!("{op}-w:{wk}:{kk}"), || {
         let (wv, ws) = const_f32(eg, c.w)?;
         let per = wv.len() / c.out_channels.max(1);
-        Some(Tensor::from_vec(ws.to_vec(), wv.iter().enumerate().map(|(i, &x)| (x as f64 * k[i / per.max(1)]) as f32).collect::<Vec<f32>>()))
+        Some(Tensor::from_vec(
+            ws.to_vec(),
+            wv.iter().enumerate().map(|(i, &x)| (x as f64 * k[i / per.max(1)]) as f32).collect::<Vec<f32>>(),
+        ))
     })?;
     let bias_key = c.b.map_or(Some("none".to_string()), |b| const_key(eg, b))?;
     let b = t.derived(eg, format!("{op}-b:{bias_key}:{kk}"), || {
         let old = bias_values(eg, c.b, c.out_channels)?;
-        Some(Tensor::from_vec(vec![c.out_channels], old.iter().zip(&k).map(|(b, k)| (b * k) as f32).collect::<Vec<f32>>()))
+        Some(Tensor::from_vec(
+            vec![c.out_channels],
+            old.iter().zip(&k).map(|(b, k)| (b * k) as f32).collect::<Vec<f32>>(),
+        ))
     })?;
     conv_term(&mut t, &c, w, b);
     Some(t)
@@ -170,7 +177,10 @@ fn add_into_conv_bias(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term
     let mut t = Term::new();
     let b = t.derived(eg, key, || {
         let old = bias_values(eg, c.b, c.out_channels)?;
-        Some(Tensor::from_vec(vec![c.out_channels], old.iter().zip(&add).map(|(b, a)| (b + sign * a) as f32).collect::<Vec<f32>>()))
+        Some(Tensor::from_vec(
+            vec![c.out_channels],
+            old.iter().zip(&add).map(|(b, a)| (b + sign * a) as f32).collect::<Vec<f32>>(),
+        ))
     })?;
     let w = t.class(c.w);
     conv_term(&mut t, &c, w, b);
@@ -190,7 +200,9 @@ fn add_into_gemm_bias(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term
                 Some(Op::Gemm { alpha, trans_a, trans_b, .. }) if ch.len() == 2 => {
                     Op::Gemm { alpha: *alpha, beta: 1.0, trans_a: *trans_a, trans_b: *trans_b }
                 }
-                Some(Op::MatMul) if ch.len() == 2 && ty(eg, ch[0])?.shape.len() == 2 && ty(eg, ch[1])?.shape.len() == 2 => {
+                Some(Op::MatMul)
+                    if ch.len() == 2 && ty(eg, ch[0])?.shape.len() == 2 && ty(eg, ch[1])?.shape.len() == 2 =>
+                {
                     Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false }
                 }
                 _ => continue,
@@ -209,13 +221,18 @@ fn pad_into_conv(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
     let Some(Op::Conv(attrs)) = node.op() else { return None };
     let ch = children(eg, node);
     let (pads, x) = eg[ch[0]].nodes.iter().find_map(|n| match n.op() {
-        Some(Op::Pad { mode: PadMode::Constant, pads, value }) if *value == 0.0 => Some((pads.clone(), children(eg, n)[0])),
+        Some(Op::Pad { mode: PadMode::Constant, pads, value }) if *value == 0.0 => {
+            Some((pads.clone(), children(eg, n)[0]))
+        }
         _ => None,
     })?;
     let rank = pads.len() / 2;
     let spatial = rank.checked_sub(2)?;
     let (begin, end) = pads.split_at(rank);
-    if spatial != attrs.kernel.len() || begin[..2].iter().chain(&end[..2]).any(|&p| p != 0) || pads.iter().any(|&p| p < 0) {
+    if spatial != attrs.kernel.len()
+        || begin[..2].iter().chain(&end[..2]).any(|&p| p != 0)
+        || pads.iter().any(|&p| p < 0)
+    {
         return None;
     }
     let mut merged = attrs.clone();

@@ -44,7 +44,9 @@ fn as_program(eg: &EGraph, class: Id, node: &TensorLang) -> Option<(Program, Vec
     let children = children(eg, node);
     let program = match node.op()? {
         Op::Unary(u) => Program { steps: vec![Step::Unary(*u, Operand::Arg(0))] },
-        Op::Binary(b) if is_arithmetic(*b) => Program { steps: vec![Step::Binary(*b, Operand::Arg(0), Operand::Arg(1))] },
+        Op::Binary(b) if is_arithmetic(*b) => {
+            Program { steps: vec![Step::Binary(*b, Operand::Arg(0), Operand::Arg(1))] }
+        }
         Op::Elementwise(p) => p.clone(),
         _ => return None,
     };

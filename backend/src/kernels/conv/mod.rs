@@ -26,12 +26,12 @@ pub(crate) mod direct;
 mod nd;
 mod padded;
 
+use crate::emit::addr;
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::kernels::matmul::{gemm, Epilogue, GemmShape};
 use crate::loops::for_count;
-use crate::emit::addr;
 use cranelift_codegen::ir::InstBuilder;
 use kiln_ir::{ConvAttrs, DType, Op};
 
@@ -105,7 +105,9 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<ConvDims> {
     let ok = (rank == 3 || rank == 4) && ws.len() == rank && os.len() == rank;
     let sp = rank.saturating_sub(2);
     if !ok || a.kernel.len() != sp || a.strides.len() != sp || a.dilations.len() != sp || a.pads.len() != 2 * sp {
-        return Err(spec.unsupported(format!("only 1-D and 2-D convolution (input rank {rank}, attribute lengths must match)")));
+        return Err(
+            spec.unsupported(format!("only 1-D and 2-D convolution (input rank {rank}, attribute lengths must match)"))
+        );
     }
     if spec.inputs.len() < 2 || spec.inputs.len() > 3 {
         return Err(spec.unsupported(format!("{} inputs (expected x, w and an optional bias)", spec.inputs.len())));
@@ -116,7 +118,15 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<ConvDims> {
     if a.group == 0 || xs[1] % a.group != 0 || ws[0] % a.group != 0 || ws[1] * a.group != xs[1] {
         return Err(spec.unsupported(format!("attribute group={} does not fit channels", a.group)));
     }
-    let two = |v: &[usize], i: usize, one: usize| if sp == 2 { v[i] } else if i == 0 { one } else { v[0] };
+    let two = |v: &[usize], i: usize, one: usize| {
+        if sp == 2 {
+            v[i]
+        } else if i == 0 {
+            one
+        } else {
+            v[0]
+        }
+    };
     Ok(ConvDims {
         n: xs[0],
         c: xs[1],
@@ -138,11 +148,24 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<ConvDims> {
 }
 
 fn is_pointwise(d: &ConvDims) -> bool {
-    d.kh == 1 && d.kw == 1 && d.sh == 1 && d.sw == 1 && d.pt == 0 && d.pl == 0 && d.groups == 1 && d.oh == d.h && d.ow == d.w
+    d.kh == 1
+        && d.kw == 1
+        && d.sh == 1
+        && d.sw == 1
+        && d.pt == 0
+        && d.pl == 0
+        && d.groups == 1
+        && d.oh == d.h
+        && d.ow == d.w
 }
 
 /// 1x1 convolution as one GEMM per image; `fused` is over the view `[N, M, OH*OW]`.
-fn pointwise(cx: &mut KernelCtx, d: &ConvDims, bias: Option<cranelift_codegen::ir::Value>, fused: Option<&FusedEpilogue>) {
+fn pointwise(
+    cx: &mut KernelCtx,
+    d: &ConvDims,
+    bias: Option<cranelift_codegen::ir::Value>,
+    fused: Option<&FusedEpilogue>,
+) {
     let hw = d.h * d.w;
     let shape = GemmShape { m: d.m, n: hw, k: d.c, a_strides: (d.c as i64, 1), b_strides: (hw as i64, 1) };
     let (x, w, out, ptr) = (cx.inputs[0], cx.inputs[1], cx.outputs[0], cx.ptr);

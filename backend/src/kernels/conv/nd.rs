@@ -77,7 +77,13 @@ struct Ptrs {
 /// Emits the N-D convolution of `spec` (inputs already checked to be f32).
 pub(super) fn emit(cx: &mut KernelCtx, spec: &KernelSpec, a: &ConvAttrs) -> Result<()> {
     let d = dims(spec, a)?;
-    let ptrs = Ptrs { x: cx.inputs[0], w: cx.inputs[1], out: cx.outputs[0], bias: (spec.inputs.len() > 2).then(|| cx.inputs[2]), fma: cx.has_fma };
+    let ptrs = Ptrs {
+        x: cx.inputs[0],
+        w: cx.inputs[1],
+        out: cx.outputs[0],
+        bias: (spec.inputs.len() > 2).then(|| cx.inputs[2]),
+        fma: cx.has_fma,
+    };
     let mg = d.mg();
     let full = if mg >= 4 { mg / 4 * 4 } else { 0 };
     for_count(cx.b, 0, d.n as i64, 1, |b, n| {
@@ -101,9 +107,16 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<NdDims> {
     let (xs, ws, os) = (&spec.inputs[0].shape, &spec.inputs[1].shape, &spec.outputs[0].shape);
     let rank = xs.len();
     let sp = rank.saturating_sub(2);
-    let lens_ok = ws.len() == rank && os.len() == rank && a.kernel.len() == sp && a.strides.len() == sp && a.dilations.len() == sp && a.pads.len() == 2 * sp;
+    let lens_ok = ws.len() == rank
+        && os.len() == rank
+        && a.kernel.len() == sp
+        && a.strides.len() == sp
+        && a.dilations.len() == sp
+        && a.pads.len() == 2 * sp;
     if sp < 3 || !lens_ok {
-        return Err(spec.unsupported(format!("N-D convolution needs rank >= 5 tensors and one attribute entry per spatial axis (input rank {rank})")));
+        return Err(spec.unsupported(format!(
+            "N-D convolution needs rank >= 5 tensors and one attribute entry per spatial axis (input rank {rank})"
+        )));
     }
     if a.kernel.iter().chain(&a.strides).chain(&a.dilations).any(|&v| v == 0) {
         return Err(spec.unsupported("attributes kernel_shape, strides and dilations must be >= 1"));
@@ -117,7 +130,14 @@ fn dims(spec: &KernelSpec, a: &ConvAttrs) -> Result<NdDims> {
     }
     let mut axes = Vec::with_capacity(sp);
     for i in 0..sp {
-        let ax = Axis { input: xs[2 + i], output: os[2 + i], k: a.kernel[i], s: a.strides[i], d: a.dilations[i], pad_begin: a.pads[i] };
+        let ax = Axis {
+            input: xs[2 + i],
+            output: os[2 + i],
+            k: a.kernel[i],
+            s: a.strides[i],
+            d: a.dilations[i],
+            pad_begin: a.pads[i],
+        };
         let span = ax.d * (ax.k - 1) + 1;
         let padded = ax.input + a.pads[i] + a.pads[sp + i];
         let fits = ws[2 + i] == ax.k && padded >= span && ax.output == (padded - span) / ax.s + 1;
@@ -175,7 +195,12 @@ struct Block<'a> {
 }
 
 /// Emits `body(position)` inside one loop per entry of `ends` (outermost first).
-fn nest(b: &mut FunctionBuilder, ends: &[usize], idx: Vec<Value>, body: &mut dyn FnMut(&mut FunctionBuilder, &[Value])) {
+fn nest(
+    b: &mut FunctionBuilder,
+    ends: &[usize],
+    idx: Vec<Value>,
+    body: &mut dyn FnMut(&mut FunctionBuilder, &[Value]),
+) {
     let Some((&end, rest)) = ends.split_first() else {
         body(b, &idx);
         return;
@@ -297,4 +322,3 @@ impl TapWalk<'_> {
         b.def_var(self.acc, next);
     }
 }
-

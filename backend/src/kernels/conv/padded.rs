@@ -29,7 +29,9 @@ use crate::emit::{addr, c64, load, mul_add, store};
 use crate::kernel::KernelCtx;
 use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::loops::for_count;
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Type, Value};
+use cranelift_codegen::ir::{
+    condcodes::IntCC, types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Type, Value,
+};
 use cranelift_frontend::{FunctionBuilder, Variable};
 
 /// Largest row buffer (bytes) kept on the stack.
@@ -104,11 +106,13 @@ struct Cols {
 pub(super) fn emit(cx: &mut KernelCtx, d: &ConvDims, bias: Option<Value>, fused: Option<&FusedEpilogue>) {
     let geo = Geo::new(d);
     let d = *d;
-    let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.bytes().max(16) as u32, 4));
+    let slot =
+        cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.bytes().max(16) as u32, 4));
     let buf = cx.b.ins().stack_addr(types::I64, slot, 0);
     let mg = d.mg();
     let col = (mg > 1 && geo.col_bytes() <= MAX_COL_BYTES).then(|| {
-        let slot = cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.col_bytes() as u32, 4));
+        let slot =
+            cx.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, geo.col_bytes() as u32, 4));
         cx.b.ins().stack_addr(types::I64, slot, 0)
     });
     let p = Ptrs { x: cx.inputs[0], w: cx.inputs[1], out: cx.outputs[0], bias, buf, col, fma: cx.has_fma, fused };
@@ -285,7 +289,15 @@ fn out_row(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Valu
 }
 
 /// Outputs (oh, ow0 + cols) of channels `m0..m0 + mb` of group `g`.
-fn block(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Value, Value), mb: usize, ow0: Value, cols: &Cols) {
+fn block(
+    b: &mut FunctionBuilder,
+    geo: &Geo,
+    p: &Ptrs,
+    at: (Value, Value, Value, Value),
+    mb: usize,
+    ow0: Value,
+    cols: &Cols,
+) {
     let d = geo.d;
     let (n, g, oh, m0) = at;
     let khkw = d.kh * d.kw;
@@ -316,7 +328,14 @@ fn block(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Value,
 /// is one fma deep per iteration, so Cranelift's scheduler keeps the live set at the 16 xmm
 /// registers (with every tap unrolled it hoists all loads and spills; unrolling 2 or 3 taps per
 /// iteration measured 15-25% slower). Weight loads are `readonly` (weights never change).
-fn gemm_taps(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Value), acc: &[Vec<Variable>], cols: &Cols) {
+fn gemm_taps(
+    b: &mut FunctionBuilder,
+    geo: &Geo,
+    p: &Ptrs,
+    at: (Value, Value, Value),
+    acc: &[Vec<Variable>],
+    cols: &Cols,
+) {
     let d = geo.d;
     let (col, w_blk, ow0) = at;
     let depth = geo.depth();
@@ -371,7 +390,14 @@ fn unrolled_taps(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value
 }
 
 /// Adds the bias, applies the fused epilogue if any, and stores the accumulators of one block.
-fn store_block(b: &mut FunctionBuilder, geo: &Geo, p: &Ptrs, at: (Value, Value, Value, Value), acc: &[Vec<Variable>], cols: &Cols) {
+fn store_block(
+    b: &mut FunctionBuilder,
+    geo: &Geo,
+    p: &Ptrs,
+    at: (Value, Value, Value, Value),
+    acc: &[Vec<Variable>],
+    cols: &Cols,
+) {
     let d = geo.d;
     let (n, oh, ch0, ow0) = at;
     let n_m = b.ins().imul_imm_s(n, d.m as i64);

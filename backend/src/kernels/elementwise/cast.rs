@@ -113,4 +113,3 @@ fn float_to_int(b: &mut FunctionBuilder, x: Value, to: DType) -> Value {
         }
     }
 }
-

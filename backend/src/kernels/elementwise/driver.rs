@@ -38,9 +38,7 @@ pub(crate) fn flags() -> MemFlagsData {
 fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<i64> {
     let dense = kiln_ir::strides_of(shape);
     let skip = out.len() - shape.len();
-    (0..out.len())
-        .map(|k| if k < skip || shape[k - skip] == 1 { 0 } else { dense[k - skip] as i64 })
-        .collect()
+    (0..out.len()).map(|k| if k < skip || shape[k - skip] == 1 { 0 } else { dense[k - skip] as i64 }).collect()
 }
 
 /// The iteration space after dropping unit axes and merging contiguous ones: sizes and, per

@@ -132,9 +132,7 @@ pub(crate) fn binary(b: &mut FunctionBuilder, op: BinaryOp, x: Value, y: Value, 
         BinaryOp::PRelu => x,
         BinaryOp::Equal => b.ins().icmp(IntCC::Equal, x, y),
         BinaryOp::Less => b.ins().icmp(cc(IntCC::SignedLessThan, IntCC::UnsignedLessThan), x, y),
-        BinaryOp::LessOrEqual => {
-            b.ins().icmp(cc(IntCC::SignedLessThanOrEqual, IntCC::UnsignedLessThanOrEqual), x, y)
-        }
+        BinaryOp::LessOrEqual => b.ins().icmp(cc(IntCC::SignedLessThanOrEqual, IntCC::UnsignedLessThanOrEqual), x, y),
         BinaryOp::Greater => b.ins().icmp(cc(IntCC::SignedGreaterThan, IntCC::UnsignedGreaterThan), x, y),
         BinaryOp::GreaterOrEqual => {
             b.ins().icmp(cc(IntCC::SignedGreaterThanOrEqual, IntCC::UnsignedGreaterThanOrEqual), x, y)

@@ -107,7 +107,12 @@ impl FusedEpilogue {
                 Extra { ptr, strides: inner.to_vec() }
             })
             .collect();
-        FusedEpilogue { emitter: self.emitter.clone(), consts: self.consts.clone(), dims: self.dims[lead..].to_vec(), extras }
+        FusedEpilogue {
+            emitter: self.emitter.clone(),
+            consts: self.consts.clone(),
+            dims: self.dims[lead..].to_vec(),
+            extras,
+        }
     }
 
     /// Applies the epilogue to `val` (a scalar, or a vector whose lanes are consecutive along

@@ -75,7 +75,12 @@ fn emit_fused(cx: &mut KernelCtx, spec: &KernelSpec, base: &Op, base_inputs: usi
         Op::Conv(_) => conv::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
         Op::Gemm { .. } | Op::MatMul => matmul::emit_with(&mut base_cx, &base_spec, Some(&epi))?,
         Op::WinogradOutput { .. } => crate::kernels::winograd::emit_output_with(&mut base_cx, &base_spec, Some(&epi))?,
-        other => return Err(spec.unsupported(format!("attribute base: no fused kernel for {} (conv, gemm or matmul only)", other.name()))),
+        other => {
+            return Err(spec.unsupported(format!(
+                "attribute base: no fused kernel for {} (conv, gemm or matmul only)",
+                other.name()
+            )))
+        }
     };
     if !in_registers {
         epilogue_pass(cx, spec, base_inputs, epi.emitter());
@@ -87,14 +92,19 @@ fn emit_fused(cx: &mut KernelCtx, spec: &KernelSpec, base: &Op, base_inputs: usi
 /// parameters.
 fn bind_epilogue(cx: &KernelCtx, spec: &KernelSpec, base_inputs: usize, program: &Program) -> Result<FusedEpilogue> {
     let out = &spec.outputs[0];
-    let extras: Vec<(Value, &[usize])> =
-        spec.inputs[base_inputs..].iter().zip(&cx.inputs[base_inputs..]).map(|(t, &p)| (p, t.shape.as_slice())).collect();
+    let extras: Vec<(Value, &[usize])> = spec.inputs[base_inputs..]
+        .iter()
+        .zip(&cx.inputs[base_inputs..])
+        .map(|(t, &p)| (p, t.shape.as_slice()))
+        .collect();
     for (k, t) in spec.inputs[base_inputs..].iter().enumerate() {
         if t.dtype != out.dtype {
             return Err(spec.unsupported(format!("epilogue argument x{} is {t}, the result is {out}", k + 1)));
         }
         if !elementwise::broadcasts_into(&t.shape, &out.shape) {
-            return Err(spec.unsupported(format!("epilogue argument x{} {t} does not broadcast to the result {out}", k + 1)));
+            return Err(
+                spec.unsupported(format!("epilogue argument x{} {t} does not broadcast to the result {out}", k + 1))
+            );
         }
     }
     let emitter = Emitter::new(spec, program, out.dtype, 1 + extras.len(), cx.has_vector_round)?;
@@ -108,9 +118,11 @@ fn epilogue_pass(cx: &mut KernelCtx, spec: &KernelSpec, base_inputs: usize, emit
     let ty = clif_type(out_t.dtype);
     let out = Operand { ptr: cx.outputs[0], ty, shape: out_t.shape.clone() };
     let mut inputs = vec![out.clone()];
-    inputs.extend(
-        spec.inputs[base_inputs..].iter().zip(&cx.inputs[base_inputs..]).map(|(t, &ptr)| Operand { ptr, ty, shape: t.shape.clone() }),
-    );
+    inputs.extend(spec.inputs[base_inputs..].iter().zip(&cx.inputs[base_inputs..]).map(|(t, &ptr)| Operand {
+        ptr,
+        ty,
+        shape: t.shape.clone(),
+    }));
     let lanes = if emitter.vectorizable() { 4 } else { 1 };
     emit_map(cx.b, &out, &inputs, lanes, &mut |b, v| emitter.emit(b, v));
 }

@@ -103,7 +103,12 @@ fn emit_gemm(cx: &mut KernelCtx, spec: &KernelSpec, dtype: DType, e: Epilogue, t
     let a_strides = if ta { (1, m as i64) } else { (k as i64, 1) };
     let b_strides = if tb { (1, k as i64) } else { (n as i64, 1) };
     let c = match spec.inputs.get(2) {
-        Some(ct) => Some((cx.inputs[2], broadcast_strides(&ct.shape, m, n).ok_or_else(|| spec.unsupported(format!("C of shape {:?} does not broadcast to [{m}, {n}]", ct.shape)))?)),
+        Some(ct) => Some((
+            cx.inputs[2],
+            broadcast_strides(&ct.shape, m, n).ok_or_else(|| {
+                spec.unsupported(format!("C of shape {:?} does not broadcast to [{m}, {n}]", ct.shape))
+            })?,
+        )),
         None => None,
     };
     let shape = GemmShape { m, n, k, a_strides, b_strides };

@@ -69,7 +69,13 @@ fn zero_of(b: &mut FunctionBuilder, dtype: DType) -> Value {
 }
 
 fn float_epilogue(b: &mut FunctionBuilder, dtype: DType, e: &Epilogue, val: Value, i: Value, j: Value) -> Value {
-    let k = |b: &mut FunctionBuilder, x: f32| if dtype == DType::F32 { b.ins().f32const(x) } else { b.ins().f64const(x as f64) };
+    let k = |b: &mut FunctionBuilder, x: f32| {
+        if dtype == DType::F32 {
+            b.ins().f32const(x)
+        } else {
+            b.ins().f64const(x as f64)
+        }
+    };
     let mut val = val;
     if e.alpha != 1.0 {
         let al = k(b, e.alpha);

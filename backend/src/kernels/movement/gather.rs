@@ -20,7 +20,15 @@ pub(crate) struct GatherDims {
 }
 
 /// Emits the Gather loops; `idx_size` is 4 (i32) or 8 (i64).
-pub(crate) fn emit(b: &mut FunctionBuilder, data: Value, idx: Value, out: Value, g: &GatherDims, esize: usize, idx_size: usize) {
+pub(crate) fn emit(
+    b: &mut FunctionBuilder,
+    data: Value,
+    idx: Value,
+    out: Value,
+    g: &GatherDims,
+    esize: usize,
+    idx_size: usize,
+) {
     if g.dim == 0 || g.outer * g.count * g.inner == 0 {
         return;
     }

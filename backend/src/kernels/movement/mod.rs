@@ -58,7 +58,11 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         }
         Op::Expand { .. } => {
             let out = &spec.outputs[0].shape;
-            let block = Block { sizes: out.clone(), src_strides: broadcast_strides(&x.shape, out, esize), dst_strides: byte_strides(out, esize) };
+            let block = Block {
+                sizes: out.clone(),
+                src_strides: broadcast_strides(&x.shape, out, esize),
+                dst_strides: byte_strides(out, esize),
+            };
             copy_block(b, src, dst, &block, esize);
         }
         Op::Concat { axis } => emit_concat(b, &cx.inputs, dst, &spec.inputs, &spec.outputs[0], *axis),
@@ -100,7 +104,8 @@ fn emit_concat(b: &mut FunctionBuilder, srcs: &[Value], dst: Value, ins: &[Tenso
     let out_s = byte_strides(&out.shape, esize);
     let mut at = 0usize;
     for (&src, t) in srcs.iter().zip(ins) {
-        let block = Block { sizes: t.shape.clone(), src_strides: byte_strides(&t.shape, esize), dst_strides: out_s.clone() };
+        let block =
+            Block { sizes: t.shape.clone(), src_strides: byte_strides(&t.shape, esize), dst_strides: out_s.clone() };
         let d = b.ins().iadd_imm_s(dst, at as i64 * out_s[axis]);
         copy_block(b, src, d, &block, esize);
         at += t.shape[axis];
@@ -112,7 +117,8 @@ fn emit_split(b: &mut FunctionBuilder, src: Value, dsts: &[Value], x: &TensorTyp
     let in_s = byte_strides(&x.shape, esize);
     let mut at = 0usize;
     for (&dst, t) in dsts.iter().zip(outs) {
-        let block = Block { sizes: t.shape.clone(), src_strides: in_s.clone(), dst_strides: byte_strides(&t.shape, esize) };
+        let block =
+            Block { sizes: t.shape.clone(), src_strides: in_s.clone(), dst_strides: byte_strides(&t.shape, esize) };
         let s = b.ins().iadd_imm_s(src, at as i64 * in_s[axis]);
         copy_block(b, s, dst, &block, esize);
         at += t.shape[axis];
@@ -128,7 +134,16 @@ fn pad_bits(value: f64, dtype: DType) -> i64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn emit_pad(b: &mut FunctionBuilder, src: Value, dst: Value, x: &TensorType, out: &TensorType, mode: PadMode, pads: &[i64], value: f64) {
+fn emit_pad(
+    b: &mut FunctionBuilder,
+    src: Value,
+    dst: Value,
+    x: &TensorType,
+    out: &TensorType,
+    mode: PadMode,
+    pads: &[i64],
+    value: f64,
+) {
     let esize = x.dtype.size();
     let r = x.shape.len();
     let per_axis: Vec<Vec<Segment>> =
@@ -163,7 +178,14 @@ fn cartesian(per_axis: &[Vec<Segment>]) -> Vec<Vec<Segment>> {
     out
 }
 
-fn emit_gather(b: &mut FunctionBuilder, idx: Value, data: Value, out: Value, spec: &KernelSpec, axis: usize) -> Result<()> {
+fn emit_gather(
+    b: &mut FunctionBuilder,
+    idx: Value,
+    data: Value,
+    out: Value,
+    spec: &KernelSpec,
+    axis: usize,
+) -> Result<()> {
     let x = &spec.inputs[0];
     let ind = spec.inputs.get(1).ok_or_else(|| spec.unsupported("gather needs indices"))?;
     let idx_size = match ind.dtype {

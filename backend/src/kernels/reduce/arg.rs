@@ -6,7 +6,10 @@ use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::kernels::split_at_axis;
 use crate::loops::for_count;
-use cranelift_codegen::ir::{condcodes::{FloatCC, IntCC}, types, InstBuilder};
+use cranelift_codegen::ir::{
+    condcodes::{FloatCC, IntCC},
+    types, InstBuilder,
+};
 use kiln_ir::DType;
 
 /// Emits ArgMax (`max`) or ArgMin along `axis`.

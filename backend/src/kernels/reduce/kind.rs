@@ -2,9 +2,12 @@
 //! result: `init`, `map`, `combine`, `finish` for f32 (scalar or f32x4), f64 and integers.
 //! LogSumExp takes two passes (maximum, then the sum of shifted exponentials) for stability.
 
-use crate::emit::{load, hsum};
+use crate::emit::{hsum, load};
 use crate::loops::for_count;
-use cranelift_codegen::ir::{condcodes::{FloatCC, IntCC}, types, InstBuilder, Type, Value};
+use cranelift_codegen::ir::{
+    condcodes::{FloatCC, IntCC},
+    types, InstBuilder, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use kiln_ir::{DType, ReduceKind};
 

@@ -17,15 +17,16 @@ use crate::kernels::matmul::broadcast_offset;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-use kind::Reducer;
 use kiln_ir::{strides_of, DType, Op};
+use kind::Reducer;
 
 /// Emits the kernel body of `spec`.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     match &spec.op {
         Op::Reduce { kind, axes, .. } => {
             let dtype = spec.inputs[0].dtype;
-            let red = Reducer::new(*kind, dtype).ok_or_else(|| spec.unsupported(format!("{} on dtype {dtype}", kind.name())))?;
+            let red = Reducer::new(*kind, dtype)
+                .ok_or_else(|| spec.unsupported(format!("{} on dtype {dtype}", kind.name())))?;
             let shape = &spec.inputs[0].shape;
             if axes.iter().any(|&a| a >= shape.len()) {
                 return Err(spec.unsupported(format!("attribute axes={axes:?} out of range for rank {}", shape.len())));
@@ -83,7 +84,11 @@ fn outer_r_inner(b: &mut FunctionBuilder, red: &Reducer, x: Value, y: Value, out
         let yo_idx = b.ins().imul_imm_s(o, inner as i64);
         let yo = addr(b, y, yo_idx, size);
         if inner == 1 {
-            let v = if vector && red.vectorisable() { red.contiguous_f32(b, xo, r) } else { lane(b, red, xo, r, 1, clif_type(red.dtype)) };
+            let v = if vector && red.vectorisable() {
+                red.contiguous_f32(b, xo, r)
+            } else {
+                lane(b, red, xo, r, 1, clif_type(red.dtype))
+            };
             store(b, v, yo, 0);
             return;
         }

@@ -67,7 +67,9 @@ fn axis_table(taps: &[Tap], k: usize, in_stride: i64) -> (Table, bool) {
     let mut words = Vec::new();
     for t in taps {
         let (offs, ws, c): (Vec<i64>, Vec<f64>, f64) = match t {
-            Tap::Mix(m) => (m.iter().map(|&(i, _)| i as i64 * in_stride).collect(), m.iter().map(|&(_, w)| w).collect(), 0.0),
+            Tap::Mix(m) => {
+                (m.iter().map(|&(i, _)| i as i64 * in_stride).collect(), m.iter().map(|&(_, w)| w).collect(), 0.0)
+            }
             Tap::Fill(v) => (vec![0; k], vec![0.0; k], *v),
         };
         // Offsets fit i32: the caller rejects inputs of 2 GiB or more.
@@ -197,11 +199,7 @@ fn vector_inner(b: &mut FunctionBuilder, p: &Plan, st: State) {
     let n = p.axes[p.axes.len() - 1].n as i64;
     let vec_end = n - n % 4;
     let splat = |b: &mut FunctionBuilder, v: Option<Value>| v.map(|v| b.ins().splat(types::F32X4, v));
-    let vst = State {
-        taps: st.taps.iter().map(|&(o, w)| (o, splat(b, w))).collect(),
-        c: splat(b, st.c),
-        ..st.clone()
-    };
+    let vst = State { taps: st.taps.iter().map(|&(o, w)| (o, splat(b, w))).collect(), c: splat(b, st.c), ..st.clone() };
     for_count(b, 0, vec_end, 4, |b, i| {
         let byte = b.ins().imul_imm_s(i, 4);
         let src = b.ins().iadd(vst.src, byte);

@@ -89,7 +89,11 @@ pub(crate) struct Resized {
 /// The sampling of every axis of `job` from its compile-time table (`None`: axis copied
 /// unchanged): tables kept by [`keep_tables`] are materialised in stack slots, the others are
 /// computed in the loop. Shared by the nearest and the interpolating kernels.
-pub(crate) fn resized_axes(b: &mut FunctionBuilder, job: &Job, tables: &[Option<(Table, bool)>]) -> Vec<Option<Resized>> {
+pub(crate) fn resized_axes(
+    b: &mut FunctionBuilder,
+    job: &Job,
+    tables: &[Option<(Table, bool)>],
+) -> Vec<Option<Resized>> {
     let keep = keep_tables(&tables.iter().map(|t| t.as_ref().map(|(t, _)| t.bytes())).collect::<Vec<_>>());
     let mut resized = Vec::with_capacity(job.axes.len());
     for (k, t) in tables.iter().enumerate() {

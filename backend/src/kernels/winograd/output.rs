@@ -48,7 +48,12 @@ impl Geo {
         let (th, tw) = (tiles(oh), tiles(ow));
         let t = n * th * tw;
         let bias_ok = spec.inputs.get(1).is_none_or(|b| b.shape == [m]);
-        if spec.inputs[0].shape != [16, m, t] || spec.outputs[0].shape != out_shape[..] || !bias_ok || oh == 0 || ow == 0 {
+        if spec.inputs[0].shape != [16, m, t]
+            || spec.outputs[0].shape != out_shape[..]
+            || !bias_ok
+            || oh == 0
+            || ow == 0
+        {
             return Err(spec.unsupported(format!("attribute out_shape={out_shape:?} does not fit the operands")));
         }
         Ok(Geo { m, oh, ow, th, tw, t })
