@@ -30,6 +30,16 @@ pub struct CompiledGraph {
     pub workspace_size: usize,
     /// The entry's symbol name.
     pub entry_symbol: String,
+    /// Every function defined (kernels, then the entry), for profilers' symbol maps.
+    pub functions: Vec<FunctionSymbol>,
+}
+
+/// One defined function: its id, symbol name and machine-code size.
+#[derive(Clone, Debug)]
+pub struct FunctionSymbol {
+    pub id: FuncId,
+    pub name: String,
+    pub size: usize,
 }
 
 /// Compiles `graph` laid out by `plan` into `module`; symbols start with `symbol_prefix`.
@@ -42,7 +52,8 @@ pub fn compile_graph<M: Module>(
 ) -> Result<CompiledGraph> {
     let (steps, unique) = plan_kernels(graph, plan);
     let ids = declare_kernels(module, &unique, symbol_prefix)?;
-    let code_bytes = define_kernels(module, &unique, &ids)?;
+    let sizes = define_kernels(module, &unique, &ids)?;
+    let code_bytes: usize = sizes.iter().sum();
     let steps: Vec<Step> = steps
         .into_iter()
         .map(|s| match s {
@@ -53,6 +64,8 @@ pub fn compile_graph<M: Module>(
     let mut weights = Weights::default();
     let entry_symbol = format!("{symbol_prefix}entry");
     let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
+    let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
+    functions.push(FunctionSymbol { id: entry, name: entry_symbol.clone(), size: entry_size });
     Ok(CompiledGraph {
         entry,
         kernels: unique.len(),
@@ -60,7 +73,19 @@ pub fn compile_graph<M: Module>(
         weight_bytes: weights.bytes,
         workspace_size: plan.arena_size,
         entry_symbol,
+        functions,
     })
+}
+
+/// Kernel symbols named after their op and the first node that uses them.
+fn kernel_symbols(unique: &[KernelSpec], ids: &[FuncId], sizes: &[usize], prefix: &str) -> Vec<FunctionSymbol> {
+    (unique.iter().zip(ids).zip(sizes).enumerate())
+        .map(|(i, ((spec, &id), &size))| FunctionSymbol {
+            id,
+            name: format!("{prefix}k{i}_{}:{}", spec.op.name(), spec.node),
+            size,
+        })
+        .collect()
 }
 
 /// What the entry does for one node before kernel ids exist.
@@ -115,8 +140,8 @@ fn declare_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], prefix: &st
         .collect()
 }
 
-/// Compiles the kernels on all cores and defines them; returns their total code bytes.
-fn define_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], ids: &[FuncId]) -> Result<usize> {
+/// Compiles the kernels on all cores and defines them; returns each one's code bytes.
+fn define_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], ids: &[FuncId]) -> Result<Vec<usize>> {
     let target = KernelTarget {
         isa: module.isa(),
         config: module.target_config(),
@@ -127,9 +152,9 @@ fn define_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], ids: &[FuncI
     let jobs: Vec<(KernelSpec, u32)> = unique.iter().cloned().zip(ids.iter().map(|id| id.as_u32())).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let compiled = compile_kernels(&target, &jobs, threads);
-    let mut code_bytes = 0;
+    let mut sizes = Vec::with_capacity(unique.len());
     for ((result, &id), spec) in compiled.into_iter().zip(ids).zip(unique) {
-        code_bytes += match result? {
+        sizes.push(match result? {
             CompiledKernel::Bytes { code, alignment } => {
                 module
                     .define_function_bytes(id, alignment, &code, &[])
@@ -137,7 +162,7 @@ fn define_kernels<M: Module>(module: &mut M, unique: &[KernelSpec], ids: &[FuncI
                 code.len()
             }
             CompiledKernel::NeedsModule(func) => define_checked(module, id, *func, |msg| spec.codegen_error(msg))?,
-        };
+        });
     }
-    Ok(code_bytes)
+    Ok(sizes)
 }

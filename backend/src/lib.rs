@@ -18,7 +18,7 @@ pub mod math;
 pub mod parallel;
 pub mod weights;
 
-pub use compile::{compile_graph, CompiledGraph};
+pub use compile::{compile_graph, CompiledGraph, FunctionSymbol};
 pub use error::{BackendError, Result};
 pub use isa::{host_isa, isa_for_triple};
 pub use kernel::{define_kernel, KernelSpec};

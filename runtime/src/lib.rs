@@ -18,7 +18,10 @@
 //! not. FIXME: move kernel scratch into the planned workspace, as native objects for small
 //! devices will need.
 
+mod perf_map;
 mod workspace;
+
+pub use perf_map::PERF_MAP_ENV;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use kiln_ir::{Graph, Tensor, TensorData, TensorType};
@@ -80,6 +83,7 @@ impl JitModel {
         let plan = kiln_passes::plan_memory(&graph);
         let compiled = kiln_backend::compile_graph(&mut module, &graph, &plan, "kiln_")?;
         module.finalize_definitions().map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
+        perf_map::write_if_enabled(&module, &compiled.functions);
         let code = module.get_finalized_function(compiled.entry);
         // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
