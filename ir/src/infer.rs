@@ -47,8 +47,9 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::Expand { shape } => vec![expand(shape, inputs)?],
         Op::Pad { mode, pads, .. } => vec![pad(*mode, pads, inputs)?],
         Op::Resize(a) => vec![resize(a, inputs)?],
-        Op::WinogradInput { pads, out_hw } => vec![winograd_input(pads, *out_hw, inputs)?],
-        Op::WinogradOutput { out_shape } => vec![winograd_output(out_shape, inputs)?],
+        Op::WinogradInput { pads, out_hw, tile } => vec![winograd_input(pads, *out_hw, *tile, inputs)?],
+        Op::WinogradOutput { out_shape, tile } => vec![winograd_output(out_shape, *tile, inputs)?],
+        Op::WinogradWeights { tile } => vec![winograd_weights(*tile, inputs)?],
         Op::Elementwise(p) => vec![p.infer(inputs)?],
         Op::Fused { base, base_inputs, epilogue } => {
             vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?]
@@ -559,8 +560,16 @@ fn resize(a: &ResizeAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
     Ok(TensorType::new(x.dtype, a.sizes.clone()))
 }
 
-fn winograd_input(pads: &[usize], out_hw: [usize; 2], inputs: &[&TensorType]) -> Res<TensorType> {
+/// The transform slots `a * a` of Winograd tile size `tile`, or an error naming the attribute.
+fn winograd_slots(tile: usize) -> Res<usize> {
+    let mats = crate::winograd::matrices(tile)
+        .ok_or_else(|| format!("attribute `tile`: {tile} is not one of {:?}", crate::winograd::TILES))?;
+    Ok(mats.slots())
+}
+
+fn winograd_input(pads: &[usize], out_hw: [usize; 2], tile: usize, inputs: &[&TensorType]) -> Res<TensorType> {
     let x = one(inputs)?;
+    let slots = winograd_slots(tile)?;
     require(x.dtype == DType::F32, "input x", x, "f32")?;
     if x.rank() != 4 {
         return Err(format!("input x ({x}) must have rank 4 (N, C, H, W)"));
@@ -577,21 +586,34 @@ fn winograd_input(pads: &[usize], out_hw: [usize; 2], inputs: &[&TensorType]) ->
             ));
         }
     }
-    let t = crate::winograd::tile_count(x.shape[0], out_hw).ok_or("attribute `out_hw`: tile count overflows")?;
-    Ok(TensorType::new(DType::F32, vec![16, x.shape[1], t]))
+    let t = crate::winograd::tile_count(x.shape[0], out_hw, tile).ok_or("attribute `out_hw`: tile count overflows")?;
+    Ok(TensorType::new(DType::F32, vec![slots, x.shape[1], t]))
 }
 
-fn winograd_output(out_shape: &[usize; 4], inputs: &[&TensorType]) -> Res<TensorType> {
+fn winograd_weights(tile: usize, inputs: &[&TensorType]) -> Res<TensorType> {
+    let w = one(inputs)?;
+    let slots = winograd_slots(tile)?;
+    require(w.dtype == DType::F32, "input w", w, "f32")?;
+    if w.rank() != 4 || w.shape[2..] != [3, 3] {
+        return Err(format!("input w ({w}) must have shape [M, C, 3, 3]"));
+    }
+    Ok(TensorType::new(DType::F32, vec![slots, w.shape[0], w.shape[1]]))
+}
+
+fn winograd_output(out_shape: &[usize; 4], tile: usize, inputs: &[&TensorType]) -> Res<TensorType> {
     count(inputs, 1, 2)?;
+    let slots = winograd_slots(tile)?;
     let m = inputs[0];
     require(m.dtype == DType::F32, "input m", m, "f32")?;
     let [n, ch, oh, ow] = *out_shape;
     if oh == 0 || ow == 0 {
         return Err(format!("attribute `out_shape` {out_shape:?} must have positive OH and OW"));
     }
-    let t = crate::winograd::tile_count(n, [oh, ow]).ok_or("attribute `out_shape`: tile count overflows")?;
-    if m.shape != [16, ch, t] {
-        return Err(format!("input m ({m}) must have shape [16, {ch}, {t}] for attribute `out_shape` {out_shape:?}"));
+    let t = crate::winograd::tile_count(n, [oh, ow], tile).ok_or("attribute `out_shape`: tile count overflows")?;
+    if m.shape != [slots, ch, t] {
+        return Err(format!(
+            "input m ({m}) must have shape [{slots}, {ch}, {t}] for attributes `out_shape` {out_shape:?}, `tile` {tile}"
+        ));
     }
     if let Some(b) = inputs.get(1) {
         require(b.dtype == DType::F32, "bias", b, "f32")?;

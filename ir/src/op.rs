@@ -18,7 +18,7 @@
 //! `BatchNorm`: x, scale, bias, mean, var (all [C]). `Gather`: data, indices (i32/i64, negative
 //! indices wrap). `Lrn`, `Pool`, `Softmax`, `Reduce`, `Transpose`, `Slice`, `Pad`, `Resize`,
 //! `Reshape`, `Expand`, `Cast`, `Identity`: x. `Concat`: x0..xn. `Split`: x -> y0..yn.
-//! `WinogradInput`: x[N,C,H,W] -> V[16,C,T]. `WinogradOutput`: m[16,M,T], bias?[M] -> y[N,M,OH,OW]
+//! `WinogradInput`: x[N,C,H,W] -> V[a*a,C,T]. `WinogradOutput`: m[a*a,M,T], bias?[M] -> y[N,M,OH,OW]
 //! (see [`crate::winograd`]; only the graph optimizer creates these two).
 //! `Elementwise`: x0..xn (broadcast). `Fused`: the base op's inputs, then the epilogue's extra
 //! operands (see [`crate::fused`]; only the graph optimizer creates these two).
@@ -307,18 +307,29 @@ pub enum Op {
         value: f64,
     },
     Resize(ResizeAttrs),
-    /// Winograd F(2x2, 3x3) input transform of a 3x3 stride-1 conv (see [`crate::winograd`]):
-    /// x f32 [N, C, H, W] -> V f32 [16, C, T], `T = N * ceil(OH/2) * ceil(OW/2)`.
-    /// `pads` = [top, left, bottom, right] (each <= 2), `out_hw` = the conv's [OH, OW]
-    /// (= [H + top + bottom - 2, W + left + right - 2]).
+    /// Winograd F(m x m, 3x3) input transform of a 3x3 stride-1 conv (see [`crate::winograd`]),
+    /// `m = tile` (2 or 4), `a = m + 2`: x f32 [N, C, H, W] -> V f32 [a*a, C, T],
+    /// `T = N * ceil(OH/m) * ceil(OW/m)`. `pads` = [top, left, bottom, right] (each <= 2),
+    /// `out_hw` = the conv's [OH, OW] (= [H + top + bottom - 2, W + left + right - 2]).
     WinogradInput {
         pads: Vec<usize>,
         out_hw: [usize; 2],
+        tile: usize,
     },
-    /// Winograd F(2x2, 3x3) output transform: m f32 [16, M, T] and bias? f32 [M] ->
-    /// y f32 `out_shape` = [N, M, OH, OW] (each 2x2 tile `A^T m A + bias`, cropped at the edges).
+    /// Winograd F(m x m, 3x3) output transform, `m = tile`: m f32 [a*a, M, T] and bias? f32 [M]
+    /// -> y f32 `out_shape` = [N, M, OH, OW] (each m x m tile `A^T m A + bias`, cropped at the
+    /// edges).
     WinogradOutput {
         out_shape: [usize; 4],
+        tile: usize,
+    },
+    /// Winograd F(m x m, 3x3) filter transform, `m = tile`: w f32 [M, C, 3, 3] -> U f32
+    /// [a*a, M, C] (`crate::winograd::winograd_weights`). A compile-time op: the optimizer
+    /// creates it only on constant weights and evaluates it after extraction
+    /// ([`Op::is_compile_time`]), so the weights of candidates it does not choose are never
+    /// computed. No kernel implements it.
+    WinogradWeights {
+        tile: usize,
     },
     /// A fused elementwise chain over the node's inputs (see [`crate::fused`]).
     Elementwise(crate::fused::Program),
@@ -362,6 +373,7 @@ impl Op {
             Op::Resize(_) => "resize",
             Op::WinogradInput { .. } => "winograd_input",
             Op::WinogradOutput { .. } => "winograd_output",
+            Op::WinogradWeights { .. } => "winograd_weights",
             Op::Elementwise(_) => "elementwise",
             Op::Fused { base, .. } => match **base {
                 Op::Conv(_) => "fused_conv",
@@ -371,6 +383,11 @@ impl Op {
                 _ => "fused",
             },
         }
+    }
+    /// True for ops that only transform constants at compile time (no kernel implements them):
+    /// graph passes evaluate them once their operands are known constants.
+    pub fn is_compile_time(&self) -> bool {
+        matches!(self, Op::WinogradWeights { .. })
     }
     /// Number of results the op produces given its input count.
     pub fn num_outputs(&self) -> Option<usize> {

@@ -53,6 +53,7 @@ fn all_ops() -> Vec<Op> {
         Op::Where,
         Op::Identity,
         Op::MatMul,
+        Op::WinogradWeights { tile: 4 },
         Op::Conv(ConvAttrs {
             kernel: vec![3, 3],
             strides: vec![2, 1],

@@ -1,6 +1,8 @@
 //! Rule family `layout`: `conv-to-winograd` is chosen where the cost model says it pays (64
-//! channels), not where it does not (4 channels, or a strided conv), and the result computes the
-//! same as the direct conv (reference evaluator, random inputs).
+//! channels: F(4,3) at 14x14), not where it does not (4 channels, or a strided conv), the
+//! Winograd weights are folded into one constant with no dead copy of the original weights left
+//! behind, and the result computes the same as the direct conv (reference evaluator, random
+//! inputs).
 
 use kiln_ir::*;
 use kiln_passes::egraph::testing::assert_close_outputs;
@@ -43,6 +45,8 @@ fn wide_3x3_conv_becomes_winograd_with_the_activation_fused() {
     assert_eq!(report.stop_reason, "Saturated");
     verify(&out).unwrap();
     assert_eq!(ops(&out), ["winograd_input", "matmul", "fused_winograd_output"], "{}", print_graph(&out, false));
+    let shapes: Vec<Vec<usize>> = out.constants.iter().map(|(_, c)| c.shape().to_vec()).collect();
+    assert_eq!(shapes, [vec![36, 64, 64], vec![64]], "U and the bias only");
     assert_close_outputs(&g, &out, 1e-4);
     insta::assert_snapshot!(print_graph(&out, false));
 }

@@ -37,6 +37,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::Softmax { .. } | Op::LogSoftmax { .. } => softmax::emit(cx, spec),
         Op::Reduce { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::emit(cx, spec),
         Op::WinogradInput { .. } | Op::WinogradOutput { .. } => winograd::emit(cx, spec),
+        Op::WinogradWeights { .. } => Err(spec.unsupported("a compile-time weight transform (fold it first)")),
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
     }
 }

@@ -84,8 +84,11 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Expand { .. } => one(movement::expand(x, shape)),
         Op::Pad { mode, pads, value } => one(movement::pad(x, *mode, pads, *value, shape)),
         Op::Resize(a) => one(resize::resize(a, x)),
-        Op::WinogradInput { pads, out_hw } => one(winograd::winograd_input(x, pads, *out_hw, shape)),
-        Op::WinogradOutput { out_shape } => one(winograd::winograd_output(x, inputs.get(1).copied(), out_shape)),
+        Op::WinogradInput { pads, out_hw, tile } => one(winograd::winograd_input(x, pads, *out_hw, *tile, shape)),
+        Op::WinogradWeights { tile } => one(crate::winograd::winograd_weights(x, *tile)),
+        Op::WinogradOutput { out_shape, tile } => {
+            one(winograd::winograd_output(x, inputs.get(1).copied(), out_shape, *tile))
+        }
         Op::Elementwise(p) => one(p.eval(inputs)),
         Op::Fused { base, base_inputs, epilogue } => {
             one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs))

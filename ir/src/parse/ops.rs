@@ -208,8 +208,11 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
         },
         "resize" => Op::Resize(resize(a)?),
         "elementwise" => Op::Elementwise(a.program("expr")?),
-        "winograd_input" => Op::WinogradInput { pads: a.usizes("pads")?, out_hw: fixed(a, "out_hw")? },
-        "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")? },
+        "winograd_input" => {
+            Op::WinogradInput { pads: a.usizes("pads")?, out_hw: fixed(a, "out_hw")?, tile: a.usize("tile")? }
+        }
+        "winograd_weights" => Op::WinogradWeights { tile: a.usize("tile")? },
+        "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")?, tile: a.usize("tile")? },
         "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" => {
             let base = Box::new(other_op(&name["fused_".len()..], a)?);
             Op::Fused { base, base_inputs: a.usize("base_inputs")?, epilogue: a.program("epilogue")? }

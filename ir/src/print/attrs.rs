@@ -136,8 +136,11 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             vec![("mode", spelled(&PAD_MODES, *mode)), ("pads", list(pads)), ("value", fmt_f64(*value))]
         }
         Op::Resize(r) => resize_attrs(r),
-        Op::WinogradInput { pads, out_hw } => vec![("pads", list(pads)), ("out_hw", list(out_hw))],
-        Op::WinogradOutput { out_shape } => vec![("out_shape", list(out_shape))],
+        Op::WinogradInput { pads, out_hw, tile } => {
+            vec![("pads", list(pads)), ("out_hw", list(out_hw)), ("tile", tile.to_string())]
+        }
+        Op::WinogradWeights { tile } => vec![("tile", tile.to_string())],
+        Op::WinogradOutput { out_shape, tile } => vec![("out_shape", list(out_shape)), ("tile", tile.to_string())],
         Op::Elementwise(p) => vec![("expr", quote(&program_text(p)))],
         Op::Fused { base, base_inputs, epilogue } => {
             let mut attrs = op_attrs(base);

@@ -22,6 +22,7 @@ use super::lang::TensorLang;
 use egg::Id;
 use kiln_ir::{Graph, Op, TensorType, ValueDef, ValueId};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The e-graph of `graph` and its roots (one class per graph output). With `fold`, the analysis
 /// adds folded constants to classes (see `analysis`).
@@ -129,6 +130,9 @@ impl<'a> Builder<'a> {
             }
             in_progress.insert(id, ());
             stack.push((id, true));
+            if node.op().is_some_and(Op::is_compile_time) {
+                continue; // its operands are read from the analysis, not emitted (`evaluate`)
+            }
             for &c in egg::Language::children(node).iter().rev() {
                 if in_progress.contains_key(&c) {
                     return Err(PassError::Extract(format!("extraction has a cycle through class {c}")));
@@ -161,8 +165,11 @@ impl<'a> Builder<'a> {
                 v.map(|v| vec![v]).ok_or_else(|| PassError::Extract(format!("class {t} has no result {i}")))
             }
             TensorLang::Op(key, kids) => {
-                let inputs = kids.iter().map(|k| self.single(*k)).collect::<Result<Vec<_>, _>>()?;
                 let name = if data.name.is_empty() { self.fresh_name(key.op()) } else { data.name.clone() };
+                if key.op().is_compile_time() {
+                    return Ok(vec![self.evaluate(&name, key.op(), kids)?]);
+                }
+                let inputs = kids.iter().map(|k| self.single(*k)).collect::<Result<Vec<_>, _>>()?;
                 let outputs = result_names(data)
                     .into_iter()
                     .zip(data.types.iter().cloned())
@@ -190,6 +197,24 @@ impl<'a> Builder<'a> {
         let v = self.g.add_const(name, t.clone());
         self.consts.insert(k, v);
         Ok(v)
+    }
+
+    /// Evaluates the compile-time op `op` (`Op::is_compile_time`) on the constant classes
+    /// `operands` and adds the result as a constant: such ops only exist on constant operands and
+    /// no kernel implements them, so the extracted graph carries their values. The operands are
+    /// read from the analysis and not added to the graph (they would be dead weights).
+    fn evaluate(&mut self, name: &str, op: &Op, operands: &[Id]) -> Result<ValueId, PassError> {
+        let args = operands
+            .iter()
+            .map(|&c| {
+                let t = self.eg[c].data.constant.as_deref();
+                t.ok_or_else(|| PassError::node(name, op.name(), "an operand is not constant"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut results = kiln_ir::eval_op(op, &args).map_err(|e| PassError::node(name, op.name(), e.to_string()))?;
+        let value = results.pop().filter(|_| results.is_empty());
+        let value = value.ok_or_else(|| PassError::node(name, op.name(), "expected one result"))?;
+        Ok(self.g.add_const(name.to_string(), Arc::new(value)))
     }
 
     /// The single value of an emitted class.

@@ -109,6 +109,8 @@ impl CostModel {
     pub fn op_cost(&self, op: &Op, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
         match op {
             Op::Reshape { .. } => return self.alias,
+            // Evaluated once at compile time on constant weights (`Op::is_compile_time`).
+            Op::WinogradWeights { .. } => return 0.0,
             Op::Identity => return self.bytes_time(ins, outs) + self.kernel_overhead,
             Op::WinogradInput { .. } | Op::WinogradOutput { .. } => {
                 return self.bytes_time(ins, outs) * self.bandwidth / self.transform_bandwidth + self.kernel_overhead

@@ -202,8 +202,8 @@ fn reads_of(program: &Program, args: &[Id], arg: Id) -> usize {
     program.steps.iter().flat_map(|s| s.operands()).filter(|&o| is_arg(o)).count()
 }
 
-/// The base nodes of `class` worth extending: for each kind of base (conv, winograd output,
-/// gemm, matmul) the one with the shortest epilogue, and overall the one with the longest (first
+/// The base nodes of `class` worth extending: for each kind of base (conv, winograd output of
+/// each tile size, gemm, matmul) the one with the shortest epilogue, and overall the one with the longest (first
 /// on ties). The shortest of a kind is typically a conv whose bias or scale the folding rules
 /// absorbed, or the Winograd form of it; the longest is the most fused form. A bounded set per
 /// class keeps the growth linear while letting folding, algorithm choice and fusion combine.
@@ -212,7 +212,7 @@ fn extreme_bases(eg: &EGraph, class: Id) -> Vec<Base> {
     let len = |i: &usize| bases[*i].epilogue.steps.len();
     let mut picked: Vec<usize> = Vec::new();
     for i in 0..bases.len() {
-        let same_kind = |j: &usize| bases[*j].op.name() == bases[i].op.name();
+        let same_kind = |j: &usize| base_kind(&bases[*j].op) == base_kind(&bases[i].op);
         let shortest = (0..bases.len()).filter(same_kind).min_by_key(|j| (len(j), *j));
         if shortest == Some(i) {
             picked.push(i);
@@ -224,6 +224,15 @@ fn extreme_bases(eg: &EGraph, class: Id) -> Vec<Base> {
         }
     }
     bases.into_iter().enumerate().filter(|(i, _)| picked.contains(i)).map(|(_, b)| b).collect()
+}
+
+/// What distinguishes kinds of base for [`extreme_bases`]: the op and, for Winograd, the tile
+/// size (the two variants are competing algorithms, each needs its fused form).
+fn base_kind(op: &Op) -> (&'static str, usize) {
+    match op {
+        Op::WinogradOutput { tile, .. } => (op.name(), *tile),
+        _ => (op.name(), 0),
+    }
 }
 
 /// The fused node `base` followed by `program`, whose argument `k` is the base's result.

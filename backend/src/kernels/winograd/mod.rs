@@ -1,23 +1,26 @@
-//! Kernel family `winograd`: the two transforms of Winograd F(2x2, 3x3) (see `kiln_ir::winograd`)
-//! that surround the batched MatMul `[16, M, C] x [16, C, T]` the graph optimizer substitutes for
-//! a 3x3 stride-1 convolution.
+//! Kernel family `winograd`: the two transforms of Winograd F(m x m, 3x3), m = 2 or 4 (see
+//! `kiln_ir::winograd`), that surround the batched MatMul `[a*a, M, C] x [a*a, C, T]`
+//! (`a = m + 2`) the graph optimizer substitutes for a 3x3 stride-1 convolution.
 //!
-//! Both transforms are memory-bound (16 adds or subtracts per element moved), so the kernels aim
-//! at streaming: four consecutive tiles per `f32x4`, no unrolling beyond one tile group, and the
-//! only stack buffer is four padded input rows (at most ~4 KiB, see
-//! `kiln_ir::winograd::MAX_WIDTH`).
+//! Both transforms are memory-bound (a few adds per element moved), so the kernels aim at
+//! streaming: four consecutive tiles per `f32x4`, no unrolling beyond one tile group, and the
+//! only stack buffer is `a` padded input rows (at most ~7 KiB, see
+//! `kiln_ir::winograd::MAX_WIDTH`). The matrices themselves are in [`matrix`].
 //!
-//! - [`input`]: `x [N, C, H, W] -> V [16, C, T]`. Per `(n, c, th)` the four input rows of the tile
-//!   row are copied into a zero-padded row buffer (rows outside the input become zeros), so every
-//!   tile group then reads the buffer without bounds checks; the stride-2 patch columns of four
-//!   tiles are de-interleaved with two shuffles per vector pair.
-//! - [`output`]: `Mt [16, M, T] (+ bias [M]) -> y [N, M, OH, OW]`. Four tiles per vector give
-//!   the even and odd output columns, re-interleaved with shuffles into two stores of four
-//!   consecutive columns; tiles cut by an odd OW and the tail of a row run the same arithmetic
-//!   on scalars. As the base of `Op::Fused` the epilogue is applied in registers at every store
-//!   ([`emit_output_with`]), in the `[N, M, OH, OW]` view the conv kernels use.
+//! - [`input`]: `x [N, C, H, W] -> V [a*a, C, T]`. Per `(n, c, th)` the `a` input rows of the
+//!   tile row are copied into a zero-padded row buffer (rows outside the input become zeros), so
+//!   every tile group then reads the buffer without bounds checks. The patch columns of four
+//!   tiles (stride m) are gathered into lanes with shuffles: de-interleaving for m = 2, 4x4
+//!   transposes for m = 4.
+//! - [`output`]: `Mt [a*a, M, T] (+ bias [M]) -> y [N, M, OH, OW]`. Four tiles per vector give
+//!   output columns `m*tw + j` in lanes; shuffles turn them back into runs of consecutive
+//!   columns (an interleave for m = 2, a 4x4 transpose for m = 4). Tiles cut by the right edge
+//!   and the tail of a row run the same arithmetic on scalars. As the base of `Op::Fused` the
+//!   epilogue is applied in registers at every store ([`emit_output_with`]), in the
+//!   `[N, M, OH, OW]` view the conv kernels use.
 
 mod input;
+mod matrix;
 mod output;
 
 use crate::error::Result;
@@ -63,4 +66,33 @@ fn shuffle(b: &mut FunctionBuilder, x: Value, y: Value, idx: [u8; 4]) -> Value {
     let yb = b.ins().bitcast(types::I8X16, le, y);
     let s = b.ins().shuffle(xb, yb, mask);
     b.ins().bitcast(types::F32X4, le, s)
+}
+
+/// The 4x4 transpose of `rows` (lane `j` of row `i` becomes lane `i` of column `j`).
+fn transpose4(b: &mut FunctionBuilder, rows: [Value; 4]) -> [Value; 4] {
+    let [t0, t1, t2, t3] = transpose_halves(b, rows);
+    [
+        shuffle(b, t0, t1, [0, 1, 4, 5]),
+        shuffle(b, t0, t1, [2, 3, 6, 7]),
+        shuffle(b, t2, t3, [0, 1, 4, 5]),
+        shuffle(b, t2, t3, [2, 3, 6, 7]),
+    ]
+}
+
+/// The first two columns of the 4x4 transpose of `rows` (half the shuffles of [`transpose4`]).
+fn transpose_first_two(b: &mut FunctionBuilder, rows: [Value; 4]) -> [Value; 2] {
+    let t0 = shuffle(b, rows[0], rows[1], [0, 4, 1, 5]);
+    let t1 = shuffle(b, rows[2], rows[3], [0, 4, 1, 5]);
+    [shuffle(b, t0, t1, [0, 1, 4, 5]), shuffle(b, t0, t1, [2, 3, 6, 7])]
+}
+
+/// The interleaved pairs both transposes start from:
+/// `[r0.0 r1.0 r0.1 r1.1], [r2.0 r3.0 r2.1 r3.1], [r0.2 r1.2 r0.3 r1.3], [r2.2 r3.2 r2.3 r3.3]`.
+fn transpose_halves(b: &mut FunctionBuilder, r: [Value; 4]) -> [Value; 4] {
+    [
+        shuffle(b, r[0], r[1], [0, 4, 1, 5]),
+        shuffle(b, r[2], r[3], [0, 4, 1, 5]),
+        shuffle(b, r[0], r[1], [2, 6, 3, 7]),
+        shuffle(b, r[2], r[3], [2, 6, 3, 7]),
+    ]
 }

@@ -1,13 +1,14 @@
-//! `WinogradOutput`: `y[n, m, 2th+i, 2tw+j] = (A^T M A)[i][j] + bias[m]`, four tiles per `f32x4`.
+//! `WinogradOutput`: `y[n, m, T*th+i, T*tw+j] = (A^T M A)[i][j] + bias[m]` (tile size `T` = 2
+//! or 4), four tiles per `f32x4`.
 //!
-//! Loops `n, m, th`; a tile row is cut into groups of four whole tiles (both output columns
-//! inside OW), each giving the even and odd output columns of four tiles as two vectors that two
-//! shuffles interleave into eight consecutive outputs. The remaining tiles of the row (fewer than
-//! four, the last one possibly cut by an odd OW) and the single output row of the last tile row
-//! when OH is odd run the same arithmetic on scalars or store one row only. The fused epilogue,
-//! if any, is applied to each value right before its store.
+//! Loops `n, m, th`; a tile row is cut into groups of four whole tiles (all their output columns
+//! inside OW), each giving output column `j` of the four tiles as one vector; shuffles turn those
+//! into runs of consecutive outputs ([`store_group_row`]). The remaining tiles of the row (fewer
+//! than four, the last one possibly cut by OW) run the same arithmetic on scalars, and the last
+//! tile row when OH is not a multiple of the tile stores only its rows inside OH. The fused
+//! epilogue, if any, is applied to each value right before its store.
 
-use super::{check_common, shuffle};
+use super::{check_common, matrix, shuffle, transpose4};
 use crate::emit::{addr, c64, load, offset, store};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
@@ -15,7 +16,7 @@ use crate::kernels::fused::epilogue::FusedEpilogue;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-use kiln_ir::winograd::tiles;
+use kiln_ir::winograd::{matrices, tiles};
 use kiln_ir::Op;
 
 /// Sizes of one output transform, in elements.
@@ -27,6 +28,8 @@ struct Geo {
     th: usize,
     tw: usize,
     t: usize,
+    /// Output tile size (2 or 4).
+    tile: usize,
 }
 
 /// Loop-invariant values of one `(n, m)` output plane.
@@ -43,12 +46,16 @@ struct Plane<'a> {
 
 impl Geo {
     fn new(spec: &KernelSpec) -> Result<Geo> {
-        let Op::WinogradOutput { out_shape } = &spec.op else { return Err(spec.unsupported("not winograd_output")) };
+        let Op::WinogradOutput { out_shape, tile } = &spec.op else {
+            return Err(spec.unsupported("not winograd_output"));
+        };
+        let tile = *tile;
+        let slots = matrices(tile).ok_or_else(|| spec.unsupported(format!("attribute tile={tile} (2 or 4)")))?.slots();
         let [n, m, oh, ow] = *out_shape;
-        let (th, tw) = (tiles(oh), tiles(ow));
+        let (th, tw) = (tiles(oh, tile), tiles(ow, tile));
         let t = n * th * tw;
         let bias_ok = spec.inputs.get(1).is_none_or(|b| b.shape == [m]);
-        if spec.inputs[0].shape != [16, m, t]
+        if spec.inputs[0].shape != [slots, m, t]
             || spec.outputs[0].shape != out_shape[..]
             || !bias_ok
             || oh == 0
@@ -56,7 +63,11 @@ impl Geo {
         {
             return Err(spec.unsupported(format!("attribute out_shape={out_shape:?} does not fit the operands")));
         }
-        Ok(Geo { m, oh, ow, th, tw, t })
+        Ok(Geo { m, oh, ow, th, tw, t, tile })
+    }
+
+    fn alpha(&self) -> usize {
+        self.tile + 2
     }
 }
 
@@ -77,10 +88,10 @@ pub(super) fn emit(cx: &mut KernelCtx, spec: &KernelSpec, fused: Option<&FusedEp
                 load(b, types::F32, p, 0)
             });
             let plane = Plane { n, m, src, dst, bias, fused };
-            for_count(b, 0, (g.oh / 2) as i64, 1, |b, th| tile_row(b, &g, &plane, th, 2));
-            if g.oh % 2 == 1 {
+            for_count(b, 0, (g.oh / g.tile) as i64, 1, |b, th| tile_row(b, &g, &plane, th, g.tile));
+            if g.oh % g.tile != 0 {
                 let th = c64(b, g.th as i64 - 1);
-                tile_row(b, &g, &plane, th, 1);
+                tile_row(b, &g, &plane, th, g.oh % g.tile);
             }
         });
     });
@@ -94,22 +105,18 @@ fn tile_row(b: &mut FunctionBuilder, g: &Geo, p: &Plane, th: Value, rows: usize)
     let nth = b.ins().iadd(nth, th);
     let t0 = b.ins().imul_imm_s(nth, g.tw as i64);
     let src = addr(b, p.src, t0, 4);
-    let oh0 = b.ins().imul_imm_s(th, 2);
+    let oh0 = b.ins().imul_imm_s(th, g.tile as i64);
     let row0 = b.ins().imul_imm_s(oh0, (g.ow * 4) as i64);
     let dst = b.ins().iadd(p.dst, row0);
-    let full = g.ow / 2 / 4;
+    let full = g.ow / g.tile / 4;
     for_count(b, 0, full as i64, 1, |b, gi| {
         let s = addr(b, src, gi, 16);
         let y = transform(b, g, types::F32X4, s, p.bias);
-        let ow = b.ins().imul_imm_s(gi, 8);
+        let ow = b.ins().imul_imm_s(gi, 4 * g.tile as i64);
         for (i, yi) in y.iter().enumerate().take(rows) {
             let oh = b.ins().iadd_imm_s(oh0, i as i64);
             let d = addr(b, dst, ow, 4);
-            let lo = shuffle(b, yi[0], yi[1], [0, 4, 1, 5]);
-            let hi = shuffle(b, yi[0], yi[1], [2, 6, 3, 7]);
-            let ow_hi = b.ins().iadd_imm_s(ow, 4);
-            put(b, p, lo, d, (i * g.ow * 4) as i64, [oh, ow]);
-            put(b, p, hi, d, (i * g.ow * 4 + 16) as i64, [oh, ow_hi]);
+            store_group_row(b, p, yi, d, (i * g.ow * 4) as i64, [oh, ow]);
         }
     });
     for tw in 4 * full..g.tw {
@@ -117,11 +124,26 @@ fn tile_row(b: &mut FunctionBuilder, g: &Geo, p: &Plane, th: Value, rows: usize)
         let y = transform(b, g, types::F32, s, p.bias);
         for (i, yi) in y.iter().enumerate().take(rows) {
             let oh = b.ins().iadd_imm_s(oh0, i as i64);
-            for (j, &v) in yi.iter().enumerate().filter(|&(j, _)| 2 * tw + j < g.ow) {
-                let ow = c64(b, (2 * tw + j) as i64);
-                put(b, p, v, dst, ((i * g.ow + 2 * tw + j) * 4) as i64, [oh, ow]);
+            for (j, &v) in yi.iter().enumerate().filter(|&(j, _)| g.tile * tw + j < g.ow) {
+                let ow = c64(b, (g.tile * tw + j) as i64);
+                put(b, p, v, dst, ((i * g.ow + g.tile * tw + j) * 4) as i64, [oh, ow]);
             }
         }
+    }
+}
+
+/// Stores one output row of four whole tiles: `yi[j]` holds column `j` of the four tiles (lane
+/// = tile), turned into `4 * tile` consecutive outputs starting at `ptr + off`, output column
+/// `ow`.
+fn store_group_row(b: &mut FunctionBuilder, p: &Plane, yi: &[Value], ptr: Value, off: i64, [oh, ow]: [Value; 2]) {
+    let runs: Vec<Value> = if yi.len() == 2 {
+        vec![shuffle(b, yi[0], yi[1], [0, 4, 1, 5]), shuffle(b, yi[0], yi[1], [2, 6, 3, 7])]
+    } else {
+        transpose4(b, [yi[0], yi[1], yi[2], yi[3]]).to_vec()
+    };
+    for (r, &run) in runs.iter().enumerate() {
+        let col = b.ins().iadd_imm_s(ow, 4 * r as i64);
+        put(b, p, run, ptr, off + 16 * r as i64, [oh, col]);
     }
 }
 
@@ -135,36 +157,33 @@ fn put(b: &mut FunctionBuilder, p: &Plane, val: Value, ptr: Value, off: i64, [oh
     store(b, val, ptr, off);
 }
 
-/// `A^T M A (+ bias)` of the tile(s) whose 16 transform slots start at `src` (slot stride
+/// `A^T M A (+ bias)` of the tile(s) whose `a*a` transform slots start at `src` (slot stride
 /// `M*T*4` bytes), as `[row][column]`; `ty` is `f32x4` (four consecutive tiles) or `f32`.
-fn transform(b: &mut FunctionBuilder, g: &Geo, ty: Type, src: Value, bias: Option<Value>) -> [[Value; 2]; 2] {
-    let slot = (g.m * g.t * 4) as i64;
+fn transform(b: &mut FunctionBuilder, g: &Geo, ty: Type, src: Value, bias: Option<Value>) -> Vec<Vec<Value>> {
+    let (a, slot) = (g.alpha(), (g.m * g.t * 4) as i64);
     // rows[i][l] = (A^T M)[i][l]: the vertical pass over each column l.
-    let mut rows: [Vec<Value>; 2] = [Vec::with_capacity(4), Vec::with_capacity(4)];
-    for l in 0..4 {
-        let mut v = [src; 4];
-        for (k, vk) in v.iter_mut().enumerate() {
-            let p = offset(b, src, (4 * k + l) as i64 * slot);
-            *vk = load(b, ty, p, 0);
+    let mut rows: Vec<Vec<Value>> = vec![Vec::with_capacity(a); g.tile];
+    for l in 0..a {
+        let column: Vec<Value> = (0..a)
+            .map(|k| {
+                let p = offset(b, src, (a * k + l) as i64 * slot);
+                load(b, ty, p, 0)
+            })
+            .collect();
+        for (i, v) in matrix::output(b, g.tile, &column).into_iter().enumerate() {
+            rows[i].push(v);
         }
-        let [s0, s1] = at_a(b, v);
-        rows[0].push(s0);
-        rows[1].push(s1);
     }
     let bias = bias.map(|v| if ty.is_vector() { b.ins().splat(ty, v) } else { v });
-    rows.map(|r| {
-        at_a(b, [r[0], r[1], r[2], r[3]]).map(|y| match bias {
-            Some(bv) => b.ins().fadd(y, bv),
-            None => y,
+    rows.iter()
+        .map(|r| {
+            let y = matrix::output(b, g.tile, r);
+            y.into_iter()
+                .map(|y| match bias {
+                    Some(bv) => b.ins().fadd(y, bv),
+                    None => y,
+                })
+                .collect()
         })
-    })
-}
-
-/// `A^T` applied to four values: `[v0 + v1 + v2, v1 - v2 - v3]`.
-fn at_a(b: &mut FunctionBuilder, v: [Value; 4]) -> [Value; 2] {
-    let s12 = b.ins().fadd(v[1], v[2]);
-    let y0 = b.ins().fadd(v[0], s12);
-    let d12 = b.ins().fsub(v[1], v[2]);
-    let y1 = b.ins().fsub(d12, v[3]);
-    [y0, y1]
+        .collect()
 }
