@@ -112,13 +112,25 @@ impl CostModel {
             // Evaluated once at compile time on constant weights (`Op::is_compile_time`).
             Op::WinogradWeights { .. } => return 0.0,
             Op::Identity => return self.bytes_time(ins, outs) + self.kernel_overhead,
-            Op::WinogradInput { .. } | Op::WinogradOutput { .. } => {
-                return self.bytes_time(ins, outs) * self.bandwidth / self.transform_bandwidth + self.kernel_overhead
+            Op::WinogradInput { .. } | Op::WinogradOutput { .. } => return self.transform_time(ins, outs),
+            Op::Fused { base, base_inputs, epilogue } if matches!(**base, Op::WinogradOutput { .. }) => {
+                // The transform's bytes at its own bandwidth (priced at the plain rate, a fused
+                // output transform looked 7x cheaper than the unfused one and the extraction
+                // added useless epilogues to get it), plus the epilogue's compute and operands.
+                let (base_ins, extras) = ins.split_at((*base_inputs).min(ins.len()));
+                let out = outs.first().map_or(0.0, |t| t.numel() as f64);
+                let epilogue = out * self.epilogue_flops(epilogue) / self.elementwise * 1e6;
+                return self.transform_time(base_ins, outs) + epilogue + self.bytes_time(extras, &[]);
             }
             _ => {}
         }
         let compute = self.compute_time(op, ins, outs);
         compute + self.bytes_time(ins, outs) + self.kernel_overhead
+    }
+
+    /// A Winograd transform: its bytes at [`CostModel::transform_bandwidth`], plus a call.
+    fn transform_time(&self, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
+        self.bytes_time(ins, outs) * self.bandwidth / self.transform_bandwidth + self.kernel_overhead
     }
 
     /// Bytes of all inputs and outputs over the bandwidth: microseconds.
