@@ -212,3 +212,36 @@ fn features_edits_are_applied_and_printed() {
         "{header}"
     );
 }
+
+/// The README's main command and C program, verbatim: compiled for AArch64, built as the README
+/// says, run under qemu; the scores it prints are the JIT's for an all-zero input.
+#[test]
+fn readme_c_program_runs_on_aarch64() {
+    require_tools(&AARCH64);
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let program = std::fs::read_to_string(repo_root().join("tests/c/readme_main.c")).expect("readme_main.c");
+    let command = "compile examples/mobilenet_tiny.onnx --target aarch64-unknown-linux-gnu -o mobilenet_tiny.o";
+    let build = "aarch64-linux-gnu-gcc -static main.c mobilenet_tiny.o -o main && qemu-aarch64 ./main";
+    for text in [program.as_str(), command, build] {
+        assert!(readme.contains(text), "README.md must contain verbatim:\n{text}");
+    }
+    let dir = scratch("readme");
+    // The README's command, run as written from a directory where `examples/` is the repo's.
+    std::os::unix::fs::symlink(repo_root().join("examples"), dir.join("examples")).expect("symlink examples/");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_kiln")).current_dir(&dir).args(command.split(' ')).output().expect("run kiln");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(dir.join("main.c"), &program).expect("write main.c");
+    let run = Command::new("sh").arg("-c").arg(build).current_dir(&dir).output().expect("run sh");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{build}: {}{stdout}", String::from_utf8_lossy(&run.stderr));
+    let printed: Vec<f64> = stdout.lines().filter_map(|l| l.split(": ").nth(1)?.parse().ok()).collect();
+    let compiled = Model::load(example()).unwrap().compile(&Options::default()).unwrap();
+    let zeros = Tensor::zeros(&compiled.input_types()[0]);
+    let want = compiled.run(&[zeros]).unwrap()[0].to_f64_vec();
+    assert_eq!(printed.len(), want.len(), "{stdout}");
+    for (k, (p, w)) in printed.iter().zip(&want).enumerate() {
+        // printf("%f") keeps 6 decimals.
+        assert!((p - w).abs() <= 5e-7 + 1e-5 * w.abs(), "class {k}: printed {p}, JIT {w}");
+    }
+}
