@@ -36,7 +36,7 @@ fn check_case(case: &suite::Case, scratch: &std::path::Path) -> Result<(), Strin
     let want = jit.run(&inputs).map_err(|e| format!("JIT run: {e}"))?;
     for t in TARGETS {
         let dir = scratch.join(t.triple);
-        check_on_target(&model, &inputs, &want, &t, "node", &dir).map_err(|e| format!("{}: {e}", t.triple))?;
+        check_on_target(&model, &inputs, &want, &t, ("node", true), &dir).map_err(|e| format!("{}: {e}", t.triple))?;
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(())

@@ -5,8 +5,9 @@
  * the header's <name>_INPUT_BYTES), runs <name>_run once and writes the outputs' bytes to stdout.
  *
  * With the argument "threads" it also checks that the object has no shared mutable state: it
- * runs the model once, then on two threads at once (each with its own workspace and outputs,
- * several times over), and requires every result to equal the first byte for byte.
+ * runs the model once, then on two threads at once (each with its own workspace and outputs and
+ * a 1 MiB stack, several times over), and requires every result to equal the first byte for
+ * byte.
  *
  * Exit codes: 0 ok, 2 bad input or allocation, 3 the model returned non-zero, 4 the threaded
  * results differ, 5 the header and the object disagree on the workspace size. */
@@ -22,6 +23,9 @@
 #define SYM(s) CAT(KILN_NAME, s)
 
 enum { NIN = SYM(_NUM_INPUTS), NOUT = SYM(_NUM_OUTPUTS), REPEATS = 3 };
+/* The threads' stack: 1 MiB, what the header promises is enough (kernels keep row buffers of
+ * up to a few hundred KiB on the stack). */
+#define THREAD_STACK ((size_t)1 << 20)
 static const size_t in_bytes[] = SYM(_INPUT_BYTES);
 static const size_t out_bytes[] = SYM(_OUTPUT_BYTES);
 
@@ -69,9 +73,11 @@ static int same_outputs(const struct call *a, const struct call *b) {
 static int check_threads(const void *const *inputs, const struct call *first) {
   struct call calls[2];
   pthread_t threads[2];
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, THREAD_STACK) != 0) return 2;
   for (int t = 0; t < 2; t++) {
     call_init(&calls[t], inputs);
-    if (pthread_create(&threads[t], NULL, call_run, &calls[t]) != 0) {
+    if (pthread_create(&threads[t], &attr, call_run, &calls[t]) != 0) {
       fprintf(stderr, "driver: pthread_create failed\n");
       return 2;
     }

@@ -35,6 +35,10 @@ pub struct Target {
 pub const X86_64: Target =
     Target { triple: "x86_64-unknown-linux-gnu", cpu: Cpu::Generic, cc: "cc", cc_flags: &[], runner: None, nm: "nm" };
 
+/// x86-64 Linux with the host's features: the same instructions as the host JIT (FMA included),
+/// so the outputs agree to rounding even where a long chain of mul+add would drift away.
+pub const X86_64_NATIVE: Target = Target { cpu: Cpu::Native, ..X86_64 };
+
 /// AArch64 Linux at the generic level (Armv8-A, NEON), linked statically, run under qemu.
 pub const AARCH64: Target = Target {
     triple: "aarch64-unknown-linux-gnu",
@@ -229,13 +233,14 @@ pub fn specialise(
 }
 
 /// Everything one model goes through on one target: compile the object, check `nm -u`, link,
-/// run, compare with `jit_outputs`. Returns the object for its figures.
+/// run (with `threads`, also the driver's two-thread check), compare with `jit_outputs`.
+/// Returns the object for its figures.
 pub fn check_on_target(
     model: &Model,
     inputs: &[Tensor],
     jit_outputs: &[Tensor],
     t: &Target,
-    name: &str,
+    (name, threads): (&str, bool),
     dir: &Path,
 ) -> Result<CompiledObject, String> {
     let obj =
@@ -246,7 +251,7 @@ pub fn check_on_target(
         return Err(format!("nm -u: {undefined}"));
     }
     let types: Vec<TensorType> = obj.outputs.iter().map(|(_, ty)| ty.clone()).collect();
-    let outputs = run(&exe, t, inputs, &types, false)?;
+    let outputs = run(&exe, t, inputs, &types, threads)?;
     for (j, (want, got)) in jit_outputs.iter().zip(&outputs).enumerate() {
         compare(want, got).map_err(|e| format!("output {j} ({}): {e}", obj.outputs[j].0))?;
     }

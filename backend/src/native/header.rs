@@ -126,7 +126,9 @@ size_t {n}_workspace_size(void);
  * dtypes and shapes above ({n}_INPUT_BYTES / {n}_OUTPUT_BYTES bytes each). workspace: at least
  * {n}_workspace_size() bytes, 64-byte aligned, not shared with a concurrent call. Code and
  * weights are read-only and there is no global state: calls with different workspaces and
- * outputs may run at the same time on different threads. Returns 0 on success. */
+ * outputs may run at the same time on different threads. Kernels keep row buffers of up to a
+ * few hundred KiB on the stack (probed page by page): give the calling thread 1 MiB of stack.
+ * Returns 0 on success. */
 int {n}_run(const void *const *inputs, void *const *outputs, void *workspace);
 
 /* Reserved: a later version adds {n}_run_parallel, which takes a parallel-for callback
