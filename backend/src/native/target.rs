@@ -6,7 +6,9 @@
 //! and Armv8-A with NEON (Cranelift's aarch64 baseline). `native` takes what the host CPU
 //! reports and is only meaningful for the host's architecture. Edits (`+avx2,-fma`) then add or
 //! remove single features. Every name is checked, and the result is printed by the CLI so a user
-//! knows which instructions the object may contain.
+//! knows which instructions the object may contain. On x86-64 a feature brings what it requires
+//! (`+fma` adds AVX, without which Cranelift would not use FMA at all) and removing one removes
+//! what requires it (`-avx` also drops AVX2, FMA and AVX-512).
 
 use crate::error::{BackendError, Result};
 use crate::isa::{host_features, known_features};
@@ -66,13 +68,50 @@ pub fn choose_features(triple: &str, cpu: Option<Cpu>, edits: &[String]) -> Resu
                 known.join(", ")
             )));
         };
-        chosen.retain(|&f| f != feature);
         if add {
-            chosen.push(feature);
+            add_with_requirements(&mut chosen, feature);
+        } else {
+            remove_with_dependents(&mut chosen, feature);
         }
     }
     chosen.sort_by_key(|f| known.iter().position(|k| k == f));
     Ok((cpu, chosen))
+}
+
+/// `(feature, what it requires)` on x86-64: every CPU with the feature has the requirement, and
+/// Cranelift uses AVX encodings (and so FMA) only with `has_avx`, so `+fma` alone would do
+/// nothing. aarch64 features have no such chain here.
+const REQUIRES: [(&str, &str); 11] = [
+    ("ssse3", "sse3"),
+    ("sse41", "ssse3"),
+    ("sse42", "sse41"),
+    ("avx", "sse42"),
+    ("avx2", "avx"),
+    ("fma", "avx"),
+    ("avx512f", "avx2"),
+    ("avx512vl", "avx512f"),
+    ("avx512dq", "avx512f"),
+    ("avx512bitalg", "avx512f"),
+    ("avx512vbmi", "avx512f"),
+];
+
+/// Adds `feature` and, transitively, what it requires.
+fn add_with_requirements(chosen: &mut Vec<&'static str>, feature: &'static str) {
+    if chosen.contains(&feature) {
+        return;
+    }
+    chosen.push(feature);
+    for (_, required) in REQUIRES.iter().filter(|(f, _)| *f == feature) {
+        add_with_requirements(chosen, required);
+    }
+}
+
+/// Removes `feature` and, transitively, what requires it.
+fn remove_with_dependents(chosen: &mut Vec<&'static str>, feature: &str) {
+    chosen.retain(|&f| f != feature);
+    for (dependent, _) in REQUIRES.iter().filter(|(_, r)| *r == feature) {
+        remove_with_dependents(chosen, dependent);
+    }
 }
 
 /// The host's features, when `triple` has the host's architecture.
@@ -97,8 +136,22 @@ mod tests {
         let t = "x86_64-unknown-linux-gnu";
         let (cpu, f) = choose_features(t, Some(Cpu::Generic), &[]).unwrap();
         assert_eq!((cpu, f), (Cpu::Generic, X86_64_V2.to_vec()));
-        let (_, f) = choose_features(t, Some(Cpu::Generic), &["+fma,avx".into(), "-sse3".into()]).unwrap();
-        assert_eq!(f, ["ssse3", "sse41", "sse42", "popcnt", "cmpxchg16b", "avx", "fma"]);
+        let (_, f) = choose_features(t, Some(Cpu::Generic), &["+avx2,fma".into(), "-popcnt".into()]).unwrap();
+        assert_eq!(f, ["sse3", "ssse3", "sse41", "sse42", "cmpxchg16b", "avx", "avx2", "fma"]);
+    }
+
+    #[test]
+    fn features_bring_their_requirements_and_take_their_dependents() {
+        let t = "x86_64-unknown-linux-gnu";
+        let (_, f) = choose_features(t, Some(Cpu::Generic), &["+avx512vl".into()]).unwrap();
+        assert_eq!(
+            f,
+            ["sse3", "ssse3", "sse41", "sse42", "popcnt", "cmpxchg16b", "avx", "avx2", "avx512f", "avx512vl"]
+        );
+        let (_, f) = choose_features(t, Some(Cpu::Generic), &["+avx2,+fma,+avx512f".into(), "-avx".into()]).unwrap();
+        assert_eq!(f, X86_64_V2.to_vec());
+        let (_, f) = choose_features(t, Some(Cpu::Generic), &["-sse41".into()]).unwrap();
+        assert_eq!(f, ["sse3", "ssse3", "popcnt", "cmpxchg16b"]);
     }
 
     #[test]
