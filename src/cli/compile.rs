@@ -27,9 +27,9 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     write(&args.output, &compiled.object)?;
     write(&header, compiled.header.as_bytes())?;
     let features =
-        if compiled.features.is_empty() { "(baseline only)".to_string() } else { compiled.features.join(",") };
+        if compiled.features.is_empty() { "none beyond the baseline".to_string() } else { compiled.features.join(",") };
     println!("target: {}", compiled.triple);
-    println!("cpu: {}", compiled.cpu.name());
+    println!("cpu: {} ({})", compiled.cpu.name(), compiled.cpu.describe(&compiled.triple));
     println!("features: {features}");
     println!("kernels: {}", compiled.stats.kernels);
     println!("code bytes: {}", compiled.stats.code_bytes);

@@ -31,6 +31,14 @@ impl Cpu {
             Cpu::Generic => "generic",
         }
     }
+    /// What the level means for `triple`, for reports: `x86-64-v2`, `Armv8-A with NEON`, or the host.
+    pub fn describe(self, triple: &str) -> &'static str {
+        match (self, triple.starts_with("x86_64")) {
+            (Cpu::Native, _) => "the host CPU",
+            (Cpu::Generic, true) => "x86-64-v2",
+            (Cpu::Generic, false) => "Armv8-A with NEON",
+        }
+    }
 }
 
 /// The x86-64-v2 feature level.
