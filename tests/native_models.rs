@@ -50,6 +50,8 @@ fn check_model(case: &suite::Case, targets: &[Target], scratch: &std::path::Path
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }
+    // Kept only when a target failed, for a look at the object, header and driver.
+    let _ = std::fs::remove_dir_all(scratch);
     Ok(lines)
 }
 

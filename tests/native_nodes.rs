@@ -39,6 +39,8 @@ fn check_case(case: &suite::Case, scratch: &std::path::Path) -> Result<(), Strin
         check_on_target(&model, &inputs, &want, &t, ("node", true), &dir).map_err(|e| format!("{}: {e}", t.triple))?;
         let _ = std::fs::remove_dir_all(&dir);
     }
+    // Kept only when a target failed, for a look at the object, header and driver.
+    let _ = std::fs::remove_dir_all(scratch);
     Ok(())
 }
 
