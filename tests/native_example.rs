@@ -69,6 +69,11 @@ fn compile_link_run(t: &Target, extra: &[&str], test: &str) {
         figure(&report, "object bytes"),
     );
     assert!(code > 0 && weights > 0 && workspace > 0, "{report}");
+    if !extra.contains(&"--cpu") {
+        // The default level: native for the host triple, generic when cross-compiling.
+        let cpu = if t.triple == X86_64.triple { "cpu: native" } else { "cpu: generic" };
+        assert!(report.contains(cpu), "{report}");
+    }
     assert_eq!(size as u64, std::fs::metadata(&object).expect("object written").len(), "{report}");
     let features = report.lines().find(|l| l.starts_with("features: ")).unwrap_or_default();
     native::progress(&format!(
@@ -255,4 +260,17 @@ fn readme_c_program_runs_on_aarch64() {
         // printf("%f") keeps 6 decimals.
         assert!((p - w).abs() <= 5e-7 + 1e-5 * w.abs(), "class {k}: printed {p}, JIT {w}");
     }
+}
+
+/// Without --name, the C name is the model file's stem made an identifier.
+#[test]
+fn the_default_name_is_the_file_stem_as_a_c_identifier() {
+    let dir = scratch("default_name");
+    let model = dir.join("3d-net.v2.onnx");
+    std::fs::copy(example(), &model).expect("copy the example");
+    let object = dir.join("out.o");
+    let report = kiln_compile(&[model.to_str().unwrap(), "-o", object.to_str().unwrap()]);
+    assert!(report.contains("symbols: m_3d_net_v2_run, m_3d_net_v2_workspace_size"), "{report}");
+    let header = std::fs::read_to_string(dir.join("out.h")).expect("header");
+    assert!(header.contains("#define m_3d_net_v2_NUM_INPUTS 1"), "{header}");
 }
