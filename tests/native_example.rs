@@ -28,9 +28,10 @@ fn scratch(test: &str) -> PathBuf {
 }
 
 /// The example's input and the JIT's outputs for it.
-fn jit_reference() -> (Tensor, Vec<Tensor>) {
+fn jit_reference(opt_level: u8) -> (Tensor, Vec<Tensor>) {
     let input = kiln::io::read_tensor(&repo_root().join("examples/input.npy")).expect("examples/input.npy").tensor;
-    let compiled = Model::load(example()).expect("load").compile(&Options::default()).expect("JIT compile");
+    let compiled =
+        Model::load(example()).expect("load").compile(&Options::with_opt_level(opt_level)).expect("JIT compile");
     let outputs = compiled.run(std::slice::from_ref(&input)).expect("JIT run");
     (input, outputs)
 }
@@ -85,7 +86,8 @@ fn compile_link_run(t: &Target, extra: &[&str], test: &str) {
     assert_eq!(undefined, "", "{}: nm -u must print nothing", t.triple);
     check_elf(&object, weights);
     let exe = link(&object, NAME, t, &dir).unwrap_or_else(|e| panic!("{e}"));
-    let (input, want) = jit_reference();
+    let opt_level = extra.iter().position(|&a| a == "--opt-level").and_then(|i| extra.get(i + 1));
+    let (input, want) = jit_reference(opt_level.map_or(2, |l| l.parse().expect("opt level")));
     let types: Vec<_> = want.iter().map(Tensor::ty).collect();
     let got = run(&exe, t, std::slice::from_ref(&input), &types, true).unwrap_or_else(|e| panic!("{e}"));
     for (w, g) in want.iter().zip(&got) {
@@ -125,6 +127,12 @@ fn example_runs_on_x86_64_native_from_two_threads() {
 #[test]
 fn example_runs_on_x86_64_generic_plus_avx2_fma_from_two_threads() {
     compile_link_run(&X86_64, &["--cpu", "generic", "--features", "+avx2,+fma"], "x86_64_avx2_fma");
+}
+
+/// The unoptimized graph (no fusion, no folding): other kernels than at the default level.
+#[test]
+fn example_runs_on_aarch64_at_opt_level_0() {
+    compile_link_run(&AARCH64, &["--opt-level", "0"], "aarch64_opt0");
 }
 
 /// Below x86-64-v2 (SSE2 only, no SSE4.1 rounding): the kernels' libcall-free fallbacks.
