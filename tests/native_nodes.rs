@@ -5,6 +5,8 @@
 //! The sample is every [`EVERY`]-th test of `tests/data/node_expected_pass.txt` (the tests the
 //! JIT passes), so it spreads over all op families and changes only when that list does. The
 //! whole list would take too long under qemu for CI; `tests/node_suite.rs` covers it via the JIT.
+//! The sample is also compiled for aarch64-apple-darwin and x86_64-pc-windows-msvc, which
+//! checks those objects have no undefined symbols (no libcalls) and no writable data.
 
 #[path = "common/native.rs"]
 mod native;
@@ -15,6 +17,8 @@ use native::{check_on_target, read_inputs, repo_root, require_tools, specialise,
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// Targets whose objects are compiled (and so checked self-contained) but not run.
+const INSPECTED_TRIPLES: [&str; 2] = ["aarch64-apple-darwin", "x86_64-pc-windows-msvc"];
 /// Sample every N-th expected-pass test.
 const EVERY: usize = 2;
 /// Fewer sampled tests than this means the list or the data shrank, not a smaller sample.
@@ -38,6 +42,12 @@ fn check_case(case: &suite::Case, scratch: &std::path::Path) -> Result<(), Strin
         let dir = scratch.join(t.triple);
         check_on_target(&model, &inputs, &want, &t, ("node", true), &dir).map_err(|e| format!("{}: {e}", t.triple))?;
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    // Mach-O and COFF are only compiled: `compile_object` itself refuses undefined symbols and
+    // writable data, so success means a self-contained object.
+    for triple in INSPECTED_TRIPLES {
+        let opts = kiln::NativeOptions { target: Some(triple.into()), ..kiln::NativeOptions::default() };
+        model.compile_object(&kiln::Options::default(), &opts).map_err(|e| format!("{triple}: {e}"))?;
     }
     // Kept only when a target failed, for a look at the object, header and driver.
     let _ = std::fs::remove_dir_all(scratch);
@@ -76,6 +86,11 @@ fn node_test_sample_runs_natively_on_both_targets() {
             t.triple
         ));
     }
+    suite::progress(&format!(
+        "native node sample: {passed} of {} compiled for {}",
+        cases.len(),
+        INSPECTED_TRIPLES.join(", ")
+    ));
     assert!(
         failures.is_empty(),
         "{} of {} sampled node tests failed natively:\n{}",
