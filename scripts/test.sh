@@ -3,20 +3,32 @@
 #
 # Phases (each timed; a summary is printed at the end, also on failure):
 #   1. system packages: installs the Debian packages listed in DEBIAN_PACKAGES that are missing
-#      (apt-get update + apt-get install -y, as root or through sudo); python3-venv is added when
-#      python3 cannot create a venv;
+#      (apt-get update + apt-get install -y, as root or through sudo; the AArch64 cross tools and
+#      qemu take about a minute); python3-venv is added when python3 cannot create a venv;
 #   2. the pinned Python venv (scripts/setup-python.sh -> target/venv), data generation only;
 #   3. checks that examples/gen_mobilenet.py reproduces the committed example byte for byte;
 #   4. test data: scripts/gen-test-data.sh -> target/test-data (cached; cheap when up to date);
 #   5. cargo build --release;
-#   6. cargo test --release --workspace (release: the node suite compiles ~2,000 models).
+#   6. cargo test --release --workspace (release: the node suite compiles ~2,000 models; the
+#      tests/native_*.rs suites link native objects for x86-64 and AArch64 and run them, the
+#      AArch64 ones under qemu-aarch64).
 # Reports: target/test-reports/{node_suite,models}.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
-# Debian packages the tests need. Later work adds e.g. gcc-aarch64-linux-gnu qemu-user here.
-DEBIAN_PACKAGES=()
+# Debian packages the tests need: a C compiler for the native-object tests (tests/native_*.rs
+# link kiln's objects with tests/c/driver.c), the AArch64 cross compiler with its C library
+# (a Recommends, so listed: apt-get runs with --no-install-recommends) and binutils (nm), and
+# qemu-user to run the AArch64 executables.
+DEBIAN_PACKAGES=(
+  gcc
+  libc6-dev
+  gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross
+  binutils-aarch64-linux-gnu
+  qemu-user
+)
 
 PHASES=()
 START_ALL=$(date +%s)

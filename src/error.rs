@@ -45,6 +45,9 @@ pub enum Error {
     /// Compiling or running the JIT-compiled model failed.
     #[error(transparent)]
     Runtime(#[from] kiln_runtime::RuntimeError),
+    /// Compiling a native object failed (target, feature, name or code generation).
+    #[error(transparent)]
+    Native(#[from] kiln_backend::BackendError),
     /// The graph optimizer failed (a kiln bug: rules must only produce valid graphs).
     #[error("internal: graph optimizer: {0}")]
     Optimizer(#[from] kiln_passes::PassError),

@@ -11,6 +11,7 @@
 //! - [`Model`]: a loaded model and its specialisation (input shapes, compile-time values);
 //! - [`pipeline`]: the explicit list of stages, import -> verify -> passes -> JIT;
 //! - [`CompiledModel`]: runs on [`Tensor`]s, from several threads at once;
+//! - [`native`]: [`Model::compile_object`], a self-contained native object and C header;
 //! - [`io`]: tensors in `.npy` and ONNX `.pb` files;
 //! - [`summary`]: op counts, parameters and FLOPs of a graph (`kiln inspect`).
 
@@ -18,6 +19,7 @@ pub mod compiled;
 pub mod error;
 pub mod io;
 pub mod model;
+pub mod native;
 pub mod options;
 pub mod pipeline;
 pub mod summary;
@@ -27,5 +29,6 @@ pub use error::{Error, Result};
 pub use kiln_frontend::{Dim, FrontendError, InputInfo};
 pub use kiln_ir::{DType, Graph, Tensor, TensorType};
 pub use model::Model;
+pub use native::{CompiledObject, Cpu, NativeOptions, ObjectStats};
 pub use options::Options;
 pub use pipeline::{Lowered, Stage};

@@ -1,4 +1,5 @@
-//! The `kiln` command-line tool: `kiln run`, `kiln inspect`, `kiln bench` (see `kiln --help`).
+//! The `kiln` command-line tool: `kiln run`, `kiln inspect`, `kiln compile`, `kiln bench` (see
+//! `kiln --help`).
 //!
 //! Every failure is one `error: ...` message on stderr (the cause chain joined with `: `) and
 //! exit code 1; usage errors are clap's message and exit code 2. A panic is a kiln bug: the

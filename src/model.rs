@@ -5,6 +5,7 @@
 
 use crate::compiled::CompiledModel;
 use crate::error::{Error, Result};
+use crate::native::{CompiledObject, NativeOptions};
 use crate::options::Options;
 use crate::pipeline::{self, Lowered};
 use kiln_frontend::{ImportOptions, InputInfo, OnnxModel};
@@ -82,6 +83,18 @@ impl Model {
         let lowered = self.lower(opts)?;
         let jit = pipeline::jit(&lowered)?;
         Ok(CompiledModel::new(jit, lowered, start.elapsed()))
+    }
+
+    /// Runs the pipeline and compiles the model into a native object file with a C header
+    /// (see [`crate::native`]); the default C name is the model file's stem.
+    pub fn compile_object(&self, opts: &Options, native: &NativeOptions) -> Result<CompiledObject> {
+        let lowered = self.lower(opts)?;
+        let file = |f: fn(&Path) -> Option<&std::ffi::OsStr>| {
+            self.path.as_deref().and_then(f).and_then(|s| s.to_str()).map(str::to_string)
+        };
+        let stem = file(Path::file_stem).unwrap_or_else(|| "model".into());
+        let source = file(Path::file_name).unwrap_or_else(|| "model bytes".into());
+        crate::native::compile(lowered, &stem, &source, native)
     }
 
     fn check_names(&self) -> Result<()> {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 /// What [`compile_graph`] produced.
 #[derive(Clone, Debug)]
 pub struct CompiledGraph {
-    /// The entry function (exported as `{prefix}entry`).
+    /// The entry function (exported as `{prefix}entry` or the name given).
     pub entry: FuncId,
     /// Distinct kernel functions emitted.
     pub kernels: usize,
@@ -42,13 +42,25 @@ pub struct FunctionSymbol {
     pub size: usize,
 }
 
-/// Compiles `graph` laid out by `plan` into `module`; symbols start with `symbol_prefix`.
-/// Distinct kernels compile in parallel ([`crate::parallel`]); everything else is serial.
+/// Compiles `graph` laid out by `plan` into `module`; symbols start with `symbol_prefix`, the
+/// entry is `{symbol_prefix}entry`. Distinct kernels compile in parallel ([`crate::parallel`]);
+/// everything else is serial.
 pub fn compile_graph<M: Module>(
     module: &mut M,
     graph: &Graph,
     plan: &MemoryPlan,
     symbol_prefix: &str,
+) -> Result<CompiledGraph> {
+    compile_graph_as(module, graph, plan, symbol_prefix, &format!("{symbol_prefix}entry"))
+}
+
+/// [`compile_graph`] with the entry exported as `entry_symbol` (native objects: `NAME_run`).
+pub fn compile_graph_as<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    entry_symbol: &str,
 ) -> Result<CompiledGraph> {
     let (steps, unique) = plan_kernels(graph, plan);
     let ids = declare_kernels(module, &unique, symbol_prefix)?;
@@ -62,7 +74,7 @@ pub fn compile_graph<M: Module>(
         })
         .collect();
     let mut weights = Weights::default();
-    let entry_symbol = format!("{symbol_prefix}entry");
+    let entry_symbol = entry_symbol.to_string();
     let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
     let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
     functions.push(FunctionSymbol { id: entry, name: entry_symbol.clone(), size: entry_size });

@@ -5,6 +5,7 @@
 //! read-only data objects, and one entry function
 //! `extern "C" fn(inputs: *const *const u8, outputs: *const *mut u8, workspace: *mut u8) -> i32`
 //! that calls the kernels on buffers of the workspace (the arena laid out by the memory plan).
+//! [`native`] wraps the same code into a self-contained object file with a C header.
 
 pub mod compile;
 pub mod emit;
@@ -15,10 +16,11 @@ pub mod kernel;
 pub mod kernels;
 pub mod loops;
 pub mod math;
+pub mod native;
 pub mod parallel;
 pub mod weights;
 
-pub use compile::{compile_graph, CompiledGraph, FunctionSymbol};
+pub use compile::{compile_graph, compile_graph_as, CompiledGraph, FunctionSymbol};
 pub use error::{BackendError, Result};
 pub use isa::{host_isa, isa_for_triple};
 pub use kernel::{define_kernel, KernelSpec};

@@ -13,7 +13,11 @@ Examples:
                                                    ONNX test data, bound to inputs in order
   kiln run model.onnx --shape x=1,3,224,224        fix the symbolic dims of input x
   kiln inspect model.onnx --stage import           the IR as imported, and a summary
-  kiln bench model.onnx --iters 100 --json         latency; the last line is JSON";
+  kiln bench model.onnx --iters 100 --json         latency; the last line is JSON
+  kiln compile model.onnx --target aarch64-unknown-linux-gnu -o model.o
+                                                   a native object and model.h (C ABI)
+  kiln compile model.onnx -o model.o --cpu generic --features +avx2,+fma
+                                                   x86-64-v2 plus AVX2 and FMA";
 
 /// kiln: an ONNX compiler for edge CPUs.
 #[derive(Debug, Parser)]
@@ -34,6 +38,9 @@ pub enum Command {
     /// Print the IR of a model after a pipeline stage, and a summary (ops, parameters, FLOPs).
     #[command(after_long_help = EXAMPLES)]
     Inspect(InspectArgs),
+    /// Compile a model into a self-contained native object file and a C header.
+    #[command(after_long_help = EXAMPLES)]
+    Compile(CompileArgs),
     /// Measure compile time and run latency.
     #[command(after_long_help = EXAMPLES)]
     Bench(BenchArgs),
@@ -132,6 +139,41 @@ pub struct BenchArgs {
     /// Print the figures as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `kiln compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The object file to write.
+    #[arg(short = 'o', long = "output", value_name = "OUT.o")]
+    pub output: PathBuf,
+    /// The C header to write [default: OUT.o with the extension .h].
+    #[arg(long, value_name = "OUT.h")]
+    pub header: Option<PathBuf>,
+    /// Target triple [default: the host's]. Supported: x86_64-unknown-linux-gnu,
+    /// aarch64-unknown-linux-gnu, aarch64-apple-darwin, x86_64-pc-windows-msvc.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// The C name of the symbols (NAME_run, NAME_workspace_size) [default: the model file's
+    /// stem made a C identifier].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The CPU level: the host's features, or the architecture's baseline (x86-64-v2; Armv8-A
+    /// with NEON) [default: native for the host triple, generic when cross-compiling].
+    #[arg(long, value_enum)]
+    pub cpu: Option<CpuArg>,
+    /// Features to add or remove after the CPU level, e.g. `+avx2,+fma` or `-sse41`.
+    #[arg(long, value_name = "+F,-F", allow_hyphen_values = true)]
+    pub features: Vec<String>,
+}
+
+/// `--cpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CpuArg {
+    Native,
+    Generic,
 }
 
 /// A pipeline stage on the command line.

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod bench;
 pub mod calibrate;
+pub mod compile;
 pub mod inspect;
 pub mod output;
 pub mod prepare;
@@ -16,6 +17,7 @@ pub fn dispatch(command: &Command) -> Result<()> {
     match command {
         Command::Run(a) => run::run(a),
         Command::Inspect(a) => inspect::inspect(a),
+        Command::Compile(a) => compile::compile(a),
         Command::Bench(a) => bench::bench(a),
         Command::Calibrate(a) => calibrate::calibrate(a.runs as usize),
     }
