@@ -1,7 +1,7 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{elementwise, nn, reduce, resize, shape, source, tensor_ops, Importer};
+use super::{elementwise, nn, norm, reduce, resize, shape, source, tensor_ops, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -43,6 +43,7 @@ pub const SUPPORTED: &[&str] = &[
     "HardSwish",
     "Identity",
     "LRN",
+    "LayerNormalization",
     "LeakyRelu",
     "Less",
     "LessOrEqual",
@@ -60,6 +61,7 @@ pub const SUPPORTED: &[&str] = &[
     "PRelu",
     "Pad",
     "Pow",
+    "RMSNormalization",
     "Range",
     "Reciprocal",
     "ReduceL1",
@@ -133,6 +135,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "MaxPool" | "AveragePool" => nn::pool(imp, ctx),
         "GlobalAveragePool" | "GlobalMaxPool" => nn::global_pool(imp, ctx),
         "LRN" => nn::lrn(imp, ctx),
+        "LayerNormalization" => norm::layer_norm(imp, ctx),
+        "RMSNormalization" => norm::rms_norm(imp, ctx),
         "Softmax" | "LogSoftmax" => nn::softmax(imp, ctx),
         "ArgMax" | "ArgMin" => reduce::arg(imp, ctx),
         "Reshape" => shape::reshape(imp, ctx),

@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod dispatch;
 mod elementwise;
 mod nn;
+mod norm;
 mod reduce;
 mod resize;
 mod shape;
