@@ -1,7 +1,7 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{elementwise, nn, reduce, resize, shape, source, tensor_ops, Importer};
+use super::{attention, elementwise, nn, reduce, resize, shape, source, tensor_ops, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -12,6 +12,7 @@ pub const SUPPORTED: &[&str] = &[
     "And",
     "ArgMax",
     "ArgMin",
+    "Attention",
     "AveragePool",
     "BatchNormalization",
     "Cast",
@@ -149,6 +150,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),
         "Upsample" => resize::upsample(imp, ctx),
+        "Attention" => attention::attention(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod ctx;
 pub mod dispatch;
+mod attention;
+mod attention_mask;
 mod elementwise;
 mod nn;
 mod reduce;
