@@ -250,8 +250,7 @@ fn guarded_softmax(
 ) -> Result<ValueId> {
     let precision = a.softmax_dtype.unwrap_or(dtype);
     let x = cast(imp, ctx, logits, precision, "softmax_in")?;
-    let axis = imp.shape(x).len() - 1;
-    let mut p = imp.emit1(ctx, Op::Softmax { axis }, vec![x], ctx.tmp("softmax"))?;
+    let mut p = softmax(imp, ctx, x)?;
     if let Some(b) = bias {
         let last = imp.shape(b).len() - 1;
         let op = Op::Reduce { kind: ReduceKind::Max, axes: vec![last], keepdims: true };
@@ -262,6 +261,21 @@ fn guarded_softmax(
         p = imp.emit1(ctx, Op::Where, vec![empty, zero, p], ctx.tmp("probs"))?;
     }
     cast(imp, ctx, p, dtype, "probs_cast")
+}
+
+/// Softmax over the last axis: the IR op for f32; for f64 (where the backend has no softmax
+/// kernel) as `exp(x - max) / sum`, the same formula in the precision asked for.
+fn softmax(imp: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId> {
+    let axis = imp.shape(x).len() - 1;
+    if imp.ty(x).dtype == DType::F32 {
+        return imp.emit1(ctx, Op::Softmax { axis }, vec![x], ctx.tmp("softmax"));
+    }
+    let reduce = |kind| Op::Reduce { kind, axes: vec![axis], keepdims: true };
+    let max = imp.emit1(ctx, reduce(ReduceKind::Max), vec![x], ctx.tmp("softmax_max"))?;
+    let shifted = imp.emit1(ctx, Op::Binary(BinaryOp::Sub), vec![x, max], ctx.tmp("softmax_shifted"))?;
+    let e = imp.emit1(ctx, Op::Unary(UnaryOp::Exp), vec![shifted], ctx.tmp("softmax_exp"))?;
+    let sum = imp.emit1(ctx, reduce(ReduceKind::Sum), vec![e], ctx.tmp("softmax_sum"))?;
+    imp.emit1(ctx, Op::Binary(BinaryOp::Div), vec![e, sum], ctx.tmp("softmax"))
 }
 
 fn cast(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, to: DType, name: &str) -> Result<ValueId> {

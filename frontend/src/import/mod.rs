@@ -15,6 +15,7 @@ mod elementwise;
 mod nn;
 mod reduce;
 mod resize;
+mod rotary;
 mod shape;
 mod source;
 mod tensor_ops;
