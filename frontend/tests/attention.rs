@@ -86,7 +86,9 @@ fn naive_attention(q: &[f64], kc: &[f64], vc: &[f64], mask: &[bool]) -> Vec<f64>
             for i in 0..SQ {
                 let visible = |j: usize| j < MASK_LEN && mask[i * MASK_LEN + j] && j <= i + PAST;
                 let score = |j: usize| {
-                    (0..D).map(|d| q[((b * HQ + h) * SQ + i) * D + d] * kc[((b * HKV + g) * total + j) * D + d]).sum::<f64>()
+                    (0..D)
+                        .map(|d| q[((b * HQ + h) * SQ + i) * D + d] * kc[((b * HKV + g) * total + j) * D + d])
+                        .sum::<f64>()
                         * scale
                 };
                 let keys: Vec<usize> = (0..total).filter(|&j| visible(j)).collect();
@@ -184,7 +186,12 @@ fn rotary_invalid_attributes_name_node_op_and_attribute() {
 }
 
 /// 3-D input `[B, S, H*Dh]`, interleaved rotation of the first `rot` features of every head.
-fn naive_rotary(x: &[f64], cos: &[f64], sin: &[f64], (b, s, h, dh, rot): (usize, usize, usize, usize, usize)) -> Vec<f64> {
+fn naive_rotary(
+    x: &[f64],
+    cos: &[f64],
+    sin: &[f64],
+    (b, s, h, dh, rot): (usize, usize, usize, usize, usize),
+) -> Vec<f64> {
     let mut y = x.to_vec();
     for bi in 0..b {
         for si in 0..s {

@@ -120,7 +120,9 @@ fn structural(imp: &mut Importer, ctx: &NodeCtx, a: &Attrs, s: &MaskShape, nonpa
         let c = imp.emit1(ctx, Op::Binary(cmp), vec![d, b], ctx.tmp(&format!("window_cond{i}")))?;
         allowed = Some(match allowed {
             None => c,
-            Some(prev) => imp.emit1(ctx, Op::Binary(BinaryOp::And), vec![prev, c], ctx.tmp(&format!("window_and{i}")))?,
+            Some(prev) => {
+                imp.emit1(ctx, Op::Binary(BinaryOp::And), vec![prev, c], ctx.tmp(&format!("window_and{i}")))?
+            }
         });
     }
     let allowed = allowed.ok_or_else(|| ctx.err("no causal or window constraint to build"))?;

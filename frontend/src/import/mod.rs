@@ -7,10 +7,10 @@
 //! `crate::fold`). Op parameters that must be known at compile time are read with
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
-pub mod ctx;
-pub mod dispatch;
 mod attention;
 mod attention_mask;
+pub mod ctx;
+pub mod dispatch;
 mod elementwise;
 mod nn;
 mod reduce;

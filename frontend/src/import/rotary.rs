@@ -127,7 +127,13 @@ fn slice_last(
 }
 
 /// The two rotated components: first and second half, or even and odd features.
-fn halves(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, g: &Geometry, interleaved: bool) -> Result<(ValueId, ValueId)> {
+fn halves(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    g: &Geometry,
+    interleaved: bool,
+) -> Result<(ValueId, ValueId)> {
     let half = g.rot / 2;
     if interleaved {
         Ok((slice_last(imp, ctx, x, 0, 2, half, "x_even")?, slice_last(imp, ctx, x, 1, 2, half, "x_odd")?))
