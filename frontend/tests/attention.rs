@@ -238,3 +238,50 @@ fn rotary_three_d_interleaved_partial_rotation_matches_the_definition() {
         assert!((g - w).abs() < 1e-12, "y[{i}] = {g}, expected {w}");
     }
 }
+
+#[test]
+fn attention_head_attributes_with_4d_inputs_must_agree_or_be_absent() {
+    let e = attention_error(vec![a_int("q_num_heads", 3)], &[1, 2, 3, 4], &["Q", "K", "V"]);
+    assert!(e.contains("attribute 'q_num_heads'") && e.contains("2 heads"), "{e}");
+    let b = ModelBuilder::new(25)
+        .input("Q", &[1, 2, 3, 4])
+        .input("K", &[1, 2, 3, 4])
+        .input("V", &[1, 2, 3, 4])
+        .node_attrs("Attention", &["Q", "K", "V"], &["Y"], vec![a_int("kv_num_heads", 2)])
+        .output("Y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("attribute 'kv_num_heads'") && e.contains("opset 25"), "{e}");
+}
+
+/// `qk_matmul_output` of one head, one query, two keys with a softcap: mode 0 is the raw scaled
+/// product (the schema), mode 1 the softcapped one.
+fn qk_output(mode: i64) -> Vec<f32> {
+    let mut b = ModelBuilder::new(23)
+        .input("Q", &[1, 1, 1, 2])
+        .input("K", &[1, 1, 2, 2])
+        .input("V", &[1, 1, 2, 2])
+        .node_attrs(
+            "Attention",
+            &["Q", "K", "V"],
+            &["Y", "", "", "qk"],
+            vec![a_int("qk_matmul_output_mode", mode), a_float("softcap", 0.5), a_float("scale", 0.25)],
+        )
+        .output("Y");
+    b.graph.output.push(value_info("qk", FLOAT, None));
+    let g = b.graph();
+    let inputs = [f32s(&[1, 1, 1, 2], &[1.0, 2.0]), f32s(&[1, 1, 2, 2], &[3.0, -1.0, 0.5, 0.5]), zeros(&[1, 1, 2, 2])];
+    let outs = eval_graph(&g, &inputs).unwrap_or_else(|e| panic!("{e}"));
+    outs[1].as_slice::<f32>().unwrap().to_vec()
+}
+
+#[test]
+fn attention_qk_output_mode_0_is_before_softcap_and_mode_1_after() {
+    let raw = [0.25 * (3.0 - 2.0), 0.25 * (0.5 + 1.0)];
+    let capped = raw.map(|x: f32| 0.5 * (x / 0.5).tanh());
+    for (got, want) in qk_output(0).iter().zip(raw) {
+        assert!((got - want).abs() < 1e-6, "mode 0: {got} vs {want}");
+    }
+    for (got, want) in qk_output(1).iter().zip(capped) {
+        assert!((got - want).abs() < 1e-6, "mode 1: {got} vs {want}");
+    }
+}

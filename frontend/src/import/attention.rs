@@ -20,9 +20,12 @@
 //!   the reference's `np.repeat` makes.
 //! - A query row whose key set is empty (every bias entry -inf) softmaxes to NaN; the reference
 //!   defines it as 0, decided on the bias (not the logits), which is what the guard does.
-//! - `qk_matmul_output` follows the ONNX reference implementation, which generated the expected
-//!   outputs: mode 0 and 1 give the (softcapped) scores, 2 the scores plus bias, 3 the guarded
-//!   softmax.
+//! - `qk_matmul_output` follows the schema text: mode 0 is the raw scaled QK^T, 1 after
+//!   softcap, 2 after the bias, 3 the guarded softmax cast to Q's type. (The ONNX reference
+//!   implementation returns the softcapped scores for mode 0 too; no node test has mode 0 with
+//!   a softcap, and the schema is explicit.)
+//! - q_num_heads/kv_num_heads describe 3-D inputs; with 4-D inputs they must match the head
+//!   dims (opsets 23/24) or be absent (opset 25 forbids them), so a contradiction is an error.
 //! - Only f32 and f64 Q/K/V are computed; f16/bf16 and other types are rejected with an error
 //!   naming the input, never computed in another precision silently.
 
@@ -71,7 +74,8 @@ pub fn attention(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let mut outs = vec![y, k, v];
     if ctx.node.output.get(QK_OUTPUT).is_some_and(|n| !n.is_empty()) {
         outs.push(match a.qk_mode {
-            0 | 1 => scores,
+            0 => raw,
+            1 => scores,
             2 => logits,
             _ => probs,
         });
@@ -151,13 +155,28 @@ fn split_heads(imp: &mut Importer, ctx: &NodeCtx, a: &Attrs) -> Result<(ValueId,
     let (q, k, v) = (imp.input(ctx, 0)?, imp.input(ctx, 1)?, imp.input(ctx, 2)?);
     let ranks = [q, k, v].map(|x| imp.shape(x).len());
     match ranks {
-        [4, 4, 4] => Ok((q, k, v, false)),
+        [4, 4, 4] => {
+            check_4d_heads(ctx, "q_num_heads", a.q_heads, imp.shape(q)[1])?;
+            check_4d_heads(ctx, "kv_num_heads", a.kv_heads, imp.shape(k)[1])?;
+            Ok((q, k, v, false))
+        }
         [3, 3, 3] => {
             let need = |h: Option<usize>, name: &str| h.ok_or_else(|| ctx.attr_err(name, "is required for 3-D inputs"));
             let (qh, kvh) = (need(a.q_heads, "q_num_heads")?, need(a.kv_heads, "kv_num_heads")?);
             Ok((to_heads(imp, ctx, 0, q, qh)?, to_heads(imp, ctx, 1, k, kvh)?, to_heads(imp, ctx, 2, v, kvh)?, true))
         }
         _ => Err(ctx.input_err(0, format!("Q, K, V have ranks {ranks:?}; all must be 3 or all 4"))),
+    }
+}
+
+/// A head-count attribute given with 4-D inputs: opset 25 forbids it, earlier opsets only
+/// tolerate the value the shapes already say.
+fn check_4d_heads(ctx: &NodeCtx, name: &str, given: Option<usize>, dim: usize) -> Result<()> {
+    match given {
+        None => Ok(()),
+        Some(_) if ctx.opset >= 25 => Err(ctx.attr_err(name, "must not be given for 4-D inputs (opset 25)")),
+        Some(h) if h != dim => Err(ctx.attr_err(name, format!("is {h} but the 4-D input has {dim} heads"))),
+        Some(_) => Ok(()),
     }
 }
 

@@ -135,24 +135,41 @@ fn structural(imp: &mut Importer, ctx: &NodeCtx, a: &Attrs, s: &MaskShape, nonpa
 }
 
 /// `D[i, j] = i + offset - j` as i64: `[Sq, Skv]` for a scalar offset (the past length or 0),
-/// `[B, Sq, Skv]` for `offset[b] = nonpad_kv_seqlen[b] - Sq`.
+/// `[B, Sq, Skv]` for `offset[b] = nonpad_kv_seqlen[b] - Sq`. Built as a column minus a row so
+/// the constants stay `O(Sq + Skv)`; the full matrix folds only within the fold limit.
 fn offset_diff(imp: &mut Importer, ctx: &NodeCtx, s: &MaskShape, nonpad: Option<ValueId>) -> Result<ValueId> {
-    let offset = s.past_len.unwrap_or(0) as i64;
-    let (q, kv) = (s.q_len as i64, s.kv_len as i64);
-    let scalar_offset = if nonpad.is_some() { -q } else { offset };
-    let diff: Vec<i64> = (0..q).flat_map(|i| (0..kv).map(move |j| i + scalar_offset - j)).collect();
-    let d = imp.constant(ctx.tmp("pos_diff"), Tensor::from_vec(vec![s.q_len, s.kv_len], diff));
-    let Some(len) = nonpad else { return Ok(d) };
-    let b = imp.shape(len)[0];
-    let len = imp.reshape(ctx, len, vec![b, 1, 1], ctx.tmp("nonpad_b11"))?;
-    imp.emit1(ctx, Op::Binary(BinaryOp::Add), vec![len, d], ctx.tmp("pos_diff_batched"))
+    let offset = if nonpad.is_some() { -(s.q_len as i64) } else { s.past_len.unwrap_or(0) as i64 };
+    let mut col = index_vector(imp, ctx, s.q_len, offset, vec![s.q_len, 1], "query_pos")?;
+    let row = index_vector(imp, ctx, s.kv_len, 0, vec![1, s.kv_len], "key_pos")?;
+    if let Some(len) = nonpad {
+        let b = imp.shape(len)[0];
+        let len = imp.reshape(ctx, len, vec![b, 1, 1], ctx.tmp("nonpad_b11"))?;
+        col = imp.emit1(ctx, Op::Binary(BinaryOp::Add), vec![len, col], ctx.tmp("query_pos_batched"))?;
+    }
+    imp.emit1(ctx, Op::Binary(BinaryOp::Sub), vec![col, row], ctx.tmp("pos_diff"))
+}
+
+/// The i64 constant `start, start + 1, ..` of `n` elements with `shape`; an error when it would
+/// exceed the import size limit (a corrupt model's huge dims must not allocate unboundedly).
+fn index_vector(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    n: usize,
+    start: i64,
+    shape: Vec<usize>,
+    name: &str,
+) -> Result<ValueId> {
+    if n > imp.fold_limit / std::mem::size_of::<i64>() {
+        return Err(ctx.err(format!("{name}: {n} positions exceed the import size limit")));
+    }
+    let v: Vec<i64> = (0..n as i64).map(|i| start + i).collect();
+    Ok(imp.constant(ctx.tmp(name), Tensor::from_vec(shape, v)))
 }
 
 /// `[B, 1, 1, Skv]`: key `j` of batch `b` is visible iff `j < nonpad_kv_seqlen[b]`.
 fn padding(imp: &mut Importer, ctx: &NodeCtx, s: &MaskShape, len: ValueId) -> Result<ValueId> {
     let b = imp.shape(len)[0];
-    let keys: Vec<i64> = (0..s.kv_len as i64).collect();
-    let keys = imp.constant(ctx.tmp("key_index"), Tensor::from_vec(vec![1, s.kv_len], keys));
+    let keys = index_vector(imp, ctx, s.kv_len, 0, vec![1, s.kv_len], "key_index")?;
     let len = imp.reshape(ctx, len, vec![b, 1], ctx.tmp("nonpad_b1"))?;
     let visible = imp.emit1(ctx, Op::Binary(BinaryOp::Less), vec![keys, len], ctx.tmp("key_visible"))?;
     let bias = select(imp, ctx, visible, s.dtype, "padding_bias")?;
