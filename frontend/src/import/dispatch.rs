@@ -1,7 +1,7 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{elementwise, nn, norm, reduce, resize, shape, source, tensor_ops, Importer};
+use super::{attention, elementwise, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -12,6 +12,7 @@ pub const SUPPORTED: &[&str] = &[
     "And",
     "ArgMax",
     "ArgMin",
+    "Attention",
     "AveragePool",
     "BatchNormalization",
     "Cast",
@@ -77,6 +78,7 @@ pub const SUPPORTED: &[&str] = &[
     "Relu",
     "Reshape",
     "Resize",
+    "RotaryEmbedding",
     "Round",
     "Selu",
     "Tile",
@@ -153,6 +155,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),
         "Upsample" => resize::upsample(imp, ctx),
+        "Attention" => attention::attention(imp, ctx),
+        "RotaryEmbedding" => rotary::rotary_embedding(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

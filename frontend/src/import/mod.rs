@@ -7,6 +7,8 @@
 //! `crate::fold`). Op parameters that must be known at compile time are read with
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
+mod attention;
+mod attention_mask;
 pub mod ctx;
 pub mod dispatch;
 mod elementwise;
@@ -14,6 +16,7 @@ mod nn;
 mod norm;
 mod reduce;
 mod resize;
+mod rotary;
 mod shape;
 mod source;
 mod tensor_ops;
