@@ -1,7 +1,7 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{attention, elementwise, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
+use super::{attention, elementwise, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -55,6 +55,7 @@ pub const SUPPORTED: &[&str] = &[
     "MaxPool",
     "Mean",
     "Min",
+    "Mod",
     "Mul",
     "Neg",
     "Not",
@@ -137,6 +138,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "MaxPool" | "AveragePool" => nn::pool(imp, ctx),
         "GlobalAveragePool" | "GlobalMaxPool" => nn::global_pool(imp, ctx),
         "LRN" => nn::lrn(imp, ctx),
+        "Mod" => modulo::modulo(imp, ctx),
         "LayerNormalization" => norm::layer_norm(imp, ctx),
         "RMSNormalization" => norm::rms_norm(imp, ctx),
         "Softmax" | "LogSoftmax" => nn::softmax(imp, ctx),
