@@ -1,7 +1,7 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{attention, elementwise, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
+use super::{attention, elementwise, loss, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -58,6 +58,7 @@ pub const SUPPORTED: &[&str] = &[
     "Mod",
     "Mul",
     "Neg",
+    "NegativeLogLikelihoodLoss",
     "Not",
     "Or",
     "PRelu",
@@ -90,6 +91,7 @@ pub const SUPPORTED: &[&str] = &[
     "Size",
     "Slice",
     "Softmax",
+    "SoftmaxCrossEntropyLoss",
     "Softplus",
     "Softsign",
     "Split",
@@ -139,6 +141,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GlobalAveragePool" | "GlobalMaxPool" => nn::global_pool(imp, ctx),
         "LRN" => nn::lrn(imp, ctx),
         "Mod" => modulo::modulo(imp, ctx),
+        "NegativeLogLikelihoodLoss" => loss::negative_log_likelihood(imp, ctx),
+        "SoftmaxCrossEntropyLoss" => loss::softmax_cross_entropy(imp, ctx),
         "LayerNormalization" => norm::layer_norm(imp, ctx),
         "RMSNormalization" => norm::rms_norm(imp, ctx),
         "Softmax" | "LogSoftmax" => nn::softmax(imp, ctx),

@@ -12,6 +12,7 @@ mod attention_mask;
 pub mod ctx;
 pub mod dispatch;
 mod elementwise;
+mod loss;
 mod modulo;
 mod nn;
 mod norm;
