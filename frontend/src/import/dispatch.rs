@@ -1,7 +1,10 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{attention, elementwise, loss, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
+use super::{
+    attention, elementwise, gather_elements, loss, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops,
+    Importer,
+};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -35,6 +38,7 @@ pub const SUPPORTED: &[&str] = &[
     "Flatten",
     "Floor",
     "Gather",
+    "GatherElements",
     "Gemm",
     "GlobalAveragePool",
     "GlobalMaxPool",
@@ -158,6 +162,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Split" => tensor_ops::split(imp, ctx),
         "Slice" => tensor_ops::slice(imp, ctx),
         "Gather" => tensor_ops::gather(imp, ctx),
+        "GatherElements" => gather_elements::gather_elements(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),
         "Upsample" => resize::upsample(imp, ctx),

@@ -181,7 +181,14 @@ fn weighted_mean(imp: &mut Importer, ctx: &NodeCtx, per_element: ValueId, picked
     binary(imp, ctx, BinaryOp::Div, total, weights, ctx.tmp("weighted_mean"))
 }
 
-fn reduce(imp: &mut Importer, ctx: &NodeCtx, kind: ReduceKind, x: ValueId, axes: Vec<usize>, name: String) -> Result<ValueId> {
+fn reduce(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    kind: ReduceKind,
+    x: ValueId,
+    axes: Vec<usize>,
+    name: String,
+) -> Result<ValueId> {
     imp.emit1(ctx, Op::Reduce { kind, axes, keepdims: false }, vec![x], name)
 }
 

@@ -12,6 +12,7 @@ mod attention_mask;
 pub mod ctx;
 pub mod dispatch;
 mod elementwise;
+mod gather_elements;
 mod loss;
 mod modulo;
 mod nn;
