@@ -2,8 +2,8 @@
 
 use super::ctx::NodeCtx;
 use super::{
-    attention, elementwise, gather_elements, loss, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops,
-    Importer,
+    attention, conv_transpose, elementwise, gather_elements, loss, modulo, nn, norm, reduce, resize, rotary, shape,
+    source, tensor_ops, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -26,6 +26,7 @@ pub const SUPPORTED: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "ConvTranspose",
     "Cos",
     "Div",
     "Dropout",
@@ -138,6 +139,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Range" => source::range(imp, ctx),
         "EyeLike" => source::eye_like(imp, ctx),
         "Conv" => nn::conv(imp, ctx),
+        "ConvTranspose" => conv_transpose::conv_transpose(imp, ctx),
         "Gemm" => nn::gemm(imp, ctx),
         "MatMul" => nn::matmul(imp, ctx),
         "BatchNormalization" => nn::batch_norm(imp, ctx),

@@ -9,6 +9,7 @@
 
 mod attention;
 mod attention_mask;
+mod conv_transpose;
 pub mod ctx;
 pub mod dispatch;
 mod elementwise;
