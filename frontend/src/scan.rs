@@ -33,7 +33,7 @@ fn why_unsupported(n: &NodeProto, used: &HashSet<&str>) -> Option<Option<String>
         return Some(None);
     }
     let first_extra = match n.op_type.as_str() {
-        "Dropout" | "MaxPool" | "BatchNormalization" => 1,
+        "MaxPool" | "BatchNormalization" => 1,
         _ => usize::MAX,
     };
     if let Some(out) = n.output.iter().skip(first_extra).find(|o| !o.is_empty() && used.contains(o.as_str())) {

@@ -104,7 +104,7 @@ fn all_unsupported_ops_are_listed_at_once() {
         .node("NonMaxSuppression", &["a"], &["b"])
         .node("Loop", &["b"], &["c"])
         .node_attrs("Cast", &["c"], &["d"], vec![a_int("to", STRING as i64)])
-        .node_attrs("Dropout", &["d"], &["e", "mask"], vec![])
+        .node_attrs("MaxPool", &["d"], &["e", "mask"], vec![a_ints("kernel_shape", &[1])])
         .node("Bogus", &["e", "mask"], &["f"])
         .output("f");
     b.graph.node[5].domain = "ai.onnx.ml".into();
@@ -117,7 +117,7 @@ fn all_unsupported_ops_are_listed_at_once() {
             ("NonMaxSuppression_1", "NonMaxSuppression"),
             ("Loop_2", "Loop"),
             ("Cast_3", "Cast"),
-            ("Dropout_4", "Dropout"),
+            ("MaxPool_4", "MaxPool"),
             ("Bogus_5", "Bogus")
         ]
     );

@@ -5,7 +5,7 @@ use super::ctx::NodeCtx;
 use super::shape::{axes_param, normalise_axes};
 use super::Importer;
 use crate::error::Result;
-use kiln_ir::{Op, ReduceKind, ValueId};
+use kiln_ir::{BinaryOp, DType, Op, ReduceKind, UnaryOp, ValueId};
 
 pub fn reduce(imp: &mut Importer, ctx: &NodeCtx, kind: ReduceKind) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;
@@ -22,8 +22,32 @@ pub fn reduce(imp: &mut Importer, ctx: &NodeCtx, kind: ReduceKind) -> Result<Vec
     } else {
         normalise_axes(ctx, &axes, rank)?
     };
-    let op = Op::Reduce { kind, axes, keepdims: ctx.bool_or("keepdims", true)? };
+    let keepdims = ctx.bool_or("keepdims", true)?;
+    if kind == ReduceKind::LogSumExp && imp.ty(x).dtype == DType::F64 && !axes.is_empty() {
+        return Ok(vec![log_sum_exp(imp, ctx, x, axes, keepdims)?]);
+    }
+    let op = Op::Reduce { kind, axes, keepdims };
     Ok(vec![imp.emit1(ctx, op, vec![x], ctx.out(0))?])
+}
+
+/// `log(sum(exp(x - m))) + m` with `m` the maximum over `axes`: ReduceLogSumExp from the
+/// reductions and functions the backend has for f64 (its fused log-sum-exp kernel is f32-only),
+/// shifted by the maximum so large inputs do not overflow.
+fn log_sum_exp(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, axes: Vec<usize>, keepdims: bool) -> Result<ValueId> {
+    let reduce = |kind, keepdims| Op::Reduce { kind, axes: axes.clone(), keepdims };
+    let m = imp.emit1(ctx, reduce(ReduceKind::Max, true), vec![x], ctx.tmp("max"))?;
+    let shifted = imp.emit1(ctx, Op::Binary(BinaryOp::Sub), vec![x, m], ctx.tmp("shifted"))?;
+    let e = imp.emit1(ctx, Op::Unary(UnaryOp::Exp), vec![shifted], ctx.tmp("exp"))?;
+    let sum = imp.emit1(ctx, reduce(ReduceKind::Sum, true), vec![e], ctx.tmp("sum"))?;
+    let log = imp.emit1(ctx, Op::Unary(UnaryOp::Log), vec![sum], ctx.tmp("log"))?;
+    let name = if keepdims { ctx.out(0) } else { ctx.tmp("kept") };
+    let lse = imp.emit1(ctx, Op::Binary(BinaryOp::Add), vec![log, m], name)?;
+    if keepdims {
+        return Ok(lse);
+    }
+    let shape: Vec<usize> =
+        imp.shape(x).iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    imp.emit1(ctx, Op::Reshape { shape }, vec![lse], ctx.out(0))
 }
 
 pub fn arg(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {

@@ -14,14 +14,31 @@ use kiln_ir::{DType, Element, Op, Tensor, TensorData, TensorType, ValueId};
 /// Identity and inference Dropout: the output is the input. Dropout in training mode (the
 /// opset-12 `training_mode` input set to true) is random and refused.
 pub fn forward(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
-    if ctx.op() == "Dropout" && ctx.opset >= 12 {
-        if let Some(t) = imp.opt_const(ctx, 2)? {
-            if t.to_f64_vec().iter().any(|&v| v != 0.0) {
-                return Err(ctx.input_err(2, "training mode (random dropout) is not supported"));
-            }
-        }
+    let x = imp.input(ctx, 0)?;
+    if ctx.op() != "Dropout" {
+        return Ok(vec![x]);
     }
-    Ok(vec![imp.input(ctx, 0)?])
+    if ctx.opset >= 12 && random_dropout(imp, ctx)? {
+        return Err(ctx.input_err(2, "training mode (random dropout) is not supported"));
+    }
+    if ctx.node.output.get(1).is_none_or(|o| o.is_empty()) {
+        return Ok(vec![x]);
+    }
+    // Nothing is dropped: the mask output is all true (bool; x's type before opset 10), one
+    // scalar expanded rather than a constant the size of x.
+    let ty = imp.ty(x);
+    let dtype = if ctx.opset >= 10 { DType::Bool } else { ty.dtype };
+    let one = imp.constant(ctx.tmp("kept"), Tensor::from_f64(dtype, vec![], &[1.0]));
+    let mask = imp.emit1(ctx, Op::Expand { shape: ty.shape }, vec![one], ctx.out(1))?;
+    Ok(vec![x, mask])
+}
+
+/// True when Dropout-12+ runs in training mode with a non-zero ratio (input 1, default 0.5),
+/// which drops at random; training mode with ratio 0 is the identity.
+fn random_dropout(imp: &Importer, ctx: &NodeCtx) -> Result<bool> {
+    let training = imp.opt_const(ctx, 2)?.is_some_and(|t| t.to_f64_vec().iter().any(|&v| v != 0.0));
+    let ratio = imp.opt_const(ctx, 1)?.map_or(0.5, |t| t.to_f64_vec().first().copied().unwrap_or(0.5));
+    Ok(training && ratio != 0.0)
 }
 
 pub fn constant(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
