@@ -202,3 +202,26 @@ fn softmax_before_13_flattens_from_axis_1() {
         .graph();
     assert_eq!(only_op(&g), Op::LogSoftmax { axis: 1 });
 }
+
+#[test]
+fn lp_pool_is_the_p_norm_of_each_window() {
+    // 1-D, kernel 2, stride 1, p = 3: (|a|^3 + |b|^3)^(1/3) per window.
+    let x = [1.0f32, -2.0, 3.0, -0.5];
+    let b = ModelBuilder::new(18)
+        .input("x", &[1, 1, 4])
+        .node_attrs("LpPool", &["x"], &["y"], vec![a_ints("kernel_shape", &[2]), a_int("p", 3)])
+        .output("y");
+    let g = verified(b.graph());
+    let got = kiln_ir::eval_graph(&g, &[f32s(&[1, 1, 4], &x)]).unwrap()[0].to_f64_vec();
+    let want: Vec<f64> =
+        x.windows(2).map(|w| (w.iter().map(|v| (v.abs() as f64).powi(3)).sum::<f64>()).cbrt()).collect();
+    assert_eq!(got.len(), 3);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+    }
+    let bad = ModelBuilder::new(18)
+        .input("x", &[1, 1, 4])
+        .node_attrs("LpPool", &["x"], &["y"], vec![a_ints("kernel_shape", &[2]), a_int("p", 0)])
+        .output("y");
+    assert!(bad.import().unwrap_err().to_string().contains("attribute 'p'"));
+}

@@ -1,12 +1,13 @@
 //! Neural-network ops: Conv, Gemm, MatMul (1-D operands through reshapes), BatchNormalization,
-//! MaxPool/AveragePool (pads resolved from auto_pad), GlobalAveragePool/GlobalMaxPool (reduces
-//! over the spatial axes), LRN, and Softmax/LogSoftmax (the pre-13 "flatten to 2-D" semantics
-//! rewritten as reshape -> softmax -> reshape).
+//! MaxPool/AveragePool (pads resolved from auto_pad), LpPool (from an average pool),
+//! GlobalAveragePool/GlobalMaxPool (reduces over the spatial axes), LRN, and
+//! Softmax/LogSoftmax (the pre-13 "flatten to 2-D" semantics rewritten as reshape -> softmax ->
+//! reshape).
 
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
-use kiln_ir::{ConvAttrs, Op, PoolAttrs, PoolKind, ReduceKind, ValueId};
+use kiln_ir::{BinaryOp, ConvAttrs, Op, PoolAttrs, PoolKind, ReduceKind, Tensor, UnaryOp, ValueId};
 
 /// Strides, dilations and begin-then-end pads of a windowed op over `input` spatial dims.
 struct Window {
@@ -137,26 +138,62 @@ pub fn batch_norm(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
 
 pub fn pool(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;
+    let kind = if ctx.op() == "MaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg { count_include_pad: ctx.bool_or("count_include_pad", false)? }
+    };
+    let attrs = pool_attrs(imp, ctx, x, kind)?;
+    Ok(vec![imp.emit1(ctx, Op::Pool(attrs), vec![x], ctx.out(0))?])
+}
+
+/// The window of a pooling node over `x`.
+fn pool_attrs(imp: &Importer, ctx: &NodeCtx, x: ValueId, kind: PoolKind) -> Result<PoolAttrs> {
     let input = spatial(imp, ctx, x)?;
     let kernel = ctx.usizes("kernel_shape")?.ok_or_else(|| ctx.attr_err("kernel_shape", "missing"))?;
     if kernel.contains(&0) {
         return Err(ctx.attr_err("kernel_shape", "must be positive"));
     }
     let win = window(ctx, &input, &kernel)?;
-    let kind = if ctx.op() == "MaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg { count_include_pad: ctx.bool_or("count_include_pad", false)? }
-    };
-    let attrs = PoolAttrs {
+    Ok(PoolAttrs {
         kind,
         kernel,
         strides: win.strides,
         dilations: win.dilations,
         pads: win.pads,
         ceil_mode: ctx.bool_or("ceil_mode", false)?,
+    })
+}
+
+/// LpPool: `(sum over the window of |x|^p)^(1/p)` as an average pool (padding counted, so the
+/// average times the window volume is the sum, pads adding zeros) of `|x|^p` (`x*x` for p=2),
+/// then the root (`sqrt` for p=2).
+pub fn lp_pool(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let x = imp.input(ctx, 0)?;
+    let p = ctx.int_or("p", 2)?;
+    if p < 1 {
+        return Err(ctx.attr_err("p", format!("{p} must be >= 1")));
+    }
+    let attrs = pool_attrs(imp, ctx, x, PoolKind::Avg { count_include_pad: true })?;
+    let dtype = imp.ty(x).dtype;
+    let scalar =
+        |imp: &mut Importer, name: &str, v: f64| imp.constant(ctx.tmp(name), Tensor::from_f64(dtype, vec![], &[v]));
+    let abs = imp.emit1(ctx, Op::Unary(UnaryOp::Abs), vec![x], ctx.tmp("abs"))?;
+    let powered = if p == 2 {
+        imp.emit1(ctx, Op::Binary(BinaryOp::Mul), vec![abs, abs], ctx.tmp("powered"))?
+    } else {
+        let e = scalar(imp, "p", p as f64);
+        imp.emit1(ctx, Op::Binary(BinaryOp::Pow), vec![abs, e], ctx.tmp("powered"))?
     };
-    Ok(vec![imp.emit1(ctx, Op::Pool(attrs), vec![x], ctx.out(0))?])
+    let volume = attrs.kernel.iter().product::<usize>() as f64;
+    let mean = imp.emit1(ctx, Op::Pool(attrs), vec![powered], ctx.tmp("window_mean"))?;
+    let volume = scalar(imp, "volume", volume);
+    let sum = imp.emit1(ctx, Op::Binary(BinaryOp::Mul), vec![mean, volume], ctx.tmp("window_sum"))?;
+    if p == 2 {
+        return Ok(vec![imp.emit1(ctx, Op::Unary(UnaryOp::Sqrt), vec![sum], ctx.out(0))?]);
+    }
+    let root = scalar(imp, "inverse_p", 1.0 / p as f64);
+    Ok(vec![imp.emit1(ctx, Op::Binary(BinaryOp::Pow), vec![sum, root], ctx.out(0))?])
 }
 
 /// GlobalAveragePool/GlobalMaxPool as a mean/max over the spatial axes, keeping dims.
