@@ -3,7 +3,7 @@
 use super::ctx::NodeCtx;
 use super::{
     attention, conv_transpose, elementwise, gather_elements, loss, modulo, nn, norm, reduce, resize, rotary, shape,
-    source, tensor_ops, Importer,
+    source, tensor_ops, top_k, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -90,6 +90,7 @@ pub const SUPPORTED: &[&str] = &[
     "Round",
     "Selu",
     "Tile",
+    "TopK",
     "Shape",
     "Sigmoid",
     "Sign",
@@ -162,6 +163,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Transpose" => shape::transpose(imp, ctx),
         "Expand" => shape::expand(imp, ctx),
         "Tile" => shape::tile(imp, ctx),
+        "TopK" => top_k::top_k(imp, ctx),
         "Concat" => tensor_ops::concat(imp, ctx),
         "Split" => tensor_ops::split(imp, ctx),
         "Slice" => tensor_ops::slice(imp, ctx),

@@ -24,6 +24,7 @@ mod rotary;
 mod shape;
 mod source;
 mod tensor_ops;
+mod top_k;
 
 use crate::error::{FrontendError, Result};
 use crate::fold;
