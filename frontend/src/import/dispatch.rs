@@ -1,12 +1,30 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{attention, elementwise, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, Importer};
+use super::{activations_extra as act, attention, bitshift, cumulative, lp_norm, one_hot, space_depth, elementwise, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, triangular, Importer};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
 /// Every ONNX op type (default domain) the importer handles.
 pub const SUPPORTED: &[&str] = &[
+    // Decompositions (triangular, cumulative, activations_extra, bitshift, one_hot, space_depth).
+    "BitShift",
+    "Celu",
+    "CumProd",
+    "CumSum",
+    "DepthToSpace",
+    "Gelu",
+    "Hardmax",
+    "IsInf",
+    "IsNaN",
+    "LpNormalization",
+    "Mish",
+    "OneHot",
+    "Shrink",
+    "SpaceToDepth",
+    "Swish",
+    "ThresholdedRelu",
+    "Trilu",
     "Abs",
     "Add",
     "And",
@@ -159,6 +177,22 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Upsample" => resize::upsample(imp, ctx),
         "Attention" => attention::attention(imp, ctx),
         "RotaryEmbedding" => rotary::rotary_embedding(imp, ctx),
+        "Trilu" => triangular::trilu(imp, ctx),
+        "CumSum" | "CumProd" => cumulative::cumulative(imp, ctx),
+        "Celu" => act::celu(imp, ctx),
+        "ThresholdedRelu" => act::thresholded_relu(imp, ctx),
+        "Gelu" => act::gelu(imp, ctx),
+        "Shrink" => act::shrink(imp, ctx),
+        "Swish" => act::swish(imp, ctx),
+        "Mish" => act::mish(imp, ctx),
+        "IsInf" => act::is_inf(imp, ctx),
+        "IsNaN" => act::is_nan(imp, ctx),
+        "BitShift" => bitshift::bitshift(imp, ctx),
+        "Hardmax" => one_hot::hardmax(imp, ctx),
+        "OneHot" => one_hot::one_hot(imp, ctx),
+        "LpNormalization" => lp_norm::lp_normalization(imp, ctx),
+        "SpaceToDepth" => space_depth::space_to_depth(imp, ctx),
+        "DepthToSpace" => space_depth::depth_to_space(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -7,20 +7,28 @@
 //! `crate::fold`). Op parameters that must be known at compile time are read with
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
+mod activations_extra;
 mod attention;
 mod attention_mask;
+mod bitshift;
+mod build;
 pub mod ctx;
+mod cumulative;
 pub mod dispatch;
 mod elementwise;
+mod lp_norm;
 mod modulo;
 mod nn;
+mod one_hot;
 mod norm;
 mod reduce;
 mod resize;
 mod rotary;
 mod shape;
 mod source;
+mod space_depth;
 mod tensor_ops;
+mod triangular;
 
 use crate::error::{FrontendError, Result};
 use crate::fold;
