@@ -228,3 +228,63 @@ fn attribute_errors_name_the_attribute() {
         assert!(e.contains(&format!("{op}_0")) && e.contains(attr), "{op}: {e}");
     }
 }
+
+fn unary_model(op: &str, n: usize) -> ModelBuilder {
+    ModelBuilder::new(22).input("x", &[n]).node(op, &["x"], &["y"]).output("y")
+}
+
+#[test]
+fn inverse_trig_and_hyperbolic_ops_match_libm_across_their_domains() {
+    type F = fn(f64) -> f64;
+    let wide: Vec<f32> =
+        (0..33).map(|i| (i as f32 - 16.0) * 0.9f32.powi(i % 7) * 3.0).chain([0.0, 1e-3, -7e4]).collect();
+    let unit: Vec<f32> = (0..33).map(|i| (i as f32 - 16.0) / 16.0).chain([0.999, -0.9999]).collect();
+    let above_one: Vec<f32> = (0..17).map(|i| 1.0 + i as f32 * 0.7).collect();
+    let cases: [(&str, F, &Vec<f32>); 9] = [
+        ("Atan", f64::atan, &wide),
+        ("Asin", f64::asin, &unit),
+        ("Acos", f64::acos, &unit),
+        ("Asinh", f64::asinh, &wide),
+        ("Acosh", f64::acosh, &above_one),
+        ("Atanh", f64::atanh, &unit[1..32].to_vec()),
+        ("Tan", f64::tan, &unit),
+        ("Sinh", f64::sinh, &unit),
+        ("Cosh", f64::cosh, &unit),
+    ];
+    for (op, f, xs) in cases {
+        let got = eval(&unary_model(op, xs.len()), &[f32s(&[xs.len()], xs)]);
+        for (x, g) in xs.iter().zip(&got) {
+            let w = f(*x as f64);
+            assert!((g - w).abs() <= 1e-5 + 2e-4 * w.abs(), "{op}({x}) = {g}, want {w}");
+        }
+    }
+}
+
+#[test]
+fn lp_pool_with_pads_sums_powers_over_zero_padded_windows() {
+    let b = ModelBuilder::new(18)
+        .input("x", &[1, 2, 5])
+        .node_attrs(
+            "LpPool",
+            &["x"],
+            &["y"],
+            vec![a_int("p", 3), a_ints("kernel_shape", &[3]), a_ints("pads", &[1, 1]), a_ints("strides", &[2])],
+        )
+        .output("y");
+    let x = ramp(&[1, 2, 5]);
+    let xs = x.to_f64_vec();
+    let mut want = vec![];
+    for c in 0..2 {
+        for o in 0..3 {
+            let s: f64 = (0..3)
+                .map(|k| (o * 2 + k) as i64 - 1)
+                .filter(|&i| (0..5).contains(&i))
+                .map(|i| xs[c * 5 + i as usize].abs().powi(3))
+                .sum();
+            want.push(s.cbrt());
+        }
+    }
+    for (g, w) in eval(&b, &[x]).iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Float activations and predicates with no IR op of their own, written as short chains of
 //! existing unary, binary and `Where` ops (the backend fuses such chains into one loop, so a
 //! dedicated op would buy little): Celu, ThresholdedRelu, Gelu (erf and tanh forms), Shrink,
-//! Swish, Mish, IsInf, IsNaN. Formulas follow the ONNX reference implementations; where the
+//! Swish, SwiGLU, Mish, IsInf, IsNaN. Formulas follow the ONNX reference implementations; where the
 //! reference passes `x` through unchanged (Celu, ThresholdedRelu for `x > 0`) a `Where` keeps it
 //! bit-exact instead of recomputing it through `alpha * (x / alpha)`.
 
@@ -9,7 +9,7 @@ use super::build::{bin, float_input, scalar, select, un};
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
-use kiln_ir::{BinaryOp, UnaryOp, ValueId};
+use kiln_ir::{BinaryOp, DType, UnaryOp, ValueId};
 use BinaryOp::{Add, Equal, Greater, Less, Mul, Sub};
 
 /// `x > 0 ? x : alpha * (exp(x / alpha) - 1)`, via `Elu` with alpha 1.
@@ -58,7 +58,7 @@ pub fn gelu(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
 }
 
 /// `tanh(sqrt(2/pi) * (x + 0.044715 x^3))`.
-fn tanh_form(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, dt: kiln_ir::DType) -> Result<ValueId> {
+fn tanh_form(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, dt: DType) -> Result<ValueId> {
     let c = scalar(imp, ctx, "cubic_coeff", dt, 0.044715);
     let k = scalar(imp, ctx, "sqrt_2_over_pi", dt, (2.0 / std::f64::consts::PI).sqrt());
     let x2 = bin(imp, ctx, Mul, x, x, ctx.tmp("x2"))?;
@@ -87,6 +87,22 @@ pub fn shrink(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
 /// `x * sigmoid(alpha * x)`.
 pub fn swish(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let (x, dt) = float_input(imp, ctx)?;
+    Ok(vec![swish_of(imp, ctx, x, dt, ctx.out(0))?])
+}
+
+/// `swish_alpha(a) * b` for same-shaped `a` and `b` (no broadcasting, as ONNX requires).
+pub fn swiglu(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let (a, dt) = float_input(imp, ctx)?;
+    let b = imp.input(ctx, 1)?;
+    if imp.ty(b) != imp.ty(a) {
+        return Err(ctx.input_err(1, format!("must have the type of input 0 ({}), got {}", imp.ty(a), imp.ty(b))));
+    }
+    let s = swish_of(imp, ctx, a, dt, ctx.tmp("swish"))?;
+    Ok(vec![bin(imp, ctx, Mul, s, b, ctx.out(0))?])
+}
+
+/// `x * sigmoid(alpha * x)` named `name`, alpha from the node's attribute (default 1).
+fn swish_of(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, dt: DType, name: String) -> Result<ValueId> {
     let alpha = ctx.float_or("alpha", 1.0)?;
     let arg = if alpha == 1.0 {
         x
@@ -95,7 +111,7 @@ pub fn swish(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         bin(imp, ctx, Mul, x, a, ctx.tmp("scaled"))?
     };
     let s = un(imp, ctx, UnaryOp::Sigmoid, arg, ctx.tmp("sigmoid"))?;
-    Ok(vec![bin(imp, ctx, Mul, x, s, ctx.out(0))?])
+    bin(imp, ctx, Mul, x, s, name)
 }
 
 /// `x * tanh(softplus(x))`.

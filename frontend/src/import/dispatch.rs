@@ -1,15 +1,26 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
 
 use super::ctx::NodeCtx;
-use super::{activations_extra as act, attention, bitshift, cumulative, lp_norm, one_hot, space_depth, elementwise, modulo, nn, norm, reduce, resize, rotary, shape, source, tensor_ops, triangular, Importer};
+use super::{
+    activations_extra as act, attention, bitshift, cumulative, elementwise, lp_norm, lp_pool, modulo, nn, norm,
+    one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops, triangular, trig_extra, Importer,
+};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
 /// Every ONNX op type (default domain) the importer handles.
 pub const SUPPORTED: &[&str] = &[
-    // Decompositions (triangular, cumulative, activations_extra, bitshift, one_hot, space_depth).
+    // Decompositions (triangular, cumulative, activations_extra, trig_extra, bitshift, one_hot,
+    // lp_norm, lp_pool, space_depth).
+    "Acos",
+    "Acosh",
+    "Asin",
+    "Asinh",
+    "Atan",
+    "Atanh",
     "BitShift",
     "Celu",
+    "Cosh",
     "CumProd",
     "CumSum",
     "DepthToSpace",
@@ -18,11 +29,15 @@ pub const SUPPORTED: &[&str] = &[
     "IsInf",
     "IsNaN",
     "LpNormalization",
+    "LpPool",
     "Mish",
     "OneHot",
     "Shrink",
+    "Sinh",
     "SpaceToDepth",
+    "SwiGLU",
     "Swish",
+    "Tan",
     "ThresholdedRelu",
     "Trilu",
     "Abs",
@@ -193,6 +208,9 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "LpNormalization" => lp_norm::lp_normalization(imp, ctx),
         "SpaceToDepth" => space_depth::space_to_depth(imp, ctx),
         "DepthToSpace" => space_depth::depth_to_space(imp, ctx),
+        "SwiGLU" => act::swiglu(imp, ctx),
+        "LpPool" => lp_pool::lp_pool(imp, ctx),
+        "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

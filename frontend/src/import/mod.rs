@@ -16,6 +16,7 @@ pub mod ctx;
 mod cumulative;
 pub mod dispatch;
 mod elementwise;
+mod lp_pool;
 mod lp_norm;
 mod modulo;
 mod nn;
@@ -28,6 +29,7 @@ mod shape;
 mod source;
 mod space_depth;
 mod tensor_ops;
+mod trig_extra;
 mod triangular;
 
 use crate::error::{FrontendError, Result};
