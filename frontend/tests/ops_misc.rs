@@ -288,3 +288,33 @@ fn lp_pool_with_pads_sums_powers_over_zero_padded_windows() {
         assert!((g - w).abs() < 1e-5, "{g} vs {w}");
     }
 }
+
+#[test]
+fn hann_window_of_constant_length_folds_to_its_cosine_sum() {
+    let b = ModelBuilder::new(17)
+        .init("n", &i64s(&[5]))
+        .node_attrs("HannWindow", &["n"], &["y"], vec![a_int("periodic", 0)])
+        .output("y");
+    let want: Vec<f64> = (0..5).map(|n| (std::f64::consts::PI * n as f64 / 4.0).sin().powi(2)).collect();
+    for (g, w) in eval(&b, &[]).iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+    }
+}
+
+#[test]
+fn center_crop_pad_pairs_shape_with_axes_in_their_given_order() {
+    let b = ModelBuilder::new(18)
+        .input("x", &[3, 5])
+        .init("shape", &i64s(&[6, 2]))
+        .node_attrs("CenterCropPad", &["x", "shape"], &["y"], vec![a_ints("axes", &[1, 0])])
+        .output("y");
+    let x = ramp(&[3, 5]);
+    let xs = x.to_f64_vec();
+    // Axis 1: 5 -> 6 pads 0 before, 1 after; axis 0: 3 -> 2 crops 0 before, 1 after.
+    let want: Vec<f64> = (0..2)
+        .flat_map(|r| (0..6).map(move |c| (r, c)))
+        .map(|(r, c)| if c < 5 { xs[r * 5 + c] } else { 0.0 })
+        .collect();
+    assert_eq!(out_shape(&verified(b.graph()), 0), vec![2, 6]);
+    assert_eq!(eval(&b, &[x]), want);
+}

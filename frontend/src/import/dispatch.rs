@@ -2,8 +2,9 @@
 
 use super::ctx::NodeCtx;
 use super::{
-    activations_extra as act, attention, bitshift, cumulative, elementwise, lp_norm, lp_pool, modulo, nn, norm,
-    one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops, triangular, trig_extra, Importer,
+    activations_extra as act, attention, bitshift, crop_pad, cumulative, elementwise, lp_norm, lp_pool, modulo, nn,
+    norm, one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops, triangular, trig_extra, window,
+    Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -11,7 +12,7 @@ use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 /// Every ONNX op type (default domain) the importer handles.
 pub const SUPPORTED: &[&str] = &[
     // Decompositions (triangular, cumulative, activations_extra, trig_extra, bitshift, one_hot,
-    // lp_norm, lp_pool, space_depth).
+    // lp_norm, lp_pool, space_depth, window, crop_pad).
     "Acos",
     "Acosh",
     "Asin",
@@ -19,12 +20,16 @@ pub const SUPPORTED: &[&str] = &[
     "Atan",
     "Atanh",
     "BitShift",
+    "BlackmanWindow",
     "Celu",
+    "CenterCropPad",
     "Cosh",
     "CumProd",
     "CumSum",
     "DepthToSpace",
     "Gelu",
+    "HammingWindow",
+    "HannWindow",
     "Hardmax",
     "IsInf",
     "IsNaN",
@@ -209,6 +214,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "SpaceToDepth" => space_depth::space_to_depth(imp, ctx),
         "DepthToSpace" => space_depth::depth_to_space(imp, ctx),
         "SwiGLU" => act::swiglu(imp, ctx),
+        "HannWindow" | "HammingWindow" | "BlackmanWindow" => window::window(imp, ctx),
+        "CenterCropPad" => crop_pad::center_crop_pad(imp, ctx),
         "LpPool" => lp_pool::lp_pool(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
