@@ -318,3 +318,48 @@ fn center_crop_pad_pairs_shape_with_axes_in_their_given_order() {
     assert_eq!(out_shape(&verified(b.graph()), 0), vec![2, 6]);
     assert_eq!(eval(&b, &[x]), want);
 }
+
+#[test]
+fn bitwise_not_flips_every_bit_of_signed_and_unsigned_ints() {
+    let xs: Vec<i16> = vec![0, 1, -1, i16::MIN, i16::MAX, 1234, -777];
+    let b = ModelBuilder::new(18).input_typed("x", 5, dims(&[7])).node("BitwiseNot", &["x"], &["y"]).output("y");
+    let want: Vec<f64> = xs.iter().map(|&v| !v as f64).collect();
+    assert_eq!(eval(&b, &[Tensor::from_vec(vec![7], xs)]), want);
+    let us: Vec<u8> = vec![0, 1, 255, 128, 77];
+    let b = ModelBuilder::new(18).input_typed("x", 2, dims(&[5])).node("BitwiseNot", &["x"], &["y"]).output("y");
+    let want: Vec<f64> = us.iter().map(|&v| !v as f64).collect();
+    assert_eq!(eval(&b, &[Tensor::from_vec(vec![5], us)]), want);
+}
+
+#[test]
+fn group_norm_before_opset_21_scales_per_group() {
+    let (scale, bias) = (f32s(&[2], &[2.0, -1.0]), f32s(&[2], &[0.5, 3.0]));
+    let b = ModelBuilder::new(18)
+        .input("x", &[1, 4, 3])
+        .init("s", &scale)
+        .init("b", &bias)
+        .node_attrs("GroupNormalization", &["x", "s", "b"], &["y"], vec![a_int("num_groups", 2)])
+        .output("y");
+    let x = ramp(&[1, 4, 3]);
+    let mut want = vec![];
+    for (g, group) in x.to_f64_vec().chunks(6).enumerate() {
+        let mean = group.iter().sum::<f64>() / 6.0;
+        let var = group.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 6.0;
+        let (s, o) = ([2.0, -1.0][g], [0.5, 3.0][g]);
+        want.extend(group.iter().map(|v| (v - mean) / (var + 1e-5f32 as f64).sqrt() * s + o));
+    }
+    for (g, w) in eval(&b, &[x]).iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+    }
+}
+
+#[test]
+fn compress_with_a_runtime_condition_is_an_error_naming_the_input() {
+    let b = ModelBuilder::new(11)
+        .input("x", &[3, 2])
+        .input_typed("cond", 9, dims(&[3]))
+        .node_attrs("Compress", &["x", "cond"], &["y"], vec![a_int("axis", 0)])
+        .output("y");
+    let e = import_err(&b);
+    assert!(e.contains("Compress_0") && e.contains("cond"), "{e}");
+}

@@ -2,9 +2,9 @@
 
 use super::ctx::NodeCtx;
 use super::{
-    activations_extra as act, attention, bitshift, crop_pad, cumulative, elementwise, lp_norm, lp_pool, modulo, nn,
-    norm, one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops, triangular, trig_extra, window,
-    Importer,
+    activations_extra as act, attention, bitshift, bitwise, compress, crop_pad, cumulative, elementwise, lp_norm,
+    lp_pool, modulo, nn, norm, norm_extra, one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops,
+    triangular, trig_extra, window, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -12,7 +12,7 @@ use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 /// Every ONNX op type (default domain) the importer handles.
 pub const SUPPORTED: &[&str] = &[
     // Decompositions (triangular, cumulative, activations_extra, trig_extra, bitshift, one_hot,
-    // lp_norm, lp_pool, space_depth, window, crop_pad).
+    // lp_norm, lp_pool, space_depth, window, crop_pad, bitwise, compress, norm_extra).
     "Acos",
     "Acosh",
     "Asin",
@@ -20,21 +20,26 @@ pub const SUPPORTED: &[&str] = &[
     "Atan",
     "Atanh",
     "BitShift",
+    "BitwiseNot",
     "BlackmanWindow",
     "Celu",
     "CenterCropPad",
+    "Compress",
     "Cosh",
     "CumProd",
     "CumSum",
     "DepthToSpace",
     "Gelu",
+    "GroupNormalization",
     "HammingWindow",
     "HannWindow",
     "Hardmax",
+    "InstanceNormalization",
     "IsInf",
     "IsNaN",
     "LpNormalization",
     "LpPool",
+    "MeanVarianceNormalization",
     "Mish",
     "OneHot",
     "Shrink",
@@ -216,6 +221,11 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "SwiGLU" => act::swiglu(imp, ctx),
         "HannWindow" | "HammingWindow" | "BlackmanWindow" => window::window(imp, ctx),
         "CenterCropPad" => crop_pad::center_crop_pad(imp, ctx),
+        "BitwiseNot" => bitwise::bitwise_not(imp, ctx),
+        "Compress" => compress::compress(imp, ctx),
+        "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
+        "GroupNormalization" => norm_extra::group_norm(imp, ctx),
+        "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "LpPool" => lp_pool::lp_pool(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
