@@ -363,3 +363,25 @@ fn compress_with_a_runtime_condition_is_an_error_naming_the_input() {
     let e = import_err(&b);
     assert!(e.contains("Compress_0") && e.contains("cond"), "{e}");
 }
+
+#[test]
+fn det_of_a_batch_of_3x3_matrices_by_cofactor_expansion() {
+    let b = ModelBuilder::new(22).input("x", &[2, 3, 3]).node("Det", &["x"], &["y"]).output("y");
+    let x = ramp(&[2, 3, 3]);
+    let want: Vec<f64> = x
+        .to_f64_vec()
+        .chunks(9)
+        .map(|m| {
+            m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
+        })
+        .collect();
+    for (g, w) in eval(&b, &[x]).iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+    }
+    // 4x4: rows 0 and 2 of diag(1, 2, 3, 4) swapped, plus an upper entry that must not count.
+    let four = ModelBuilder::new(22).input("x", &[4, 4]).node("Det", &["x"], &["y"]).output("y");
+    let m = f32s(&[4, 4], &[0., 0., 3., 0., 0., 2., 0., 9., 1., 0., 0., 0., 0., 0., 0., 4.]);
+    assert_eq!(eval(&four, &[m]), [-24.0]);
+    let big = ModelBuilder::new(22).input("x", &[5, 5]).node("Det", &["x"], &["y"]).output("y");
+    assert!(import_err(&big).contains("Det_0"));
+}

@@ -2,7 +2,7 @@
 
 use super::ctx::NodeCtx;
 use super::{
-    activations_extra as act, attention, bitshift, bitwise, compress, crop_pad, cumulative, elementwise, lp_norm,
+    activations_extra as act, attention, bitshift, bitwise, compress, crop_pad, cumulative, det, elementwise, lp_norm,
     lp_pool, modulo, nn, norm, norm_extra, one_hot, reduce, resize, rotary, shape, source, space_depth, tensor_ops,
     triangular, trig_extra, window, Importer,
 };
@@ -12,7 +12,7 @@ use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 /// Every ONNX op type (default domain) the importer handles.
 pub const SUPPORTED: &[&str] = &[
     // Decompositions (triangular, cumulative, activations_extra, trig_extra, bitshift, one_hot,
-    // lp_norm, lp_pool, space_depth, window, crop_pad, bitwise, compress, norm_extra).
+    // lp_norm, lp_pool, space_depth, window, crop_pad, bitwise, compress, norm_extra, det).
     "Acos",
     "Acosh",
     "Asin",
@@ -29,6 +29,7 @@ pub const SUPPORTED: &[&str] = &[
     "CumProd",
     "CumSum",
     "DepthToSpace",
+    "Det",
     "Gelu",
     "GroupNormalization",
     "HammingWindow",
@@ -223,6 +224,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "CenterCropPad" => crop_pad::center_crop_pad(imp, ctx),
         "BitwiseNot" => bitwise::bitwise_not(imp, ctx),
         "Compress" => compress::compress(imp, ctx),
+        "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),

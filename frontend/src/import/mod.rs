@@ -17,6 +17,7 @@ mod compress;
 mod crop_pad;
 pub mod ctx;
 mod cumulative;
+mod det;
 pub mod dispatch;
 mod elementwise;
 mod lp_norm;
