@@ -1,6 +1,6 @@
 //! Small node-building helpers shared by the decomposition files (triangular, cumulative,
-//! activations_extra, bitshift, one_hot, space_depth): each ONNX op there becomes a handful of
-//! existing IR ops, and spelling `imp.emit1(ctx, Op::Binary(..), vec![..], name)` at every step
+//! activations_extra, trig_extra, bitshift, one_hot, norm_extra...): each ONNX op there becomes
+//! a handful of existing IR ops, and spelling `imp.emit1(ctx, Op::Binary(..), vec![..], name)` at every step
 //! would bury the formula each file implements. Every helper goes through [`Importer::emit1`],
 //! so types are inferred and constant inputs fold exactly as for directly imported ops.
 
