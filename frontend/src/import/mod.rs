@@ -7,24 +7,39 @@
 //! `crate::fold`). Op parameters that must be known at compile time are read with
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
+mod activations_extra;
 mod attention;
 mod attention_mask;
+mod bitshift;
+mod bitwise;
+mod build;
+mod compress;
 mod conv_transpose;
+mod crop_pad;
 pub mod ctx;
+mod cumulative;
+mod det;
 pub mod dispatch;
 mod elementwise;
 mod gather_elements;
 mod loss;
+mod lp_norm;
 mod modulo;
 mod nn;
 mod norm;
+mod norm_extra;
+mod one_hot;
 mod reduce;
 mod resize;
 mod rotary;
 mod shape;
 mod source;
+mod space_depth;
 mod tensor_ops;
 mod top_k;
+mod triangular;
+mod trig_extra;
+mod window;
 
 use crate::error::{FrontendError, Result};
 use crate::fold;
