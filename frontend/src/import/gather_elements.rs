@@ -63,7 +63,7 @@ fn data_by_choice(imp: &mut Importer, ctx: &NodeCtx, data: ValueId, is: &[usize]
 }
 
 /// `wrap(indices)[..., None] == [0, 1, .., K-1]`: bool `[indices..., K]`.
-fn one_hot(imp: &mut Importer, ctx: &NodeCtx, indices: ValueId, k: usize) -> Result<ValueId> {
+pub(super) fn one_hot(imp: &mut Importer, ctx: &NodeCtx, indices: ValueId, k: usize) -> Result<ValueId> {
     let (dtype, is) = (imp.ty(indices).dtype, imp.shape(indices));
     let scalar =
         |imp: &mut Importer, name: &str, v: f64| imp.constant(ctx.tmp(name), Tensor::from_f64(dtype, vec![], &[v]));

@@ -32,6 +32,7 @@ mod one_hot;
 mod reduce;
 mod resize;
 mod rotary;
+mod scatter_elements;
 mod shape;
 mod source;
 mod space_depth;
