@@ -3,8 +3,8 @@
 use super::ctx::NodeCtx;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det,
-    elementwise, gather_elements, loss, lp_norm, modulo, nn, norm, norm_extra, one_hot, reduce, resize, rotary,
-    scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra, window, Importer,
+    elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, reduce, resize,
+    rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra, window, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -80,6 +80,7 @@ pub const SUPPORTED: &[&str] = &[
     "Floor",
     "Gather",
     "GatherElements",
+    "GatherND",
     "Gemm",
     "GlobalAveragePool",
     "GlobalMaxPool",
@@ -129,6 +130,7 @@ pub const SUPPORTED: &[&str] = &[
     "RotaryEmbedding",
     "Round",
     "ScatterElements",
+    "ScatterND",
     "Selu",
     "Tile",
     "TopK",
@@ -211,6 +213,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Gather" => tensor_ops::gather(imp, ctx),
         "GatherElements" => gather_elements::gather_elements(imp, ctx),
         "ScatterElements" => scatter_elements::scatter_elements(imp, ctx),
+        "GatherND" => nd_index::gather_nd(imp, ctx),
+        "ScatterND" => nd_index::scatter_nd(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),
         "Upsample" => resize::upsample(imp, ctx),

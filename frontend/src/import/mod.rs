@@ -25,6 +25,7 @@ mod gather_elements;
 mod loss;
 mod lp_norm;
 mod modulo;
+mod nd_index;
 mod nn;
 mod norm;
 mod norm_extra;

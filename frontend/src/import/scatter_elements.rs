@@ -17,11 +17,11 @@ use super::Importer;
 use crate::error::Result;
 use kiln_ir::{BinaryOp, DType, Op, PadMode, ReduceKind, Tensor, ValueId};
 
-/// How duplicates combine and what an untouched slot contributes.
-struct Reduction {
-    kind: ReduceKind,
-    combine: Option<BinaryOp>,
-    identity: f64,
+/// How duplicates combine and what an untouched slot contributes (shared with ScatterND).
+pub(super) struct Reduction {
+    pub kind: ReduceKind,
+    pub combine: Option<BinaryOp>,
+    pub identity: f64,
 }
 
 pub fn scatter_elements(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
@@ -67,7 +67,7 @@ fn check_operands(imp: &Importer, ctx: &NodeCtx, data: ValueId, indices: ValueId
     Ok(())
 }
 
-fn reduction(ctx: &NodeCtx) -> Result<Reduction> {
+pub(super) fn reduction(ctx: &NodeCtx) -> Result<Reduction> {
     let r = |kind, combine, identity| Ok(Reduction { kind, combine, identity });
     match ctx.string_or("reduction", "none")?.as_str() {
         "none" => r(ReduceKind::Sum, None, 0.0),
