@@ -3,8 +3,9 @@
 use super::ctx::NodeCtx;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det,
-    elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, reduce, resize,
-    rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra, window, Importer,
+    elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, quantize, reduce,
+    resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra, window,
+    Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -68,8 +69,10 @@ pub const SUPPORTED: &[&str] = &[
     "Conv",
     "ConvTranspose",
     "Cos",
+    "DequantizeLinear",
     "Div",
     "Dropout",
+    "DynamicQuantizeLinear",
     "Elu",
     "Equal",
     "Erf",
@@ -109,6 +112,8 @@ pub const SUPPORTED: &[&str] = &[
     "Not",
     "Or",
     "PRelu",
+    "QLinearMatMul",
+    "QuantizeLinear",
     "Pad",
     "Pow",
     "RMSNormalization",
@@ -213,6 +218,10 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Gather" => tensor_ops::gather(imp, ctx),
         "GatherElements" => gather_elements::gather_elements(imp, ctx),
         "ScatterElements" => scatter_elements::scatter_elements(imp, ctx),
+        "DequantizeLinear" => quantize::dequantize(imp, ctx),
+        "QuantizeLinear" => quantize::quantize(imp, ctx),
+        "DynamicQuantizeLinear" => quantize::dynamic_quantize(imp, ctx),
+        "QLinearMatMul" => quantize::qlinear_matmul(imp, ctx),
         "GatherND" => nd_index::gather_nd(imp, ctx),
         "ScatterND" => nd_index::scatter_nd(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),

@@ -30,6 +30,7 @@ mod nn;
 mod norm;
 mod norm_extra;
 mod one_hot;
+mod quantize;
 mod reduce;
 mod resize;
 mod rotary;
