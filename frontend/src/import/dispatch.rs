@@ -3,9 +3,9 @@
 use super::ctx::NodeCtx;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det,
-    elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, quantize, reduce,
-    resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra, window,
-    Importer,
+    einsum, elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, quantize,
+    reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra,
+    window, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -73,6 +73,7 @@ pub const SUPPORTED: &[&str] = &[
     "Div",
     "Dropout",
     "DynamicQuantizeLinear",
+    "Einsum",
     "Elu",
     "Equal",
     "Erf",
@@ -223,6 +224,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "DynamicQuantizeLinear" => quantize::dynamic_quantize(imp, ctx),
         "QLinearMatMul" => quantize::qlinear_matmul(imp, ctx),
         "GatherND" => nd_index::gather_nd(imp, ctx),
+        "Einsum" => einsum::einsum(imp, ctx),
         "ScatterND" => nd_index::scatter_nd(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),

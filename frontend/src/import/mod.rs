@@ -20,6 +20,7 @@ pub mod ctx;
 mod cumulative;
 mod det;
 pub mod dispatch;
+mod einsum;
 mod elementwise;
 mod gather_elements;
 mod loss;
