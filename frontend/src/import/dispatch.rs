@@ -2,7 +2,7 @@
 
 use super::ctx::NodeCtx;
 use super::{
-    activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det,
+    activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
     einsum, elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, quantize,
     reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra,
     window, Importer,
@@ -70,6 +70,7 @@ pub const SUPPORTED: &[&str] = &[
     "ConvTranspose",
     "Cos",
     "DequantizeLinear",
+    "DFT",
     "Div",
     "Dropout",
     "DynamicQuantizeLinear",
@@ -225,6 +226,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "QLinearMatMul" => quantize::qlinear_matmul(imp, ctx),
         "GatherND" => nd_index::gather_nd(imp, ctx),
         "Einsum" => einsum::einsum(imp, ctx),
+        "DFT" => dft::dft(imp, ctx),
         "ScatterND" => nd_index::scatter_nd(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),

@@ -19,6 +19,7 @@ mod crop_pad;
 pub mod ctx;
 mod cumulative;
 mod det;
+mod dft;
 pub mod dispatch;
 mod einsum;
 mod elementwise;
