@@ -59,3 +59,16 @@ fn bad_group_and_pads_name_the_attribute() {
     assert!(model(vec![a_ints("pads", &[4, 4])]).contains("attribute 'pads'"));
     assert!(model(vec![a_str("auto_pad", "SAME_WEIRD")]).contains("attribute 'auto_pad'"));
 }
+
+#[test]
+fn empty_kernels_are_errors_not_wrapped_arithmetic() {
+    let e = ModelBuilder::new(13)
+        .input("x", &[1, 4, 5])
+        .init("w", &zeros(&[4, 2, 0]))
+        .node("ConvTranspose", &["x", "w"], &["y"])
+        .output("y")
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'kernel_shape'"), "{e}");
+}

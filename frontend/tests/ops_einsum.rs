@@ -53,3 +53,15 @@ fn malformed_equations_name_the_attribute() {
         assert!(e.contains("(Einsum), attribute 'equation'"), "{eq}: {e}");
     }
 }
+
+#[test]
+fn an_ellipsis_term_longer_than_the_rank_is_an_error() {
+    let e = ModelBuilder::new(12)
+        .input("a", &[2])
+        .node_attrs("Einsum", &["a"], &["y"], vec![a_str("equation", "abcdef...->a")])
+        .output("y")
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'equation'"), "{e}");
+}

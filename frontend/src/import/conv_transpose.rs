@@ -64,6 +64,9 @@ fn geometry(ctx: &NodeCtx, input: &[usize], wk: &[usize]) -> Result<Geometry> {
     if kernel != wk {
         return Err(ctx.attr_err("kernel_shape", format!("{kernel:?} differs from the weights' {wk:?}")));
     }
+    if kernel.contains(&0) || input.contains(&0) {
+        return Err(ctx.attr_err("kernel_shape", format!("kernel {kernel:?} and input {input:?} must be non-empty")));
+    }
     let (strides, dilations) = (per_axis("strides", 1)?, per_axis("dilations", 1)?);
     if strides.contains(&0) || dilations.contains(&0) {
         return Err(ctx.attr_err("strides", "strides and dilations must be positive"));

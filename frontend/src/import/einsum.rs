@@ -69,7 +69,11 @@ fn parse(ctx: &NodeCtx, equation: &str, shapes: &[Vec<usize>]) -> Result<(Vec<Ve
             ctx.attr_err("equation", format!("'{equation}' has {} operands, the node {}", raw.len(), shapes.len()))
         );
     }
-    let dots = raw.iter().zip(shapes).map(|(t, s)| if t.contains("...") { s.len() + 3 - t.len() } else { 0 }).max();
+    let dots = raw
+        .iter()
+        .zip(shapes)
+        .map(|(t, s)| if t.contains("...") { (s.len() + 3).saturating_sub(t.len()) } else { 0 })
+        .max();
     let ell: Vec<char> = (0..dots.unwrap_or(0)).map(|i| char::from_u32(0x3b1 + i as u32).unwrap_or('?')).collect();
     let expand = |t: &str, rank: usize| -> Result<Vec<char>> {
         let labels: Vec<char> = match t.split_once("...") {
