@@ -22,6 +22,7 @@ mod det;
 pub mod dispatch;
 mod elementwise;
 mod gather_elements;
+mod half;
 mod loss;
 mod lp_norm;
 mod modulo;
