@@ -94,3 +94,17 @@ fn bf16_constants_feed_f32_compute() {
     assert_eq!(y[0].to_f64_vec(), vec![6.0, -0.5]);
     assert_eq!(y[0].dtype(), DType::BF16);
 }
+
+#[test]
+fn layer_norm_statistics_stay_f32_on_half_input() {
+    let g = ModelBuilder::new(17)
+        .input_typed("x", FLOAT16, vec![Dim::Fixed(2), Dim::Fixed(4)])
+        .init("scale", &Tensor::from_vec([4], vec![F16::from_f32(1.0); 4]))
+        .node("LayerNormalization", &["x", "scale"], &["y", "mean", "inv_std"])
+        .output("y")
+        .output("mean")
+        .output("inv_std")
+        .graph();
+    let types: Vec<DType> = g.outputs.iter().map(|&v| g.ty(v).dtype).collect();
+    assert_eq!(types, vec![DType::F16, DType::F32, DType::F32]);
+}

@@ -12,7 +12,9 @@
 //! import, to a `Cast` to f32 (constants fold, so `const_input` still sees their values); after
 //! it, every f32 result is cast back to the node's half type (the type of its first half input)
 //! and integer or bool results (ArgMax, IsNaN, Shape...) pass through. A node mixing f16 and bf16
-//! inputs narrows to the first one's type.
+//! inputs narrows to the first one's type. The exception is outputs ONNX types by an attribute
+//! rather than by the input: LayerNormalization's Mean and InvStdDev have the `stash_type`
+//! (f32 by default) and stay f32.
 
 use super::ctx::NodeCtx;
 use super::Importer;
@@ -78,7 +80,7 @@ impl Widened {
     pub fn narrow_outputs(&self, imp: &mut Importer, ctx: &NodeCtx, outs: Vec<ValueId>) -> Result<Vec<ValueId>> {
         let mut narrowed = Vec::with_capacity(outs.len());
         for (i, v) in outs.into_iter().enumerate() {
-            if imp.ty(v).dtype == DType::F32 {
+            if imp.ty(v).dtype == DType::F32 && !stays_f32(ctx, i)? {
                 narrowed.push(imp.emit1(ctx, Op::Cast { to: self.half }, vec![v], ctx.out(i))?);
             } else {
                 narrowed.push(v);
@@ -86,4 +88,9 @@ impl Widened {
         }
         Ok(narrowed)
     }
+}
+
+/// Outputs whose ONNX type does not follow the half input (see the module doc).
+fn stays_f32(ctx: &NodeCtx, output: usize) -> Result<bool> {
+    Ok(ctx.op() == "LayerNormalization" && output > 0 && ctx.int_or("stash_type", 1)? == 1)
 }
