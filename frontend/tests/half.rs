@@ -108,3 +108,20 @@ fn layer_norm_statistics_stay_f32_on_half_input() {
     let types: Vec<DType> = g.outputs.iter().map(|&v| g.ty(v).dtype).collect();
     assert_eq!(types, vec![DType::F16, DType::F32, DType::F32]);
 }
+
+#[test]
+fn data_movement_stays_in_half() {
+    let g = ModelBuilder::new(13)
+        .input_typed("a", FLOAT16, vec![Dim::Fixed(2), Dim::Fixed(3)])
+        .input_typed("b", FLOAT16, vec![Dim::Fixed(2), Dim::Fixed(3)])
+        .node_attrs("Concat", &["a", "b"], &["c"], vec![a_int("axis", 0)])
+        .node_attrs("Transpose", &["c"], &["t"], vec![a_ints("perm", &[1, 0])])
+        .output("t")
+        .graph();
+    assert!(!op_names(&g).contains(&"cast"), "{:?}", op_names(&g));
+    let a = Tensor::from_vec([2, 3], (0..6).map(|i| F16(0x3c00 + i)).collect::<Vec<_>>());
+    let b = Tensor::from_vec([2, 3], (0..6).map(|i| F16(0x7c01 + i)).collect::<Vec<_>>());
+    let y = eval_graph(&g, &[a, b]).unwrap();
+    let bits: Vec<u16> = y[0].as_slice::<F16>().unwrap().iter().map(|h| h.0).collect();
+    assert_eq!(bits[..4], [0x3c00, 0x3c03, 0x7c01, 0x7c04], "NaN payloads move untouched");
+}

@@ -6,8 +6,9 @@
 //! what this gives. Doing it here, around the dispatch, gives every op family the behaviour at
 //! once instead of teaching each importer about half types.
 //!
-//! Ops that only move or relabel data (Cast, CastLike, Identity, Reshape and friends, Shape)
-//! keep the half type: they are exact in any type and widening them would only cost time.
+//! Ops that only move or relabel data (Cast, CastLike, Identity, Reshape and friends, Shape,
+//! Concat, Split, Slice, Gather, Transpose, Expand, Tile) keep the half type: they are exact in
+//! any type, the movement kernels copy elements of any size, and widening would only cost time.
 //! For a wrapped op, every input bound to a half value is rebound, for the duration of the
 //! import, to a `Cast` to f32 (constants fold, so `const_input` still sees their values); after
 //! it, every f32 result is cast back to the node's half type (the type of its first half input)
@@ -36,6 +37,13 @@ const KEEPS_HALF: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "EyeLike",
+    "Concat",
+    "Split",
+    "Slice",
+    "Gather",
+    "Transpose",
+    "Expand",
+    "Tile",
 ];
 
 /// The input rebindings of one wrapped node, undone by [`Widened::restore`].
