@@ -83,9 +83,11 @@ pub fn hsum(b: &mut FunctionBuilder, v: Value) -> Value {
     b.ins().fadd(a, c)
 }
 
-/// The Cranelift scalar type of a dtype (bool as `i8`).
+/// The Cranelift scalar type of a dtype (bool as `i8`; f16/bf16 as their `i16` bits, since they
+/// are storage types converted by integer code, see `kiln_ir::half`).
 pub fn clif_type(dtype: DType) -> Type {
     match dtype {
+        DType::F16 | DType::BF16 => types::I16,
         DType::F32 => types::F32,
         DType::F64 => types::F64,
         DType::I8 | DType::U8 | DType::Bool => types::I8,

@@ -6,7 +6,7 @@
 //!   `DataType` up to `INT4 = 22`). IR v11 additions (FLOAT4E2M1 = 23, device configuration
 //!   fields) are not in the schema, but protobuf keeps unknown fields and an unknown `data_type`
 //!   is just an `i32` here, so such models parse and kiln reports the dtype as unsupported, which
-//!   it would anyway (kiln has no 4-bit or 8-bit float types). Nothing kiln imports is missing.
+//!   it would anyway (kiln has no 4-bit or 8-bit float types; f16 and bf16 are storage types, see `kiln_ir::half`). Nothing kiln imports is missing.
 //! - Copies: `TensorProto::raw_data` is a `Vec<u8>` (no `bytes::Bytes` zero-copy), so weights
 //!   are copied once out of the file buffer and once more into typed `Tensor` storage. prost with
 //!   `Bytes` would save one copy; for edge models (MBs to a few hundred MBs) that is not worth a
@@ -51,9 +51,11 @@ pub fn dtype_from_onnx(code: i32) -> Result<DType, String> {
         6 => DType::I32,
         7 => DType::I64,
         9 => DType::Bool,
+        10 => DType::F16,
         11 => DType::F64,
         12 => DType::U32,
         13 => DType::U64,
+        16 => DType::BF16,
         other => return Err(onnx_dtype_name(other)),
     })
 }
@@ -72,6 +74,8 @@ pub fn dtype_to_onnx(dtype: DType) -> i32 {
         DType::F64 => 11,
         DType::U32 => 12,
         DType::U64 => 13,
+        DType::F16 => 10,
+        DType::BF16 => 16,
     }
 }
 

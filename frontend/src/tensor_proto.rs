@@ -2,14 +2,14 @@
 //!
 //! ONNX stores tensor data in one of three places: `raw_data` (dense little-endian), a typed
 //! repeated field (`float_data`, `int32_data` for the narrow ints and bool, `int64_data`,
-//! `double_data`, `uint64_data` for u32/u64), or an external file. The element count implied by
+//! `double_data`, `uint64_data` for u32/u64; f16/bf16 bits go in `int32_data`), or an external file. The element count implied by
 //! `dims` is computed with checked arithmetic and compared with the data actually present
 //! before anything is allocated from it, so a bogus header cannot make kiln allocate.
 
 use crate::error::{FrontendError, Result};
 use crate::external;
 use crate::proto::{dtype_from_onnx, dtype_to_onnx};
-use kiln_ir::{DType, Tensor, TensorData};
+use kiln_ir::{DType, Tensor, TensorData, BF16, F16};
 use onnx_protobuf::{Message, TensorProto};
 use std::path::Path;
 
@@ -81,6 +81,9 @@ fn typed_data(t: &TensorProto, dtype: DType, numel: usize) -> Result<TensorData,
         DType::U8 => TensorData::U8(t.int32_data.iter().map(|&x| x as u8).collect()),
         DType::I16 => TensorData::I16(t.int32_data.iter().map(|&x| x as i16).collect()),
         DType::U16 => TensorData::U16(t.int32_data.iter().map(|&x| x as u16).collect()),
+        // f16/bf16 bit patterns are stored as u16 values in int32_data.
+        DType::F16 => TensorData::F16(t.int32_data.iter().map(|&x| F16(x as u16)).collect()),
+        DType::BF16 => TensorData::BF16(t.int32_data.iter().map(|&x| BF16(x as u16)).collect()),
     })
 }
 

@@ -1,4 +1,8 @@
 //! Element types of tensors.
+//!
+//! `F16` and `BF16` are storage types (see [`crate::half`]): tensors of them exist, move and
+//! convert, but arithmetic is done in f32. That is why [`DType::is_float`] stays false for them
+//! (it means "a type kernels compute in") and [`DType::is_half`] names them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,11 +21,13 @@ pub enum DType {
     I64,
     U64,
     Bool,
+    F16,
+    BF16,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 11] = [
+    pub const ALL: [DType; 13] = [
         DType::F32,
         DType::F64,
         DType::I8,
@@ -33,13 +39,15 @@ impl DType {
         DType::I64,
         DType::U64,
         DType::Bool,
+        DType::F16,
+        DType::BF16,
     ];
 
     /// Bytes per element (bool is stored as one byte, 0 or 1).
     pub fn size(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::I16 | DType::U16 => 2,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
         }
@@ -48,9 +56,13 @@ impl DType {
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
-    /// True for the signed and unsigned integer types (not bool).
+    /// True for f16 and bf16: floats stored in 16 bits, computed in f32.
+    pub fn is_half(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
+    }
+    /// True for the signed and unsigned integer types (not bool, not the floats).
     pub fn is_int(self) -> bool {
-        !self.is_float() && self != DType::Bool
+        !self.is_float() && !self.is_half() && self != DType::Bool
     }
     /// True for the signed integer types.
     pub fn is_signed_int(self) -> bool {
@@ -70,6 +82,8 @@ impl DType {
             DType::I64 => "i64",
             DType::U64 => "u64",
             DType::Bool => "bool",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! bytes serve the backend (weights in read-only data) and the file formats.
 
 use crate::dtype::{DType, TensorType};
+use crate::half::{BF16, F16};
 use std::fmt;
 
 /// Typed element storage.
@@ -21,6 +22,10 @@ pub enum TensorData {
     I64(Vec<i64>),
     U64(Vec<u64>),
     Bool(Vec<bool>),
+    /// f16 bits (see [`crate::half`]).
+    F16(Vec<F16>),
+    /// bf16 bits.
+    BF16(Vec<BF16>),
 }
 
 /// Runs `$body` with `$v` bound to the inner `Vec` of a `TensorData`, whatever its dtype.
@@ -39,6 +44,8 @@ macro_rules! with_data {
             $crate::TensorData::I64($v) => $body,
             $crate::TensorData::U64($v) => $body,
             $crate::TensorData::Bool($v) => $body,
+            $crate::TensorData::F16($v) => $body,
+            $crate::TensorData::BF16($v) => $body,
         }
     };
 }
@@ -124,6 +131,38 @@ impl Element for bool {
     }
 }
 
+/// The half types: converted through f32 (exact) and from f64 with one rounding.
+macro_rules! impl_half_element {
+    ($t:ident) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$t;
+            fn to_f64(self) -> f64 {
+                f64::from(self.to_f32())
+            }
+            fn from_f64(v: f64) -> Self {
+                $t::from_f64(v)
+            }
+            fn wrap(v: Vec<Self>) -> TensorData {
+                TensorData::$t(v)
+            }
+            fn unwrap(d: &TensorData) -> Option<&Vec<Self>> {
+                match d {
+                    TensorData::$t(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.0.to_le_bytes());
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                $t(u16::from_le_bytes(bytes.try_into().expect("element size")))
+            }
+        }
+    };
+}
+impl_half_element!(F16);
+impl_half_element!(BF16);
+
 impl TensorData {
     pub fn dtype(&self) -> DType {
         match self {
@@ -138,6 +177,8 @@ impl TensorData {
             TensorData::I64(_) => DType::I64,
             TensorData::U64(_) => DType::U64,
             TensorData::Bool(_) => DType::Bool,
+            TensorData::F16(_) => DType::F16,
+            TensorData::BF16(_) => DType::BF16,
         }
     }
     pub fn len(&self) -> usize {
@@ -167,6 +208,8 @@ impl TensorData {
             DType::I64 => conv::<i64>(it),
             DType::U64 => conv::<u64>(it),
             DType::Bool => conv::<bool>(it),
+            DType::F16 => conv::<F16>(it),
+            DType::BF16 => conv::<BF16>(it),
         }
     }
     /// Element `i` as `f64` (exact for all but i64/u64 beyond 2^53).
@@ -208,6 +251,8 @@ impl TensorData {
             DType::I64 => conv::<i64>(bytes, size),
             DType::U64 => conv::<u64>(bytes, size),
             DType::Bool => conv::<bool>(bytes, size),
+            DType::F16 => conv::<F16>(bytes, size),
+            DType::BF16 => conv::<BF16>(bytes, size),
         })
     }
 }

@@ -15,7 +15,7 @@ pub fn describe(name: &str, t: &Tensor) -> String {
 fn value(t: &Tensor, i: usize) -> String {
     let x = t.data().get_f64(i);
     match t.dtype() {
-        DType::F32 => format!("{}", x as f32),
+        DType::F32 | DType::F16 | DType::BF16 => format!("{}", x as f32),
         DType::F64 => format!("{x}"),
         DType::Bool => format!("{}", x != 0.0),
         _ => format!("{}", t.data().get_i64(i)),

@@ -156,7 +156,7 @@ fn runtime_inputs(compiled: &CompiledModel, bound: &[Bound]) -> Vec<Tensor> {
 
 fn range_of(dtype: DType) -> &'static str {
     match dtype {
-        d if d.is_float() => "uniform in [-1, 1)",
+        d if d.is_float() || d.is_half() => "uniform in [-1, 1)",
         DType::Bool => "true or false",
         _ => "integers in 0..4",
     }
@@ -166,7 +166,7 @@ fn range_of(dtype: DType) -> &'static str {
 pub fn random_tensor(ty: &TensorType, rng: &mut StdRng) -> Tensor {
     let values: Vec<f64> = (0..ty.numel())
         .map(|_| match ty.dtype {
-            d if d.is_float() => rng.gen_range(-1.0..1.0),
+            d if d.is_float() || d.is_half() => rng.gen_range(-1.0..1.0),
             DType::Bool => f64::from(u8::from(rng.gen_bool(0.5))),
             _ => f64::from(rng.gen_range(0u8..4)),
         })

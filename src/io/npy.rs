@@ -3,7 +3,10 @@
 //! Layout: the magic `\x93NUMPY`, a version (1.0, 2.0 or 3.0), the header length (u16 for v1,
 //! u32 for v2/v3, little-endian), then an ASCII (v3: UTF-8) Python dict literal
 //! `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` and the raw data.
-//! Supported: little-endian (or byte-sized) numeric and bool dtypes in C order. Big-endian and
+//! Supported: little-endian (or byte-sized) numeric and bool dtypes in C order, including
+//! float16 (`<f2`). bfloat16 has no numpy dtype; kiln writes and reads it as 2-byte opaque
+//! records (`|V2`, what numpy itself saves for ml_dtypes' bfloat16), so files round-trip and
+//! numpy users recover the values with `arr.view(ml_dtypes.bfloat16)`. Big-endian and
 //! Fortran-order arrays are rejected with a message saying how to convert them, since silently
 //! reordering would hide a copy the user did not ask for. Every malformed input is an error,
 //! never a panic: lengths are checked before slicing and sizes multiplied with overflow checks.
@@ -72,6 +75,10 @@ fn descr_of(dtype: DType) -> &'static str {
         DType::I64 => "<i8",
         DType::U64 => "<u8",
         DType::Bool => "|b1",
+        DType::F16 => "<f2",
+        // numpy has no bfloat16: its bits go out as 2-byte opaque records, which numpy loads
+        // and `arr.view(ml_dtypes.bfloat16)` reinterprets.
+        DType::BF16 => "|V2",
     }
 }
 
@@ -80,12 +87,13 @@ fn dtype_of_descr(descr: &str) -> Result<DType, String> {
     let (order, code) = descr.split_at(descr.len().min(1));
     let found = DType::ALL.into_iter().find(|&d| descr_of(d).get(1..) == Some(code));
     match (found, order) {
+        (Some(DType::BF16), "|" | "<" | "=") => Ok(DType::BF16),
         (Some(d), "<") => Ok(d),
         (Some(d), "|" | "=" | ">") if d.size() == 1 => Ok(d),
         (Some(d), ">") => {
             Err(format!("big-endian data ('{descr}') is not supported; convert with arr.astype('{}')", descr_of(d)))
         }
-        _ => Err(format!("unsupported dtype '{descr}' (supported: f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1, little-endian)")),
+        _ => Err(format!("unsupported dtype '{descr}' (supported: f2 f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1, V2 as bfloat16, little-endian)")),
     }
 }
 
@@ -212,5 +220,19 @@ mod tests {
         assert!(dtype_of_descr(">i4").unwrap_err().contains("big-endian"));
         assert!(dtype_of_descr("<c8").unwrap_err().contains("unsupported dtype"));
         assert!(dtype_of_descr("").is_err());
+    }
+
+    #[test]
+    fn half_types_round_trip_bit_exactly() {
+        use kiln_ir::{BF16, F16};
+        assert_eq!(dtype_of_descr("<f2"), Ok(DType::F16));
+        assert_eq!(dtype_of_descr("|V2"), Ok(DType::BF16));
+        assert!(dtype_of_descr(">f2").unwrap_err().contains("big-endian"));
+        let bits = [0x0001u16, 0x7c01, 0xfbff, 0x8000, 0x3c00];
+        for t in [Tensor::from_vec(vec![5], bits.map(F16).to_vec()), Tensor::from_vec(vec![5], bits.map(BF16).to_vec())]
+        {
+            let bytes = encode(&t);
+            assert_eq!(decode(&bytes).unwrap(), t);
+        }
     }
 }

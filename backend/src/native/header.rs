@@ -38,6 +38,8 @@ pub fn onnx_dtype(d: DType) -> (&'static str, u32) {
         DType::F64 => ("DOUBLE", 11),
         DType::U32 => ("UINT32", 12),
         DType::U64 => ("UINT64", 13),
+        DType::F16 => ("FLOAT16", 10),
+        DType::BF16 => ("BFLOAT16", 16),
     }
 }
 
@@ -78,6 +80,10 @@ const DTYPE_CODES: &str = "\
 #define KILN_DTYPE_DOUBLE 11
 #define KILN_DTYPE_UINT32 12
 #define KILN_DTYPE_UINT64 13
+#endif
+#ifndef KILN_DTYPE_FLOAT16
+#define KILN_DTYPE_FLOAT16 10
+#define KILN_DTYPE_BFLOAT16 16
 #endif
 
 ";

@@ -275,6 +275,8 @@ pub fn random_tensor(r: &mut StdRng, dtype: DType, shape: &[usize]) -> Tensor {
         DType::I64 => TensorData::I64((0..n).map(|_| r.gen_range(-1000i64..1000)).collect()),
         DType::U64 => TensorData::U64((0..n).map(|_| r.gen_range(0u64..2000)).collect()),
         DType::Bool => TensorData::Bool((0..n).map(|_| r.gen_bool(0.5)).collect()),
+        DType::F16 => TensorData::F16((0..n).map(|_| kiln_ir::F16::from_f32(r.gen_range(-4.0f32..4.0))).collect()),
+        DType::BF16 => TensorData::BF16((0..n).map(|_| kiln_ir::BF16::from_f32(r.gen_range(-4.0f32..4.0))).collect()),
     };
     Tensor::new(shape.to_vec(), data).expect("element count matches shape")
 }

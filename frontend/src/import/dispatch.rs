@@ -1,11 +1,14 @@
 //! The table of supported ONNX ops and the dispatch of a node to its op family.
+//!
+//! Every node goes through [`import_node`], which computes ops on f16/bf16 inputs in f32
+//! (`super::half`) around the per-family importers, so no family handles half types itself.
 
 use super::ctx::NodeCtx;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
-    einsum, elementwise, gather_elements, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot, quantize,
-    reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular, trig_extra,
-    window, Importer,
+    einsum, elementwise, gather_elements, half, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot,
+    quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
+    trig_extra, window, Importer,
 };
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
@@ -166,7 +169,18 @@ pub const SUPPORTED: &[&str] = &[
 
 /// Imports one node; returns the IR values of its outputs in order (possibly fewer than the
 /// node declares when trailing optional outputs are unused, which the scan has checked).
+/// Half-precision inputs of compute ops are widened to f32 and the results narrowed back.
 pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let Some(widened) = half::widen_inputs(imp, ctx)? else {
+        return import_op(imp, ctx);
+    };
+    let outs = import_op(imp, ctx);
+    widened.restore(imp);
+    widened.narrow_outputs(imp, ctx, outs?)
+}
+
+/// Imports one node by its op family, on the inputs as bound.
+fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     if let Some(u) = unary(ctx.op()) {
         return elementwise::unary(imp, ctx, u);
     }

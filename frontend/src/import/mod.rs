@@ -24,6 +24,7 @@ pub mod dispatch;
 mod einsum;
 mod elementwise;
 mod gather_elements;
+mod half;
 mod loss;
 mod lp_norm;
 mod modulo;

@@ -117,7 +117,9 @@ pub fn binary(b: BinaryOp, x: &Tensor, y: &Tensor, out_shape: &[usize]) -> Resul
     let ix = broadcast_index(x.shape(), out_shape);
     let iy = broadcast_index(y.shape(), out_shape);
     if b.is_comparison() {
-        return crate::for_all_dtypes!(d, T => compare::<T>(b, x, y, &ix, &iy, out_shape));
+        let run_bool = || compare::<bool>(b, x, y, &ix, &iy, out_shape);
+        return crate::for_num_dtypes!(d, T => compare::<T>(b, x, y, &ix, &iy, out_shape),
+            bool => if d == DType::Bool { run_bool() } else { Err(unsupported(b.name(), d)) });
     }
     if matches!(b, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor) {
         let (a, c) = (slice_of::<bool>(x)?, slice_of::<bool>(y)?);
@@ -199,6 +201,9 @@ pub fn cast(x: &Tensor, to: DType) -> Result<Tensor, String> {
     fn run<S: CastElem, D: CastElem>(x: &Tensor) -> Result<Tensor, String> {
         let v = slice_of::<S>(x)?;
         tensor_of(x.shape(), v.iter().map(|&a| D::from_scalar(a.to_scalar())).collect::<Vec<D>>())
+    }
+    if x.dtype() == to {
+        return Ok(x.clone()); // bit-exact, signalling NaNs included (as the kernel does)
     }
     crate::for_all_dtypes!(x.dtype(), S => crate::for_all_dtypes!(to, D => run::<S, D>(x)))
 }

@@ -350,6 +350,27 @@ impl_cast!(u32, I);
 impl_cast!(i64, I);
 impl_cast!(u64, I);
 
+/// Half types widen exactly to f32 and narrow from f64 with one rounding (see `crate::half`);
+/// integers and bools become floats first, as ONNX Cast does.
+macro_rules! impl_half_cast {
+    ($t:ty) => {
+        impl CastElem for $t {
+            fn to_scalar(self) -> Scalar {
+                Scalar::F(f64::from(self.to_f32()))
+            }
+            fn from_scalar(s: Scalar) -> Self {
+                match s {
+                    Scalar::F(v) => <$t>::from_f64(v),
+                    Scalar::I(v) => <$t>::from_f64(v as f64),
+                    Scalar::B(b) => <$t>::from_f64(if b { 1.0 } else { 0.0 }),
+                }
+            }
+        }
+    };
+}
+impl_half_cast!(crate::half::F16);
+impl_half_cast!(crate::half::BF16);
+
 impl CastElem for bool {
     fn to_scalar(self) -> Scalar {
         Scalar::B(self)
@@ -368,11 +389,22 @@ impl CastElem for bool {
 #[doc(hidden)]
 macro_rules! for_all_dtypes {
     ($d:expr, $T:ident => $body:expr) => {
-        $crate::for_num_dtypes!($d, $T => $body, bool => { type $T = bool; $body })
+        match $d {
+            $crate::DType::F16 => {
+                type $T = $crate::half::F16;
+                $body
+            }
+            $crate::DType::BF16 => {
+                type $T = $crate::half::BF16;
+                $body
+            }
+            d => $crate::for_num_dtypes!(d, $T => $body, bool => { type $T = bool; $body }),
+        }
     };
 }
 
-/// Runs `$body` with `$T` aliased to the Rust type of numeric dtype `$d`; bool runs `$other`.
+/// Runs `$body` with `$T` aliased to the Rust type of numeric dtype `$d`; bool and the
+/// storage-only half types run `$other` (every caller's `$other` is an "unsupported" error).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_num_dtypes {
@@ -418,7 +450,7 @@ macro_rules! for_num_dtypes {
                 type $T = u64;
                 $body
             }
-            $crate::DType::Bool => $other,
+            $crate::DType::Bool | $crate::DType::F16 | $crate::DType::BF16 => $other,
         }
     };
 }

@@ -91,5 +91,7 @@ fn elements<'a>(dtype: DType, words: &[&'a str]) -> Result<TensorData, &'a str> 
         DType::I64 => typed::<i64>(words),
         DType::U64 => typed::<u64>(words),
         DType::Bool => typed::<bool>(words),
+        DType::F16 => typed::<crate::half::F16>(words),
+        DType::BF16 => typed::<crate::half::BF16>(words),
     }
 }

@@ -91,6 +91,33 @@ impl TextElement for f64 {
     }
 }
 
+/// Half floats print as their (exact) f32 value; NaNs other than the canonical quiet one
+/// (`0x7e00` / `0x7fc0`) print their 16 bits as `nan(0x....)`. Parsing rounds the f32 back,
+/// which is exact for every printed value (other decimals round to nearest even).
+macro_rules! half_text_element {
+    ($t:ty, $canonical_nan:expr) => {
+        impl TextElement for $t {
+            fn to_text(self) -> String {
+                let x = self.to_f32();
+                if x.is_nan() && self.0 != $canonical_nan {
+                    format!("nan(0x{:04x})", self.0)
+                } else {
+                    fmt_f32(x)
+                }
+            }
+            fn from_text(s: &str) -> Option<Self> {
+                if let Some(hex) = s.strip_prefix("nan(0x").and_then(|r| r.strip_suffix(')')) {
+                    let h = <$t>::from_bits(u16::from_str_radix(hex, 16).ok()?);
+                    return h.to_f32().is_nan().then_some(h);
+                }
+                f32::from_text(s).map(<$t>::from_f32)
+            }
+        }
+    };
+}
+half_text_element!(crate::half::F16, 0x7e00);
+half_text_element!(crate::half::BF16, 0x7fc0);
+
 impl TextElement for bool {
     fn to_text(self) -> String {
         self.to_string()

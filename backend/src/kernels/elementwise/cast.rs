@@ -3,10 +3,15 @@
 //! to integers truncate toward zero and saturate, NaN giving 0; anything to bool is `!= 0`
 //! (NaN is true); bool is the byte 0/1, converted as `u8`.
 //!
+//! f16/bf16 go through f32 ([`super::half`]): a half source is widened exactly and then converted
+//! as an f32; a half target is narrowed from f32, from f64 rounded to odd, or from an integer or
+//! bool converted to f64 first (exact up to 2^53), so every path rounds once, like the evaluator.
+//!
 //! Float-to-narrow-integer conversions clamp in float first and then convert to `i32`/`i64`,
 //! since Cranelift has saturating conversions to 32 and 64 bits only.
 
 use super::float::clamp;
+use super::half;
 use crate::emit::clif_type;
 use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -16,6 +21,13 @@ use kiln_ir::DType;
 pub(crate) fn convert(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
     if from == to {
         return x;
+    }
+    if from.is_half() {
+        let f = half::widen(b, x, from);
+        return convert(b, f, DType::F32, to);
+    }
+    if to.is_half() {
+        return to_half(b, x, from, to);
     }
     if to == DType::Bool {
         return to_bool(b, x, from);
@@ -27,6 +39,18 @@ pub(crate) fn convert(b: &mut FunctionBuilder, x: Value, from: DType, to: DType)
         (true, false) => float_to_int(b, x, to),
         (false, false) => int_to_int(b, x, from, to),
     }
+}
+
+fn to_half(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
+    let f = match from {
+        DType::F32 => x,
+        DType::F64 => half::f64_to_f32_round_odd(b, x),
+        _ => {
+            let wide = convert(b, x, from, DType::F64);
+            half::f64_to_f32_round_odd(b, wide)
+        }
+    };
+    half::narrow(b, f, to)
 }
 
 fn to_bool(b: &mut FunctionBuilder, x: Value, from: DType) -> Value {

@@ -14,6 +14,7 @@
 mod cast;
 pub(crate) mod driver;
 pub(crate) mod float;
+mod half;
 pub(crate) mod int;
 
 use crate::emit::clif_type;
