@@ -11,7 +11,7 @@ use crate::emit::{copy_bytes, load, offset};
 use crate::error::{BackendError, Result};
 use crate::kernel::define_checked;
 use crate::weights::Weights;
-use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, UserFuncName, Value};
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
 use kiln_ir::{Graph, NodeId, ValueDef, ValueId};
@@ -55,10 +55,7 @@ pub fn emit_entry<M: Module>(
     let mut sig = module.make_signature();
     sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
     sig.returns.push(AbiParam::new(types::I32));
-    let id = module
-        .declare_function(name, Linkage::Export, &sig)
-        .map_err(|e| BackendError::Module(format!("declaring `{name}`: {e}")))?;
-    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+    let (id, mut func) = exported_function(module, name, sig)?;
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let block = b.create_block();
@@ -181,4 +178,12 @@ fn weight_address<M: Module>(
         *colocated = module.isa().flags().is_pic();
     }
     gv
+}
+
+/// Declares the exported function `name` with `sig` and returns its id and an empty body.
+pub(crate) fn exported_function<M: Module>(module: &mut M, name: &str, sig: Signature) -> Result<(FuncId, Function)> {
+    let id = module
+        .declare_function(name, Linkage::Export, &sig)
+        .map_err(|e| BackendError::Module(format!("declaring `{name}`: {e}")))?;
+    Ok((id, Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig)))
 }

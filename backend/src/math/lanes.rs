@@ -97,13 +97,12 @@ pub(crate) fn poly(b: &mut FunctionBuilder, x: Value, coeffs: &[f64]) -> Value {
     while terms.len() > 1 {
         terms = terms
             .chunks(2)
-            .map(|pair| match pair {
-                [lo, hi] => {
-                    let m = b.ins().fmul(*hi, power);
-                    b.ins().fadd(m, *lo)
+            .map(|pair| match pair.get(1) {
+                Some(&hi) => {
+                    let m = b.ins().fmul(hi, power);
+                    b.ins().fadd(m, pair[0])
                 }
-                [lo] => *lo,
-                _ => unreachable!("chunks(2) yields one or two terms"),
+                None => pair[0],
             })
             .collect();
         if terms.len() > 1 {

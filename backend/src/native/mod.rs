@@ -16,9 +16,9 @@ pub mod target;
 use crate::compile::compile_graph_as;
 use crate::error::{BackendError, Result};
 use crate::isa::isa_for_triple;
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, UserFuncName};
+use cranelift_codegen::ir::{AbiParam, InstBuilder};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_module::{Linkage, Module};
+use cranelift_module::Module;
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use kiln_ir::Graph;
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
@@ -86,10 +86,7 @@ fn define_constant_function(module: &mut ObjectModule, name: &str, value: i64) -
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
     sig.returns.push(AbiParam::new(ptr));
-    let id = module
-        .declare_function(name, Linkage::Export, &sig)
-        .map_err(|e| BackendError::Module(format!("declaring `{name}`: {e}")))?;
-    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+    let (id, mut func) = crate::entry::exported_function(module, name, sig)?;
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let block = b.create_block();

@@ -15,7 +15,7 @@
 
 use super::ctx::NodeCtx;
 use super::gather_elements::MAX_SELECTION;
-use super::scatter_elements::{reduction, Reduction};
+use super::scatter_elements::{land, reduction, Reduction};
 use super::Importer;
 use crate::error::Result;
 use kiln_ir::{BinaryOp, DType, Op, ReduceKind, Tensor, ValueId};
@@ -66,14 +66,8 @@ pub fn scatter_nd(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let hit_counts = imp.emit1(ctx, Op::Cast { to: DType::I32 }, vec![hits], ctx.tmp("hit_counts"))?;
     let counts = Op::Reduce { kind: ReduceKind::Sum, axes: over_updates, keepdims: false };
     let counts = imp.emit1(ctx, counts, vec![hit_counts], ctx.tmp("counts"))?;
-    let zero = imp.constant(ctx.tmp("no_hits"), Tensor::from_f64(DType::I32, vec![], &[0.0]));
-    let touched = imp.emit1(ctx, Op::Binary(BinaryOp::Less), vec![zero, counts], ctx.tmp("touched"))?;
     let view = imp.reshape(ctx, data, [vec![positions], rest].concat(), ctx.tmp("positions"))?;
-    let combined = match combine {
-        None => contrib,
-        Some(op) => imp.emit1(ctx, Op::Binary(op), vec![view, contrib], ctx.tmp("combined"))?,
-    };
-    let out = imp.emit1(ctx, Op::Where, vec![touched, combined, view], ctx.tmp("scattered"))?;
+    let out = land(imp, ctx, view, contrib, counts, combine, ctx.tmp("scattered"))?;
     imp.reshape(ctx, out, ds, ctx.out(0)).map(|v| vec![v])
 }
 

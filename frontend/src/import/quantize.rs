@@ -19,29 +19,44 @@ use crate::error::Result;
 use crate::proto::dtype_from_onnx;
 use kiln_ir::{BinaryOp, DType, Op, ReduceKind, Tensor, UnaryOp, ValueId};
 
+/// A scale, its optional zero point and their granularity (`axis` raw: normalised only where a
+/// per-axis or blocked parameter needs it; ONNX ignores it for per-tensor scales, so its default
+/// 1 must not fail on rank-1 inputs).
+struct Quant {
+    scale: ValueId,
+    zero_point: Option<ValueId>,
+    axis: i64,
+    block: usize,
+}
+
+impl Quant {
+    /// Scale and zero point from inputs 1 and 2 with the node's `axis` and `block_size`.
+    fn of_node(imp: &Importer, ctx: &NodeCtx) -> Result<Quant> {
+        let block =
+            usize::try_from(ctx.int_or("block_size", 0)?).map_err(|_| ctx.attr_err("block_size", "must be >= 0"))?;
+        let (scale, zero_point) = (imp.input(ctx, 1)?, imp.opt_input(ctx, 2)?);
+        Ok(Quant { scale, zero_point, axis: ctx.int_or("axis", 1)?, block })
+    }
+
+    /// Per-tensor parameters (QLinearMatMul, DynamicQuantizeLinear).
+    fn per_tensor(scale: ValueId, zero_point: ValueId) -> Quant {
+        Quant { scale, zero_point: Some(zero_point), axis: 0, block: 0 }
+    }
+}
+
 pub fn dequantize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
-    let (x, scale, zp) = (imp.input(ctx, 0)?, imp.input(ctx, 1)?, imp.opt_input(ctx, 2)?);
-    let (axis, block) = axis_and_block(ctx)?;
-    Ok(vec![dequantize_value(imp, ctx, x, scale, zp, axis, block, ctx.out(0))?])
+    let (x, q) = (imp.input(ctx, 0)?, Quant::of_node(imp, ctx)?);
+    Ok(vec![dequantize_value(imp, ctx, x, &q, ctx.out(0))?])
 }
 
 pub fn quantize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
-    let (x, scale, zp) = (imp.input(ctx, 0)?, imp.input(ctx, 1)?, imp.opt_input(ctx, 2)?);
-    let (axis, block) = axis_and_block(ctx)?;
-    let to = match (zp, ctx.int_or("output_dtype", 0)?) {
+    let (x, q) = (imp.input(ctx, 0)?, Quant::of_node(imp, ctx)?);
+    let to = match (q.zero_point, ctx.int_or("output_dtype", 0)?) {
         (Some(z), _) => imp.ty(z).dtype,
         (None, 0) => DType::U8,
         (None, code) => dtype_from_onnx(code as i32).map_err(|e| ctx.attr_err("output_dtype", e))?,
     };
-    Ok(vec![quantize_value(imp, ctx, x, scale, zp, axis, block, to, ctx.out(0))?])
-}
-
-/// The raw `axis` (normalised only where a per-axis or blocked parameter needs it: ONNX ignores
-/// it for per-tensor scales, so its default 1 must not fail on rank-1 inputs) and `block_size`.
-fn axis_and_block(ctx: &NodeCtx) -> Result<(i64, usize)> {
-    let block =
-        usize::try_from(ctx.int_or("block_size", 0)?).map_err(|_| ctx.attr_err("block_size", "must be >= 0"))?;
-    Ok((ctx.int_or("axis", 1)?, block))
+    Ok(vec![quantize_value(imp, ctx, x, &q, to, ctx.out(0))?])
 }
 
 pub fn dynamic_quantize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
@@ -62,78 +77,71 @@ pub fn dynamic_quantize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId
     let zp = binary(imp, ctx, BinaryOp::Div, neg_lo, scale, ctx.tmp("zp_float"))?;
     let zp = saturate(imp, ctx, zp, DType::U8, "zp_rounded", true)?;
     let zp = imp.emit1(ctx, Op::Cast { to: DType::U8 }, vec![zp], ctx.out(2))?;
-    let y = quantize_value(imp, ctx, x, scale, Some(zp), 0, 0, DType::U8, ctx.out(0))?;
+    let y = quantize_value(imp, ctx, x, &Quant::per_tensor(scale, zp), DType::U8, ctx.out(0))?;
     Ok(vec![y, scale, zp])
 }
 
 pub fn qlinear_matmul(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let ins: Vec<ValueId> = (0..8).map(|i| imp.input(ctx, i)).collect::<Result<_>>()?;
-    let a = dequantize_value(imp, ctx, ins[0], ins[1], Some(ins[2]), 0, 0, ctx.tmp("a_real"))?;
-    let b = dequantize_value(imp, ctx, ins[3], ins[4], Some(ins[5]), 0, 0, ctx.tmp("b_real"))?;
+    let a = dequantize_value(imp, ctx, ins[0], &Quant::per_tensor(ins[1], ins[2]), ctx.tmp("a_real"))?;
+    let b = dequantize_value(imp, ctx, ins[3], &Quant::per_tensor(ins[4], ins[5]), ctx.tmp("b_real"))?;
     let y = imp.emit1(ctx, Op::MatMul, vec![a, b], ctx.tmp("y_real"))?;
     let to = imp.ty(ins[7]).dtype;
-    Ok(vec![quantize_value(imp, ctx, y, ins[6], Some(ins[7]), 0, 0, to, ctx.out(0))?])
+    Ok(vec![quantize_value(imp, ctx, y, &Quant::per_tensor(ins[6], ins[7]), to, ctx.out(0))?])
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dequantize_value(
-    imp: &mut Importer,
-    ctx: &NodeCtx,
-    x: ValueId,
-    scale: ValueId,
-    zp: Option<ValueId>,
-    axis: i64,
-    block: usize,
-    name: String,
-) -> Result<ValueId> {
-    let real = imp.ty(scale).dtype;
+/// `(x - zero_point) * scale` in the scale's float type.
+fn dequantize_value(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, q: &Quant, name: String) -> Result<ValueId> {
+    let real = imp.ty(q.scale).dtype;
     if !real.is_float() {
         return Err(ctx.input_err(1, "the scale must be a float tensor"));
     }
     let shape = imp.shape(x);
-    let scale = broadcastable(imp, ctx, scale, &shape, axis, block, "scale")?;
+    let scale = broadcastable(imp, ctx, q.scale, &shape, q, "scale")?;
     let xf = imp.emit1(ctx, Op::Cast { to: real }, vec![x], ctx.tmp("x_real"))?;
-    let centered = match zp {
-        Some(z) => {
-            let z = broadcastable(imp, ctx, z, &shape, axis, block, "zero_point")?;
-            let zf = imp.emit1(ctx, Op::Cast { to: real }, vec![z], ctx.tmp("zero_point_real"))?;
-            binary(imp, ctx, BinaryOp::Sub, xf, zf, ctx.tmp("centered"))?
-        }
+    let centered = match real_zero_point(imp, ctx, q, &shape, real)? {
+        Some(zf) => binary(imp, ctx, BinaryOp::Sub, xf, zf, ctx.tmp("centered"))?,
         None => xf,
     };
     imp.emit1(ctx, Op::Binary(BinaryOp::Mul), vec![centered, scale], name)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `to(saturate(round(x / scale) + zero_point))`.
 fn quantize_value(
     imp: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,
-    scale: ValueId,
-    zp: Option<ValueId>,
-    axis: i64,
-    block: usize,
+    q: &Quant,
     to: DType,
     name: String,
 ) -> Result<ValueId> {
     let real = imp.ty(x).dtype;
-    if !real.is_float() || imp.ty(scale).dtype != real {
+    if !real.is_float() || imp.ty(q.scale).dtype != real {
         return Err(ctx.input_err(1, "input and scale must have the same float type"));
     }
     let shape = imp.shape(x);
-    let scale = broadcastable(imp, ctx, scale, &shape, axis, block, "scale")?;
+    let scale = broadcastable(imp, ctx, q.scale, &shape, q, "scale")?;
     let scaled = binary(imp, ctx, BinaryOp::Div, x, scale, ctx.tmp("scaled"))?;
     let rounded = imp.emit1(ctx, Op::Unary(UnaryOp::Round), vec![scaled], ctx.tmp("rounded"))?;
-    let shifted = match zp {
-        Some(z) => {
-            let z = broadcastable(imp, ctx, z, &shape, axis, block, "zero_point")?;
-            let zf = imp.emit1(ctx, Op::Cast { to: real }, vec![z], ctx.tmp("zero_point_real"))?;
-            binary(imp, ctx, BinaryOp::Add, rounded, zf, ctx.tmp("shifted"))?
-        }
+    let shifted = match real_zero_point(imp, ctx, q, &shape, real)? {
+        Some(zf) => binary(imp, ctx, BinaryOp::Add, rounded, zf, ctx.tmp("shifted"))?,
         None => rounded,
     };
     let clipped = saturate(imp, ctx, shifted, to, "clipped", false)?;
     imp.emit1(ctx, Op::Cast { to }, vec![clipped], name)
+}
+
+/// The zero point, if any, broadcastable against `shape` and cast to `real`.
+fn real_zero_point(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    q: &Quant,
+    shape: &[usize],
+    real: DType,
+) -> Result<Option<ValueId>> {
+    let Some(z) = q.zero_point else { return Ok(None) };
+    let z = broadcastable(imp, ctx, z, shape, q, "zero_point")?;
+    imp.emit1(ctx, Op::Cast { to: real }, vec![z], ctx.tmp("zero_point_real")).map(Some)
 }
 
 /// `x` (rounded first when `round`) clipped to the range of integer type `to`.
@@ -157,23 +165,19 @@ fn broadcastable(
     ctx: &NodeCtx,
     p: ValueId,
     shape: &[usize],
-    axis: i64,
-    block: usize,
+    q: &Quant,
     what: &str,
 ) -> Result<ValueId> {
     let ps = imp.shape(p);
     if ps.iter().product::<usize>() == 1 {
         return Ok(p);
     }
-    let axis = ctx.axis("axis", axis, shape.len())?;
+    let (axis, block) = (ctx.axis("axis", q.axis, shape.len())?, q.block);
     let err = || {
         ctx.err(format!(
             "{what} shape {ps:?} fits neither per-tensor, per-axis {axis} nor blocks of {block} of {shape:?}"
         ))
     };
-    if ps.iter().product::<usize>() == 1 {
-        return Ok(p);
-    }
     if block == 0 {
         if ps.len() != 1 || shape.get(axis) != Some(&ps[0]) {
             return Err(err());

@@ -44,13 +44,28 @@ pub fn scatter_elements(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId
     let counts = imp.emit1(ctx, Op::Cast { to: DType::I32 }, vec![hits], ctx.tmp("hit_counts"))?;
     let counts = collapse(imp, ctx, counts, ReduceKind::Sum, axis, "counts")?;
     let counts = pad_to(imp, ctx, counts, &ds, 0.0, "counts_full")?;
+    Ok(vec![land(imp, ctx, data, contrib, counts, red.combine, ctx.out(0))?])
+}
+
+/// `Where(counts > 0, combine(data, contrib), data)`: where some update landed, the data
+/// combined with the reduced updates (or replaced, without `combine`); elsewhere the data.
+/// `counts` (int32) and `contrib` have the data's shape. Shared with ScatterND.
+pub(super) fn land(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    data: ValueId,
+    contrib: ValueId,
+    counts: ValueId,
+    combine: Option<BinaryOp>,
+    name: String,
+) -> Result<ValueId> {
     let zero = imp.constant(ctx.tmp("no_hits"), Tensor::from_f64(DType::I32, vec![], &[0.0]));
     let touched = imp.emit1(ctx, Op::Binary(BinaryOp::Less), vec![zero, counts], ctx.tmp("touched"))?;
-    let combined = match red.combine {
+    let combined = match combine {
         None => contrib,
         Some(op) => imp.emit1(ctx, Op::Binary(op), vec![data, contrib], ctx.tmp("combined"))?,
     };
-    Ok(vec![imp.emit1(ctx, Op::Where, vec![touched, combined, data], ctx.out(0))?])
+    imp.emit1(ctx, Op::Where, vec![touched, combined, data], name)
 }
 
 fn check_operands(imp: &Importer, ctx: &NodeCtx, data: ValueId, indices: ValueId, updates: ValueId) -> Result<()> {

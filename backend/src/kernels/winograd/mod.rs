@@ -70,29 +70,21 @@ fn shuffle(b: &mut FunctionBuilder, x: Value, y: Value, idx: [u8; 4]) -> Value {
 
 /// The 4x4 transpose of `rows` (lane `j` of row `i` becomes lane `i` of column `j`).
 fn transpose4(b: &mut FunctionBuilder, rows: [Value; 4]) -> [Value; 4] {
-    let [t0, t1, t2, t3] = transpose_halves(b, rows);
-    [
-        shuffle(b, t0, t1, [0, 1, 4, 5]),
-        shuffle(b, t0, t1, [2, 3, 6, 7]),
-        shuffle(b, t2, t3, [0, 1, 4, 5]),
-        shuffle(b, t2, t3, [2, 3, 6, 7]),
-    ]
+    let [c0, c1] = transpose_pair(b, rows, [0, 4, 1, 5]);
+    let [c2, c3] = transpose_pair(b, rows, [2, 6, 3, 7]);
+    [c0, c1, c2, c3]
 }
 
 /// The first two columns of the 4x4 transpose of `rows` (half the shuffles of [`transpose4`]).
 fn transpose_first_two(b: &mut FunctionBuilder, rows: [Value; 4]) -> [Value; 2] {
-    let t0 = shuffle(b, rows[0], rows[1], [0, 4, 1, 5]);
-    let t1 = shuffle(b, rows[2], rows[3], [0, 4, 1, 5]);
-    [shuffle(b, t0, t1, [0, 1, 4, 5]), shuffle(b, t0, t1, [2, 3, 6, 7])]
+    transpose_pair(b, rows, [0, 4, 1, 5])
 }
 
-/// The interleaved pairs both transposes start from:
-/// `[r0.0 r1.0 r0.1 r1.1], [r2.0 r3.0 r2.1 r3.1], [r0.2 r1.2 r0.3 r1.3], [r2.2 r3.2 r2.3 r3.3]`.
-fn transpose_halves(b: &mut FunctionBuilder, r: [Value; 4]) -> [Value; 4] {
-    [
-        shuffle(b, r[0], r[1], [0, 4, 1, 5]),
-        shuffle(b, r[2], r[3], [0, 4, 1, 5]),
-        shuffle(b, r[0], r[1], [2, 6, 3, 7]),
-        shuffle(b, r[2], r[3], [2, 6, 3, 7]),
-    ]
+/// Two columns of the 4x4 transpose of `r`: `half` interleaves lanes 0-1 (`[0, 4, 1, 5]`,
+/// columns 0 and 1) or lanes 2-3 (`[2, 6, 3, 7]`, columns 2 and 3) of row pairs (0, 1) and
+/// (2, 3), then the two interleaves are split into columns.
+fn transpose_pair(b: &mut FunctionBuilder, r: [Value; 4], half: [u8; 4]) -> [Value; 2] {
+    let t0 = shuffle(b, r[0], r[1], half);
+    let t1 = shuffle(b, r[2], r[3], half);
+    [shuffle(b, t0, t1, [0, 1, 4, 5]), shuffle(b, t0, t1, [2, 3, 6, 7])]
 }
