@@ -18,8 +18,9 @@ const MIN_NODE_TESTS: usize = 1800;
 #[test]
 fn onnx_node_tests() {
     let cases = load_manifest("node", "", NODE_TOLERANCE).unwrap_or_else(|e| panic!("{e}"));
+    let filtered = std::env::var("KILN_SUITE_FILTER").is_ok_and(|v| !v.trim().is_empty());
     assert!(
-        cases.len() >= MIN_NODE_TESTS,
+        filtered || cases.len() >= MIN_NODE_TESTS,
         "only {} node tests in the data (expected ~1,884); regenerate with `{} --force`",
         cases.len(),
         suite::GEN_COMMAND
