@@ -459,7 +459,9 @@ pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
         expected.retain(|name| f.matches(name));
     }
     let verdict = judge(cases, &results, &expected);
-    let report = write_report(suite, cases, &results, &times);
+    // A filtered run writes its own report, so the whole suite's report stays whole.
+    let report_name = if filter.is_some() { format!("{suite}_filtered") } else { suite.to_string() };
+    let report = write_report(&report_name, cases, &results, &times);
     progress(&format!("[{suite}] pass counts per op:\n{}", per_op_table(cases, &results)));
     progress(&format!("[{suite}] slowest: {}", slowest(cases, &times, 5)));
     progress(&format!("[{suite}] {} (report: {})", totals(&results), report.display()));
