@@ -10,6 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
+use super::grid_sample;
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -89,6 +90,7 @@ pub const SUPPORTED: &[&str] = &[
     "Gather",
     "GatherElements",
     "GatherND",
+    "GridSample",
     "Gemm",
     "GlobalAveragePool",
     "GlobalMaxPool",
@@ -273,6 +275,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
+        "GridSample" => grid_sample::grid_sample(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

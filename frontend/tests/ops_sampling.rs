@@ -1,0 +1,181 @@
+//! Import of the sampling ops (GridSample...) against direct loops written from the ONNX
+//! reference implementations, at odd sizes, with coordinates outside the image for every
+//! padding mode; and the attribute errors.
+mod common;
+use common::*;
+use kiln_ir::eval_graph;
+
+/// Deterministic values in [lo, hi).
+fn values(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (lo + ((s >> 11) as f64 / (1u64 << 53) as f64) * (hi - lo)) as f32
+        })
+        .collect()
+}
+
+fn run(b: &ModelBuilder, inputs: &[kiln_ir::Tensor]) -> Vec<f64> {
+    eval_graph(&verified(b.graph()), inputs).unwrap_or_else(|e| panic!("{e}"))[0].to_f64_vec()
+}
+
+fn close(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: element {i}: got {g}, want {w}");
+    }
+}
+
+// ---------------------------------------------------------------- GridSample
+
+/// `_gs_reflect` of the reference.
+fn reflect(x: f64, lo: f64, hi: f64) -> f64 {
+    let range = hi - lo;
+    let fold = |dx: f64, from: f64, to: f64, sign: f64| {
+        let n = (dx / range).floor();
+        let r = dx - n * range;
+        if n % 2.0 == 0.0 {
+            from + sign * r
+        } else {
+            to - sign * r
+        }
+    };
+    if x < lo {
+        fold(lo - x, lo, hi, 1.0)
+    } else if x > hi {
+        fold(x - hi, hi, lo, -1.0)
+    } else {
+        x
+    }
+}
+
+fn cubic(f: f64) -> [f64; 4] {
+    let a = -0.75;
+    let inner = |s: f64| ((a + 2.0) * s - (a + 3.0)) * s * s + 1.0;
+    let outer = |s: f64| ((a * s - 5.0 * a) * s + 8.0 * a) * s - 4.0 * a;
+    [outer(f + 1.0), inner(f), inner(1.0 - f), outer(2.0 - f)]
+}
+
+/// Taps (pixel index or None for zero, weight) of one axis for a normalized coordinate.
+fn axis_taps(n: f64, len: usize, mode: &str, pad: &str, align: bool) -> Vec<(Option<usize>, f64)> {
+    let d = len as f64;
+    let (lo, hi) = if align { (0.0, d - 1.0) } else { (-0.5, d - 0.5) };
+    // The reference denormalizes in f32.
+    let (n32, d32) = (n as f32, len as f32);
+    let x32 = if align { (n32 + 1.0) / 2.0 * (d32 - 1.0) } else { ((n32 + 1.0) * d32 - 1.0) / 2.0 };
+    let mut x = x32 as f64;
+    if mode == "nearest" {
+        x = x.round_ties_even();
+    }
+    if x < lo || x > hi {
+        x = match pad {
+            "border" => x.clamp(0.0, d - 1.0),
+            "reflection" => reflect(x, lo, hi),
+            _ => x,
+        };
+    }
+    let pixel = |i: f64| -> Option<usize> {
+        match pad {
+            "zeros" => (i >= 0.0 && i < d).then_some(i as usize),
+            "border" => Some(i.clamp(0.0, d - 1.0) as usize),
+            _ => Some(reflect(i, lo, hi) as usize),
+        }
+    };
+    let base = x.floor();
+    let f = x - base;
+    match mode {
+        "nearest" => vec![(pixel(x.trunc()), 1.0)],
+        "linear" => vec![(pixel(base), 1.0 - f), (pixel(base + 1.0), f)],
+        _ => (0..4).map(|k| (pixel(base + k as f64 - 1.0), cubic(f)[k])).collect(),
+    }
+}
+
+/// GridSample of X `[n, c, h, w]` at grid `[n, ho, wo, 2]`, straight from the definition.
+fn grid_sample_ref(x: &[f32], xs: [usize; 4], grid: &[f32], out: [usize; 2], attrs: (&str, &str, bool)) -> Vec<f64> {
+    let (mode, pad, align) = attrs;
+    let [n, c, h, w] = xs;
+    let mut y = Vec::new();
+    for b in 0..n {
+        for ch in 0..c {
+            for p in 0..out[0] * out[1] {
+                let g = &grid[(b * out[0] * out[1] + p) * 2..][..2];
+                let xt = axis_taps(g[0] as f64, w, mode, pad, align);
+                let yt = axis_taps(g[1] as f64, h, mode, pad, align);
+                let mut acc = 0.0;
+                for &(yi, wy) in &yt {
+                    for &(xi, wx) in &xt {
+                        if let (Some(yi), Some(xi)) = (yi, xi) {
+                            acc += wy * wx * x[((b * c + ch) * h + yi) * w + xi] as f64;
+                        }
+                    }
+                }
+                y.push(acc);
+            }
+        }
+    }
+    y
+}
+
+fn grid_sample(x: &[f32], xs: [usize; 4], grid: &[f32], out: [usize; 2], attrs: (&str, &str, bool)) -> Vec<f64> {
+    let gs = [xs[0], out[0], out[1], 2];
+    let a = vec![a_str("mode", attrs.0), a_str("padding_mode", attrs.1), a_int("align_corners", attrs.2 as i64)];
+    let b = ModelBuilder::new(22)
+        .input("x", &xs)
+        .input("grid", &gs)
+        .node_attrs("GridSample", &["x", "grid"], &["y"], a)
+        .output("y");
+    run(&b, &[f32s(&xs, x), f32s(&gs, grid)])
+}
+
+#[test]
+fn grid_sample_matches_the_definition_in_every_mode() {
+    let (xs, out) = ([2, 3, 5, 3], [1, 17]);
+    let x = values(xs.iter().product(), 1, -2.0, 2.0);
+    let mut grid = values(2 * 17 * 2, 2, -1.7, 1.7);
+    // Exact half-pixel and corner positions (round-half-even and tap boundaries).
+    grid[..6].copy_from_slice(&[-1.0, 1.0, 0.0, -0.2, 1.0, -1.0]);
+    for mode in ["nearest", "linear", "cubic"] {
+        for pad in ["zeros", "border", "reflection"] {
+            for align in [false, true] {
+                let attrs = (mode, pad, align);
+                let want = grid_sample_ref(&x, xs, &grid, out, attrs);
+                close(&grid_sample(&x, xs, &grid, out, attrs), &want, 1e-5, &format!("{attrs:?}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn grid_sample_on_one_pixel_images() {
+    let (xs, out) = ([1, 1, 1, 1], [3, 1]);
+    let grid = [-3.0, 0.5, 0.0, 0.0, 2.5, -1.0];
+    for pad in ["zeros", "border", "reflection"] {
+        for align in [false, true] {
+            let attrs = ("linear", pad, align);
+            let want = grid_sample_ref(&[4.0], xs, &grid, out, attrs);
+            close(&grid_sample(&[4.0], xs, &grid, out, attrs), &want, 1e-6, &format!("{attrs:?}"));
+        }
+    }
+}
+
+#[test]
+fn grid_sample_bad_attributes_are_errors() {
+    let err = |attrs| {
+        ModelBuilder::new(22)
+            .input("x", &[1, 1, 3, 3])
+            .input("grid", &[1, 2, 2, 2])
+            .node_attrs("GridSample", &["x", "grid"], &["y"], attrs)
+            .output("y")
+            .import()
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(vec![a_str("mode", "quadratic")]);
+    assert!(e.contains("(GridSample), attribute 'mode'"), "{e}");
+    let e = err(vec![a_str("padding_mode", "wrap")]);
+    assert!(e.contains("attribute 'padding_mode'"), "{e}");
+    let e = err(vec![a_int("align_corners", 2)]);
+    assert!(e.contains("attribute 'align_corners'"), "{e}");
+}
