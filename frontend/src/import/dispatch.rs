@@ -3,6 +3,7 @@
 //! Every node goes through [`import_node`], which computes ops on f16/bf16 inputs in f32
 //! (`super::half`) around the per-family importers, so no family handles half types itself.
 
+use super::causal_conv;
 use super::ctx::NodeCtx;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
@@ -63,6 +64,7 @@ pub const SUPPORTED: &[&str] = &[
     "AveragePool",
     "BatchNormalization",
     "Cast",
+    "CausalConvWithState",
     "CastLike",
     "Ceil",
     "Clip",
@@ -273,6 +275,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
+        "CausalConvWithState" => causal_conv::causal_conv_with_state(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }
