@@ -3,7 +3,9 @@
 //! Every node goes through [`import_node`], which computes ops on f16/bf16 inputs in f32
 //! (`super::half`) around the per-family importers, so no family handles half types itself.
 
+use super::causal_conv;
 use super::ctx::NodeCtx;
+use super::linear_attention;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
     einsum, elementwise, gather_elements, half, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot,
@@ -64,6 +66,7 @@ pub const SUPPORTED: &[&str] = &[
     "AveragePool",
     "BatchNormalization",
     "Cast",
+    "CausalConvWithState",
     "CastLike",
     "Ceil",
     "Clip",
@@ -105,6 +108,7 @@ pub const SUPPORTED: &[&str] = &[
     "LpPool",
     "Less",
     "LessOrEqual",
+    "LinearAttention",
     "Log",
     "LogSoftmax",
     "MatMul",
@@ -276,6 +280,8 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         "GridSample" => grid_sample::grid_sample(imp, ctx),
+        "CausalConvWithState" => causal_conv::causal_conv_with_state(imp, ctx),
+        "LinearAttention" => linear_attention::linear_attention(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -1,0 +1,288 @@
+//! Import of the sequence-model ops of opsets 24-27 (CausalConvWithState, LinearAttention,
+//! TensorScatter) and of FlexAttention (ai.onnx.preview), each evaluated by the IR reference
+//! evaluator and compared against a direct loop of the ONNX reference semantics at odd sizes,
+//! plus the errors for attribute values kiln refuses.
+mod common;
+use common::*;
+use kiln_frontend::Dim;
+use kiln_ir::{eval_graph, Tensor};
+
+/// Deterministic values in about [-1, 1).
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    (0..n).map(|i| (((i as u32 * 2654435761 + seed * 40503) >> 7) % 2000) as f32 / 1000.0 - 1.0).collect()
+}
+
+fn fixed(dims: &[usize]) -> Vec<Dim> {
+    dims.iter().map(|&d| Dim::Fixed(d)).collect()
+}
+
+fn assert_close(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "element {i}: got {g}, want {w}");
+    }
+}
+
+fn run(b: &ModelBuilder, inputs: &[Tensor]) -> Vec<Vec<f64>> {
+    let outs = eval_graph(&b.graph(), inputs).unwrap_or_else(|e| panic!("{e}"));
+    outs.iter().map(Tensor::to_f64_vec).collect()
+}
+
+// ---------------------------------------------------------------- CausalConvWithState
+
+/// Direct loop: `y[b,c,t] = act(bias[c] + sum_j w[c,j] * padded[b,c,t+j])`, state = last k-1.
+fn causal_conv_loop(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    past: Option<&[f32]>,
+    [bn, c, l, k]: [usize; 4],
+    silu: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    let p = l + k - 1;
+    let padded = |b: usize, ch: usize, t: usize| -> f64 {
+        if t >= k - 1 {
+            x[(b * c + ch) * l + t - (k - 1)] as f64
+        } else {
+            past.map_or(0.0, |s| s[(b * c + ch) * (k - 1) + t] as f64)
+        }
+    };
+    let mut y = Vec::new();
+    let mut state = Vec::new();
+    for b in 0..bn {
+        for ch in 0..c {
+            for t in 0..l {
+                let mut acc = bias.map_or(0.0, |bs| bs[ch] as f64);
+                for j in 0..k {
+                    acc += w[ch * k + j] as f64 * padded(b, ch, t + j);
+                }
+                y.push(if silu { acc / (1.0 + (-acc).exp()) } else { acc });
+            }
+        }
+    }
+    for b in 0..bn {
+        for ch in 0..c {
+            state.extend((p - (k - 1)..p).map(|t| padded(b, ch, t)));
+        }
+    }
+    (y, state)
+}
+
+fn causal_conv_case(dims: [usize; 4], with_bias: bool, with_past: bool, activation: &str) {
+    let [bn, c, l, k] = dims;
+    let x = data(bn * c * l, 1);
+    let w = data(c * k, 2);
+    let bias = data(c, 3);
+    let past = data(bn * c * (k - 1), 4);
+    let mut m = ModelBuilder::new(27).input("x", &[bn, c, l]).init("w", &f32s(&[c, 1, k], &w));
+    let mut ins = vec!["x", "w", "", ""];
+    let mut feeds = vec![f32s(&[bn, c, l], &x)];
+    if with_bias {
+        m = m.init("bias", &f32s(&[c], &bias));
+        ins[2] = "bias";
+    }
+    if with_past {
+        m = m.input("past", &[bn, c, k - 1]);
+        ins[3] = "past";
+        feeds.push(f32s(&[bn, c, k - 1], &past));
+    }
+    let m = m
+        .node_attrs("CausalConvWithState", &ins, &["y", "state"], vec![a_str("activation", activation)])
+        .output("y")
+        .output("state");
+    let got = run(&m, &feeds);
+    let silu = activation != "none";
+    let bias = with_bias.then_some(&bias[..]);
+    let past = with_past.then_some(&past[..]);
+    let (y, state) = causal_conv_loop(&x, &w, bias, past, dims, silu);
+    assert_close(&got[0], &y, 1e-5);
+    assert_eq!(got[1], state);
+}
+
+#[test]
+fn causal_conv_matches_a_direct_loop_at_odd_sizes() {
+    causal_conv_case([1, 1, 1, 1], false, false, "none");
+    causal_conv_case([3, 5, 17, 4], true, true, "silu");
+    causal_conv_case([1, 3, 5, 3], false, true, "swish");
+    causal_conv_case([3, 1, 5, 5], true, false, "none");
+    // Input shorter than the state: the new state keeps part of the past.
+    causal_conv_case([1, 3, 2, 5], false, true, "none");
+    causal_conv_case([3, 3, 1, 17], true, true, "silu");
+}
+
+#[test]
+fn causal_conv_rejects_unknown_activation_and_bad_weight() {
+    let model = |w: &[usize], act: &str| {
+        ModelBuilder::new(27)
+            .input("x", &[1, 3, 5])
+            .input_typed("w", FLOAT, fixed(w))
+            .node_attrs("CausalConvWithState", &["x", "w"], &["y", "s"], vec![a_str("activation", act)])
+            .output("y")
+            .import()
+            .unwrap_err()
+            .to_string()
+    };
+    let e = model(&[3, 1, 2], "gelu");
+    assert!(e.contains("attribute 'activation'") && e.contains("gelu"), "{e}");
+    let e = model(&[2, 1, 2], "none");
+    assert!(e.contains("(CausalConvWithState)") && e.contains("weight"), "{e}");
+}
+
+// ---------------------------------------------------------------- LinearAttention
+
+/// Shapes of one LinearAttention case: batch, steps, query heads, kv heads, d_k, d_v, and the
+/// widths of decay (kv heads or kv heads * d_k) and beta (kv heads or 1).
+#[derive(Clone, Copy)]
+struct LaCase {
+    b: usize,
+    t: usize,
+    hq: usize,
+    hkv: usize,
+    dk: usize,
+    dv: usize,
+    decay_per_dim: bool,
+    beta_per_head: bool,
+}
+
+/// The reference recurrence, literally, in f64: returns (output [B,T,Hq*dv], state [B,Hkv,dk,dv]).
+fn linear_attention_loop(c: LaCase, rule: &str, ins: &LaInputs, scale: f64) -> (Vec<f64>, Vec<f64>) {
+    let (gating, delta) = (rule.contains("gated"), rule.contains("delta"));
+    let g = c.hq / c.hkv;
+    let idx_s = |b: usize, h: usize, i: usize, j: usize| ((b * c.hkv + h) * c.dk + i) * c.dv + j;
+    let mut s: Vec<f64> = match &ins.past {
+        Some(p) => p.iter().map(|&x| x as f64).collect(),
+        None => vec![0.0; c.b * c.hkv * c.dk * c.dv],
+    };
+    let mut out = vec![0.0; c.b * c.t * c.hq * c.dv];
+    let at = |x: &[f32], b: usize, t: usize, w: usize, i: usize| x[(b * c.t + t) * w + i] as f64;
+    for t in 0..c.t {
+        for b in 0..c.b {
+            for h in 0..c.hkv {
+                let k = |i: usize| at(&ins.k, b, t, c.hkv * c.dk, h * c.dk + i);
+                if gating {
+                    let dw = if c.decay_per_dim { c.hkv * c.dk } else { c.hkv };
+                    for i in 0..c.dk {
+                        let col = if c.decay_per_dim { h * c.dk + i } else { h };
+                        let e = at(ins.decay.as_ref().unwrap(), b, t, dw, col).exp();
+                        (0..c.dv).for_each(|j| s[idx_s(b, h, i, j)] *= e);
+                    }
+                }
+                let mut v: Vec<f64> = (0..c.dv).map(|j| at(&ins.v, b, t, c.hkv * c.dv, h * c.dv + j)).collect();
+                if delta {
+                    let bw = if c.beta_per_head { c.hkv } else { 1 };
+                    let beta = at(ins.beta.as_ref().unwrap(), b, t, bw, if c.beta_per_head { h } else { 0 });
+                    for (j, vj) in v.iter_mut().enumerate() {
+                        let r: f64 = (0..c.dk).map(|i| s[idx_s(b, h, i, j)] * k(i)).sum();
+                        *vj = beta * (*vj - r);
+                    }
+                }
+                for i in 0..c.dk {
+                    (0..c.dv).for_each(|j| s[idx_s(b, h, i, j)] += k(i) * v[j]);
+                }
+                for qh in h * g..(h + 1) * g {
+                    for j in 0..c.dv {
+                        let q = |i: usize| at(&ins.q, b, t, c.hq * c.dk, qh * c.dk + i);
+                        let o: f64 = (0..c.dk).map(|i| q(i) * s[idx_s(b, h, i, j)]).sum();
+                        out[(b * c.t + t) * c.hq * c.dv + qh * c.dv + j] = scale * o;
+                    }
+                }
+            }
+        }
+    }
+    (out, s)
+}
+
+struct LaInputs {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    past: Option<Vec<f32>>,
+    decay: Option<Vec<f32>>,
+    beta: Option<Vec<f32>>,
+}
+
+fn linear_attention_case(c: LaCase, rule: &str, with_past: bool, scale: Option<f32>) {
+    let (gating, delta) = (rule.contains("gated"), rule.contains("delta"));
+    let dw = if c.decay_per_dim { c.hkv * c.dk } else { c.hkv };
+    let bw = if c.beta_per_head { c.hkv } else { 1 };
+    // Decay in log space (negative) and beta in (0, 1), as models feed them.
+    let ins = LaInputs {
+        q: data(c.b * c.t * c.hq * c.dk, 11),
+        k: data(c.b * c.t * c.hkv * c.dk, 12),
+        v: data(c.b * c.t * c.hkv * c.dv, 13),
+        past: with_past.then(|| data(c.b * c.hkv * c.dk * c.dv, 14)),
+        decay: gating.then(|| data(c.b * c.t * dw, 15).iter().map(|x| -0.5 * x.abs()).collect()),
+        beta: delta.then(|| data(c.b * c.t * bw, 16).iter().map(|x| 0.5 + 0.4 * x).collect()),
+    };
+    let shapes: [(&str, Vec<usize>, Option<&Vec<f32>>); 6] = [
+        ("q", vec![c.b, c.t, c.hq * c.dk], Some(&ins.q)),
+        ("k", vec![c.b, c.t, c.hkv * c.dk], Some(&ins.k)),
+        ("v", vec![c.b, c.t, c.hkv * c.dv], Some(&ins.v)),
+        ("past", vec![c.b, c.hkv, c.dk, c.dv], ins.past.as_ref()),
+        ("decay", vec![c.b, c.t, dw], ins.decay.as_ref()),
+        ("beta", vec![c.b, c.t, bw], ins.beta.as_ref()),
+    ];
+    let mut m = ModelBuilder::new(27);
+    let (mut names, mut feeds) = (vec![], vec![]);
+    for (name, shape, vals) in &shapes {
+        match vals {
+            Some(v) => {
+                m = m.input(name, shape);
+                names.push(*name);
+                feeds.push(f32s(shape, v));
+            }
+            None => names.push(""),
+        }
+    }
+    let mut attrs =
+        vec![a_int("q_num_heads", c.hq as i64), a_int("kv_num_heads", c.hkv as i64), a_str("update_rule", rule)];
+    attrs.extend(scale.map(|s| a_float("scale", s)));
+    let m = m.node_attrs("LinearAttention", &names, &["y", "state"], attrs).output("y").output("state");
+    let got = run(&m, &feeds);
+    let scale = scale.map_or(1.0 / (c.dk as f64).sqrt(), f64::from);
+    let (y, state) = linear_attention_loop(c, rule, &ins, scale);
+    assert_close(&got[0], &y, 1e-4);
+    assert_close(&got[1], &state, 1e-4);
+}
+
+#[test]
+fn linear_attention_matches_the_recurrence_for_every_rule() {
+    let c = LaCase { b: 3, t: 5, hq: 3, hkv: 3, dk: 5, dv: 3, decay_per_dim: true, beta_per_head: true };
+    for rule in ["linear", "gated", "delta", "gated_delta"] {
+        linear_attention_case(c, rule, false, None);
+        linear_attention_case(c, rule, true, Some(0.3));
+    }
+}
+
+#[test]
+fn linear_attention_gqa_per_head_decay_scalar_beta_and_one_step() {
+    let gqa = LaCase { b: 1, t: 3, hq: 6, hkv: 3, dk: 1, dv: 5, decay_per_dim: false, beta_per_head: false };
+    linear_attention_case(gqa, "gated_delta", true, None);
+    let mqa = LaCase { b: 3, t: 1, hq: 5, hkv: 1, dk: 3, dv: 1, decay_per_dim: true, beta_per_head: true };
+    linear_attention_case(mqa, "gated_delta", false, None);
+    linear_attention_case(mqa, "gated", true, None);
+    let long = LaCase { b: 1, t: 17, hq: 1, hkv: 1, dk: 3, dv: 5, decay_per_dim: false, beta_per_head: true };
+    linear_attention_case(long, "delta", true, None);
+}
+
+#[test]
+fn linear_attention_errors_name_the_attribute_or_input() {
+    let model = |rule: &str, hq: i64, with_decay: bool| {
+        let mut m = ModelBuilder::new(27).input("q", &[1, 2, 6]).input("k", &[1, 2, 6]).input("v", &[1, 2, 6]);
+        let mut ins = vec!["q", "k", "v", "", ""];
+        if with_decay {
+            m = m.input("g", &[1, 2, 3]);
+            ins[4] = "g";
+        }
+        let attrs = vec![a_int("q_num_heads", hq), a_int("kv_num_heads", 3), a_str("update_rule", rule)];
+        m.node_attrs("LinearAttention", &ins, &["y", "s"], attrs).output("y").import().unwrap_err().to_string()
+    };
+    let e = model("chunked", 3, false);
+    assert!(e.contains("attribute 'update_rule'") && e.contains("chunked"), "{e}");
+    let e = model("linear", 2, false);
+    assert!(e.contains("attribute 'q_num_heads'"), "{e}");
+    let e = model("gated", 3, false);
+    assert!(e.contains("requires the decay input"), "{e}");
+    let e = model("linear", 3, true);
+    assert!(e.contains("forbids the decay input"), "{e}");
+}
