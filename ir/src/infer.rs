@@ -157,7 +157,7 @@ pub fn unary_accepts(u: UnaryOp, d: DType) -> bool {
 /// Which operand dtypes a binary op accepts (both operands share it).
 pub fn binary_accepts(b: BinaryOp, d: DType) -> bool {
     match b {
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool,
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool || d.is_int(),
         BinaryOp::Equal => !d.is_half(),
         BinaryOp::PRelu => d.is_float() || matches!(d, DType::I32 | DType::I64 | DType::U32 | DType::U64),
         BinaryOp::Pow => d.is_float() || matches!(d, DType::I32 | DType::I64),

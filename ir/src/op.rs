@@ -90,7 +90,7 @@ pub enum BinaryOp {
     LessOrEqual,
     Greater,
     GreaterOrEqual,
-    /// Bool only.
+    /// Bool (logical) and every integer dtype (bitwise, as ONNX BitwiseAnd/Or/Xor); not floats.
     And,
     Or,
     Xor,

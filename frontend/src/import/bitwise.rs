@@ -1,12 +1,33 @@
-//! `BitwiseNot` as one subtraction: in two's complement `!x = -1 - x` for signed integers (no
-//! intermediate overflows), and `!x = MAX - x` for unsigned ones. BitwiseAnd/Or/Xor have no
-//! such form over the IR's ops (its And/Or/Xor are bool-only) and are not imported.
+//! ONNX's integer bit operations.
+//!
+//! `BitwiseAnd`/`Or`/`Xor` map to the IR's And/Or/Xor, which are bitwise on every integer dtype
+//! (and logical on bool, where ONNX has the separate And/Or/Xor ops). `BitwiseNot` is one
+//! subtraction: in two's complement `!x = -1 - x` for signed integers (no intermediate
+//! overflows), and `!x = MAX - x` for unsigned ones.
 
 use super::build::bin;
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
 use kiln_ir::{BinaryOp, DType, Tensor, ValueId};
+
+/// `BitwiseAnd`, `BitwiseOr`, `BitwiseXor`: numpy broadcasting, integer operands only (ONNX's
+/// type constraint; bool goes through And/Or/Xor).
+pub fn bitwise_binary(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    let op = match ctx.op() {
+        "BitwiseAnd" => BinaryOp::And,
+        "BitwiseOr" => BinaryOp::Or,
+        _ => BinaryOp::Xor,
+    };
+    let (a, b) = (imp.input(ctx, 0)?, imp.input(ctx, 1)?);
+    for (i, v) in [(0, a), (1, b)] {
+        let dt = imp.ty(v).dtype;
+        if !dt.is_int() {
+            return Err(ctx.input_err(i, format!("has dtype {}; {} needs an integer dtype", dt.name(), ctx.op())));
+        }
+    }
+    Ok(vec![bin(imp, ctx, op, a, b, ctx.out(0))?])
+}
 
 pub fn bitwise_not(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;

@@ -122,15 +122,29 @@ pub fn binary(b: BinaryOp, x: &Tensor, y: &Tensor, out_shape: &[usize]) -> Resul
             bool => if d == DType::Bool { run_bool() } else { Err(unsupported(b.name(), d)) });
     }
     if matches!(b, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor) {
-        let (a, c) = (slice_of::<bool>(x)?, slice_of::<bool>(y)?);
-        let f = |p: bool, q: bool| match b {
-            BinaryOp::And => p && q,
-            BinaryOp::Or => p || q,
-            _ => p ^ q,
-        };
-        return tensor_of(out_shape, ix.iter().zip(&iy).map(|(&i, &j)| f(a[i], c[j])).collect());
+        return bitwise(b, x, y, &ix, &iy, out_shape);
     }
     crate::for_num_dtypes!(d, T => arith::<T>(b, x, y, &ix, &iy, out_shape), bool => Err(unsupported(b.name(), d)))
+}
+
+/// And/Or/Xor on the little-endian bytes of each element: one definition for bool (bytes 0/1,
+/// so the result stays 0/1) and every integer width, signed or not.
+fn bitwise(b: BinaryOp, x: &Tensor, y: &Tensor, ix: &[usize], iy: &[usize], shape: &[usize]) -> Result<Tensor, String> {
+    let d = x.dtype();
+    if !(d == DType::Bool || d.is_int()) {
+        return Err(unsupported(b.name(), d));
+    }
+    let f = |p: u8, q: u8| match b {
+        BinaryOp::And => p & q,
+        BinaryOp::Or => p | q,
+        _ => p ^ q,
+    };
+    let (size, a, c) = (d.size(), x.to_le_bytes(), y.to_le_bytes());
+    let mut out = Vec::with_capacity(ix.len() * size);
+    for (&i, &j) in ix.iter().zip(iy) {
+        out.extend((0..size).map(|k| f(a[i * size + k], c[j * size + k])));
+    }
+    Tensor::from_le_bytes(d, shape.to_vec(), &out).ok_or_else(|| format!("{}: bad result size", b.name()))
 }
 
 fn compare<T: Element + PartialOrd>(

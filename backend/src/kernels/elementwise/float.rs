@@ -23,7 +23,7 @@ pub(crate) fn check_unary(u: UnaryOp) -> Result<(), &'static str> {
 /// Ok when `op` has a float lowering.
 pub(crate) fn check_binary(op: BinaryOp) -> Result<(), &'static str> {
     match op {
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => Err("logical op (bool only)"),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => Err("bitwise op (integers and bool only)"),
         _ => Ok(()),
     }
 }

@@ -21,13 +21,17 @@ pub(crate) fn check_unary(u: UnaryOp, dtype: DType) -> Result<(), &'static str> 
 
 /// Ok when `op` has a lowering for `dtype`.
 pub(crate) fn check_binary(op: BinaryOp, dtype: DType) -> Result<(), &'static str> {
-    let logical = matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor);
     match dtype {
-        DType::Bool if logical || matches!(op, BinaryOp::Equal) => Ok(()),
+        DType::Bool if is_bitwise(op) || matches!(op, BinaryOp::Equal) => Ok(()),
         DType::Bool => Err("binary op"),
-        _ if logical => Err("logical op (bool only)"),
         _ => Ok(()),
     }
+}
+
+/// And/Or/Xor: bitwise on every integer width, logical on bool (bytes 0/1 stay 0/1). They are
+/// the same instruction on scalars and on vectors of any lane type.
+pub(crate) fn is_bitwise(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
 }
 
 fn zero_like(b: &mut FunctionBuilder, x: Value) -> Value {

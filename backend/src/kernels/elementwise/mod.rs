@@ -42,14 +42,21 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     let in_dtype = spec.inputs.last().map(|t| t.dtype).unwrap_or(DType::F32);
     let has_round = cx.has_vector_round;
     let mut body = element_body(spec, in_dtype, out_t.dtype, has_round)?;
-    let lanes = if vectorizable(spec) { 4 } else { 1 };
+    let lanes = lanes_of(spec);
     emit_map(cx.b, &out, &inputs, lanes, &mut *body);
     Ok(())
 }
 
-/// True when every operand is f32 (so `f32x4` works end to end).
-fn vectorizable(spec: &KernelSpec) -> bool {
-    spec.inputs.iter().chain(&spec.outputs).all(|t| t.dtype == DType::F32)
+/// Vector lanes of the inner loop: 4 when every operand is f32 (so `f32x4` works end to end);
+/// for integer/bool And/Or/Xor a full 128-bit vector of the element type (`i8x16`..`i64x2`),
+/// since `band`/`bor`/`bxor` lower for every integer lane type; else 1 (scalar).
+fn lanes_of(spec: &KernelSpec) -> usize {
+    let all = |d: DType| spec.inputs.iter().chain(&spec.outputs).all(|t| t.dtype == d);
+    match (&spec.op, spec.outputs[0].dtype) {
+        (_, DType::F32) if all(DType::F32) => 4,
+        (Op::Binary(op), d) if int::is_bitwise(*op) && all(d) && (d.is_int() || d == DType::Bool) => 16 / d.size(),
+        _ => 1,
+    }
 }
 
 fn check_arity(spec: &KernelSpec) -> Result<()> {
