@@ -10,6 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
+use super::{control_flow, loop_op, scan_op};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -165,12 +166,20 @@ pub const SUPPORTED: &[&str] = &[
     "Upsample",
     "Where",
     "Xor",
+    // Control flow (control_flow, loop_op, scan_op; bodies imported by subgraph).
+    "If",
+    "Loop",
+    "Scan",
 ];
 
 /// Imports one node; returns the IR values of its outputs in order (possibly fewer than the
 /// node declares when trailing optional outputs are unused, which the scan has checked).
 /// Half-precision inputs of compute ops are widened to f32 and the results narrowed back.
 pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    if CONTROL_FLOW.contains(&ctx.op()) {
+        // Their body nodes are imported (and widened) one by one.
+        return import_op(imp, ctx);
+    }
     let Some(widened) = half::widen_inputs(imp, ctx)? else {
         return import_op(imp, ctx);
     };
@@ -178,6 +187,9 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     widened.restore(imp);
     widened.narrow_outputs(imp, ctx, outs?)
 }
+
+/// Ops whose half-type inputs pass to their subgraphs unchanged.
+const CONTROL_FLOW: &[&str] = &["If", "Loop", "Scan"];
 
 /// Imports one node by its op family, on the inputs as bound.
 fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
@@ -273,6 +285,9 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
+        "If" => control_flow::if_(imp, ctx),
+        "Loop" => loop_op::loop_(imp, ctx),
+        "Scan" => scan_op::scan(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -14,6 +14,7 @@ mod bitshift;
 mod bitwise;
 mod build;
 mod compress;
+mod control_flow;
 mod conv_transpose;
 mod crop_pad;
 pub mod ctx;
@@ -25,6 +26,7 @@ mod einsum;
 mod elementwise;
 mod gather_elements;
 mod half;
+mod loop_op;
 mod loss;
 mod lp_norm;
 mod modulo;
@@ -37,10 +39,12 @@ mod quantize;
 mod reduce;
 mod resize;
 mod rotary;
+mod scan_op;
 mod scatter_elements;
 mod shape;
 mod source;
 mod space_depth;
+mod subgraph;
 mod tensor_ops;
 mod top_k;
 mod triangular;
@@ -64,11 +68,14 @@ pub struct Importer<'a> {
     pub base_dir: Option<&'a Path>,
     /// Largest constant (in bytes) that folding may create.
     pub fold_limit: usize,
+    /// Subgraph bodies imported so far (If branches, unrolled Loop/Scan iterations), bounded
+    /// by `subgraph::MAX_BODY_COPIES`.
+    pub body_copies: usize,
 }
 
 impl<'a> Importer<'a> {
     pub fn new(base_dir: Option<&'a Path>, fold_limit: usize) -> Self {
-        Importer { graph: Graph::new(), names: HashMap::new(), base_dir, fold_limit }
+        Importer { graph: Graph::new(), names: HashMap::new(), base_dir, fold_limit, body_copies: 0 }
     }
 
     /// Makes the ONNX name `name` refer to `v`.
