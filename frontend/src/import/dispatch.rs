@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::{control_flow, loop_op, scan_op};
+use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -170,6 +170,10 @@ pub const SUPPORTED: &[&str] = &[
     "If",
     "Loop",
     "Scan",
+    // Recurrent (rnn, gru, lstm; unrolled by recurrent_run).
+    "RNN",
+    "GRU",
+    "LSTM",
 ];
 
 /// Imports one node; returns the IR values of its outputs in order (possibly fewer than the
@@ -288,6 +292,9 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "If" => control_flow::if_(imp, ctx),
         "Loop" => loop_op::loop_(imp, ctx),
         "Scan" => scan_op::scan(imp, ctx),
+        "RNN" => rnn::rnn(imp, ctx),
+        "GRU" => gru::gru(imp, ctx),
+        "LSTM" => lstm::lstm(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }
