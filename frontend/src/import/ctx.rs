@@ -5,15 +5,17 @@
 //! silent default.
 
 use crate::error::FrontendError;
-use onnx_protobuf::{AttributeProto, NodeProto, TensorProto};
+use onnx_protobuf::{AttributeProto, GraphProto, NodeProto, TensorProto};
 
 // ONNX AttributeProto.AttributeType codes.
 const FLOAT: i32 = 1;
 const INT: i32 = 2;
 const STRING: i32 = 3;
 const TENSOR: i32 = 4;
+const GRAPH: i32 = 5;
 const FLOATS: i32 = 6;
 const INTS: i32 = 7;
+const STRINGS: i32 = 8;
 
 type Res<T> = Result<T, FrontendError>;
 
@@ -111,8 +113,18 @@ impl<'a> NodeCtx<'a> {
     pub fn string_or(&self, name: &str, default: &str) -> Res<String> {
         Ok(self.string(name)?.unwrap_or_else(|| default.to_string()))
     }
+    /// A list of UTF-8 strings (RNN `activations`).
+    pub fn string_list(&self, name: &str) -> Res<Option<Vec<String>>> {
+        let Some(a) = self.attr(name, STRINGS, |a| !a.strings.is_empty())? else { return Ok(None) };
+        let utf8 = |s: &Vec<u8>| String::from_utf8(s.clone()).map_err(|_| self.attr_err(name, "is not UTF-8"));
+        a.strings.iter().map(utf8).collect::<Res<Vec<_>>>().map(Some)
+    }
     pub fn tensor(&self, name: &str) -> Res<Option<&'a TensorProto>> {
         Ok(self.attr(name, TENSOR, |a| a.t.is_some())?.and_then(|a| a.t.as_ref()))
+    }
+    /// A subgraph attribute (If's branches, Loop's and Scan's body).
+    pub fn graph(&self, name: &str) -> Res<Option<&'a GraphProto>> {
+        Ok(self.attr(name, GRAPH, |a| a.g.is_some())?.and_then(|a| a.g.as_ref()))
     }
     /// Non-negative ints (kernel sizes, strides...).
     pub fn usizes(&self, name: &str) -> Res<Option<Vec<usize>>> {

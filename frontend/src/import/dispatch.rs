@@ -13,6 +13,7 @@ use super::{
     trig_extra, window, Importer,
 };
 use super::grid_sample;
+use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -174,12 +175,24 @@ pub const SUPPORTED: &[&str] = &[
     "Upsample",
     "Where",
     "Xor",
+    // Control flow (control_flow, loop_op, scan_op; bodies imported by subgraph).
+    "If",
+    "Loop",
+    "Scan",
+    // Recurrent (rnn, gru, lstm; unrolled by recurrent_run).
+    "RNN",
+    "GRU",
+    "LSTM",
 ];
 
 /// Imports one node; returns the IR values of its outputs in order (possibly fewer than the
 /// node declares when trailing optional outputs are unused, which the scan has checked).
 /// Half-precision inputs of compute ops are widened to f32 and the results narrowed back.
 pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    if CONTROL_FLOW.contains(&ctx.op()) {
+        // Their body nodes are imported (and widened) one by one.
+        return import_op(imp, ctx);
+    }
     let Some(widened) = half::widen_inputs(imp, ctx)? else {
         return import_op(imp, ctx);
     };
@@ -187,6 +200,9 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     widened.restore(imp);
     widened.narrow_outputs(imp, ctx, outs?)
 }
+
+/// Ops whose half-type inputs pass to their subgraphs unchanged.
+const CONTROL_FLOW: &[&str] = &["If", "Loop", "Scan"];
 
 /// Imports one node by its op family, on the inputs as bound.
 fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
@@ -286,6 +302,12 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GridSample" => grid_sample::grid_sample(imp, ctx),
         "CausalConvWithState" => causal_conv::causal_conv_with_state(imp, ctx),
         "LinearAttention" => linear_attention::linear_attention(imp, ctx),
+        "If" => control_flow::if_(imp, ctx),
+        "Loop" => loop_op::loop_(imp, ctx),
+        "Scan" => scan_op::scan(imp, ctx),
+        "RNN" => rnn::rnn(imp, ctx),
+        "GRU" => gru::gru(imp, ctx),
+        "LSTM" => lstm::lstm(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -15,6 +15,7 @@ mod bitwise;
 mod build;
 mod causal_conv;
 mod compress;
+mod control_flow;
 mod conv_transpose;
 mod crop_pad;
 pub mod ctx;
@@ -28,8 +29,12 @@ mod gather_elements;
 mod grid_sample;
 mod half;
 mod linear_attention;
+mod gru;
+mod half;
+mod loop_op;
 mod loss;
 mod lp_norm;
+mod lstm;
 mod modulo;
 mod nd_index;
 mod nn;
@@ -37,14 +42,19 @@ mod norm;
 mod norm_extra;
 mod one_hot;
 mod quantize;
+mod recurrent_common;
+mod recurrent_run;
 mod reduce;
 mod resize;
+mod rnn;
 mod rotary;
 mod sampling;
+mod scan_op;
 mod scatter_elements;
 mod shape;
 mod source;
 mod space_depth;
+mod subgraph;
 mod tensor_ops;
 mod top_k;
 mod triangular;
@@ -68,11 +78,14 @@ pub struct Importer<'a> {
     pub base_dir: Option<&'a Path>,
     /// Largest constant (in bytes) that folding may create.
     pub fold_limit: usize,
+    /// Subgraph bodies imported so far (If branches, unrolled Loop/Scan iterations), bounded
+    /// by `subgraph::MAX_BODY_COPIES`.
+    pub body_copies: usize,
 }
 
 impl<'a> Importer<'a> {
     pub fn new(base_dir: Option<&'a Path>, fold_limit: usize) -> Self {
-        Importer { graph: Graph::new(), names: HashMap::new(), base_dir, fold_limit }
+        Importer { graph: Graph::new(), names: HashMap::new(), base_dir, fold_limit, body_copies: 0 }
     }
 
     /// Makes the ONNX name `name` refer to `v`.
