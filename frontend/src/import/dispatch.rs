@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::grid_sample;
+use super::{col2im, grid_sample};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -67,6 +67,7 @@ pub const SUPPORTED: &[&str] = &[
     "CastLike",
     "Ceil",
     "Clip",
+    "Col2Im",
     "Concat",
     "Constant",
     "ConstantOfShape",
@@ -276,6 +277,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "MeanVarianceNormalization" => norm_extra::mean_variance_norm(imp, ctx),
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         "GridSample" => grid_sample::grid_sample(imp, ctx),
+        "Col2Im" => col2im::col2im(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

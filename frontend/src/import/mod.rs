@@ -13,6 +13,7 @@ mod attention_mask;
 mod bitshift;
 mod bitwise;
 mod build;
+mod col2im;
 mod compress;
 mod conv_transpose;
 mod crop_pad;
