@@ -251,3 +251,68 @@ fn col2im_mismatched_shapes_are_errors() {
     let e = b.import().map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("attribute 'strides'"), "{e}");
 }
+
+// ---------------------------------------------------------------- AffineGrid
+
+/// AffineGrid from the definition: pixel centres (or corners) in [-1, 1], x from the last axis.
+fn affine_grid_ref(theta: &[f32], n: usize, spatial: &[usize], align: bool) -> Vec<f64> {
+    let r = spatial.len();
+    let coord = |i: usize, len: usize| {
+        if align {
+            if len == 1 {
+                -1.0
+            } else {
+                -1.0 + 2.0 * i as f64 / (len - 1) as f64
+            }
+        } else {
+            -1.0 + (2 * i + 1) as f64 / len as f64
+        }
+    };
+    let points: usize = spatial.iter().product();
+    let mut y = Vec::new();
+    for b in 0..n {
+        for p in 0..points {
+            let mut idx = vec![0; r];
+            let mut rest = p;
+            for d in (0..r).rev() {
+                (idx[d], rest) = (rest % spatial[d], rest / spatial[d]);
+            }
+            let homo: Vec<f64> = (0..r).rev().map(|d| coord(idx[d], spatial[d])).chain([1.0]).collect();
+            for row in 0..r {
+                let t = &theta[(b * r + row) * (r + 1)..][..r + 1];
+                y.push(t.iter().zip(&homo).map(|(&a, &h)| a as f64 * h).sum());
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn affine_grid_matches_the_definition_in_2d_and_3d() {
+    for (spatial, n) in [(vec![3usize, 5], 3usize), (vec![1, 3, 5], 1), (vec![17, 1], 1)] {
+        let r = spatial.len();
+        let ts = [n, r, r + 1];
+        let theta = values(ts.iter().product(), 4, -1.5, 1.5);
+        for align in [false, true] {
+            let size: Vec<i64> = [vec![n as i64, 2], spatial.iter().map(|&d| d as i64).collect()].concat();
+            let b = ModelBuilder::new(20)
+                .input("theta", &ts)
+                .init("size", &i64s(&size))
+                .node_attrs("AffineGrid", &["theta", "size"], &["grid"], vec![a_int("align_corners", align as i64)])
+                .output("grid");
+            let want = affine_grid_ref(&theta, n, &spatial, align);
+            close(&run(&b, &[f32s(&ts, &theta)]), &want, 1e-6, &format!("{spatial:?} align {align}"));
+        }
+    }
+}
+
+#[test]
+fn affine_grid_theta_must_match_the_size() {
+    let b = ModelBuilder::new(20)
+        .input("theta", &[1, 2, 3])
+        .init("size", &i64s(&[1, 1, 2, 3, 4]))
+        .node("AffineGrid", &["theta", "size"], &["grid"])
+        .output("grid");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(AffineGrid)") && e.contains("theta"), "{e}");
+}

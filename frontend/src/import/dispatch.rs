@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::{col2im, grid_sample};
+use super::{affine_grid, col2im, grid_sample};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -57,6 +57,7 @@ pub const SUPPORTED: &[&str] = &[
     "Trilu",
     "Abs",
     "Add",
+    "AffineGrid",
     "And",
     "ArgMax",
     "ArgMin",
@@ -278,6 +279,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         "GridSample" => grid_sample::grid_sample(imp, ctx),
         "Col2Im" => col2im::col2im(imp, ctx),
+        "AffineGrid" => affine_grid::affine_grid(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -8,6 +8,7 @@
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
 mod activations_extra;
+mod affine_grid;
 mod attention;
 mod attention_mask;
 mod bitshift;
