@@ -179,3 +179,140 @@ fn grid_sample_bad_attributes_are_errors() {
     let e = err(vec![a_int("align_corners", 2)]);
     assert!(e.contains("attribute 'align_corners'"), "{e}");
 }
+
+// ---------------------------------------------------------------- Col2Im
+
+/// Col2Im of `data` `[n, c*kh*kw, L]` into `[n, c, h, w]` as the reference's scatter-add loop.
+fn col2im_ref(data: &[f32], n: usize, c: usize, img: [usize; 2], blk: [usize; 2], attrs: [usize; 6]) -> Vec<f64> {
+    let [dh, dw, sh, sw, ph, pw] = attrs;
+    let (pe_h, pe_w) = (ph + 1, pw); // end pads: one more on H than its begin pad
+    let cols_h = (img[0] + ph + pe_h - (dh * (blk[0] - 1) + 1)) / sh + 1;
+    let cols_w = (img[1] + pw + pe_w - (dw * (blk[1] - 1) + 1)) / sw + 1;
+    let (k, l) = (blk[0] * blk[1], cols_h * cols_w);
+    let mut y = vec![0f64; n * c * img[0] * img[1]];
+    for b in 0..n {
+        for ch in 0..c {
+            for kk in 0..k {
+                for ll in 0..l {
+                    let h = ((ll / cols_w) * sh + (kk / blk[1]) * dh) as i64 - ph as i64;
+                    let w = ((ll % cols_w) * sw + (kk % blk[1]) * dw) as i64 - pw as i64;
+                    if h >= 0 && w >= 0 && (h as usize) < img[0] && (w as usize) < img[1] {
+                        let at = ((b * c + ch) * img[0] + h as usize) * img[1] + w as usize;
+                        y[at] += data[((b * c * k) + ch * k + kk) * l + ll] as f64;
+                    }
+                }
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn col2im_matches_the_scatter_add_loop() {
+    let (n, c, img, blk) = (2, 3, [5, 7], [2, 3]);
+    for attrs in [[1, 1, 1, 1, 0, 0], [2, 1, 1, 2, 1, 0], [1, 2, 3, 1, 0, 2]] {
+        let [dh, dw, sh, sw, ph, pw] = attrs;
+        let cols_h = (img[0] + 2 * ph + 1 - (dh * (blk[0] - 1) + 1)) / sh + 1;
+        let cols_w = (img[1] + 2 * pw - (dw * (blk[1] - 1) + 1)) / sw + 1;
+        let shape = [n, c * blk[0] * blk[1], cols_h * cols_w];
+        let data = values(shape.iter().product(), 3, -1.0, 1.0);
+        let a = vec![
+            a_ints("dilations", &[dh as i64, dw as i64]),
+            a_ints("strides", &[sh as i64, sw as i64]),
+            a_ints("pads", &[ph as i64, pw as i64, ph as i64 + 1, pw as i64]),
+        ];
+        let b = ModelBuilder::new(18)
+            .input("x", &shape)
+            .init("image", &i64s(&[img[0] as i64, img[1] as i64]))
+            .init("block", &i64s(&[blk[0] as i64, blk[1] as i64]))
+            .node_attrs("Col2Im", &["x", "image", "block"], &["y"], a)
+            .output("y");
+        let want = col2im_ref(&data, n, c, img, blk, attrs);
+        close(&run(&b, &[f32s(&shape, &data)]), &want, 1e-6, &format!("{attrs:?}"));
+    }
+}
+
+#[test]
+fn col2im_mismatched_shapes_are_errors() {
+    let b = ModelBuilder::new(18)
+        .input("x", &[1, 4, 5])
+        .init("image", &i64s(&[3, 3]))
+        .init("block", &i64s(&[2, 2]))
+        .node("Col2Im", &["x", "image", "block"], &["y"])
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(Col2Im)") && e.contains("[1, 4, 5]"), "{e}");
+    let b = ModelBuilder::new(18)
+        .input("x", &[1, 4, 4])
+        .init("image", &i64s(&[3, 3]))
+        .init("block", &i64s(&[2, 2]))
+        .node_attrs("Col2Im", &["x", "image", "block"], &["y"], vec![a_ints("strides", &[0, 1])])
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("attribute 'strides'"), "{e}");
+}
+
+// ---------------------------------------------------------------- AffineGrid
+
+/// AffineGrid from the definition: pixel centres (or corners) in [-1, 1], x from the last axis.
+fn affine_grid_ref(theta: &[f32], n: usize, spatial: &[usize], align: bool) -> Vec<f64> {
+    let r = spatial.len();
+    let coord = |i: usize, len: usize| {
+        if align {
+            if len == 1 {
+                -1.0
+            } else {
+                -1.0 + 2.0 * i as f64 / (len - 1) as f64
+            }
+        } else {
+            -1.0 + (2 * i + 1) as f64 / len as f64
+        }
+    };
+    let points: usize = spatial.iter().product();
+    let mut y = Vec::new();
+    for b in 0..n {
+        for p in 0..points {
+            let mut idx = vec![0; r];
+            let mut rest = p;
+            for d in (0..r).rev() {
+                (idx[d], rest) = (rest % spatial[d], rest / spatial[d]);
+            }
+            let homo: Vec<f64> = (0..r).rev().map(|d| coord(idx[d], spatial[d])).chain([1.0]).collect();
+            for row in 0..r {
+                let t = &theta[(b * r + row) * (r + 1)..][..r + 1];
+                y.push(t.iter().zip(&homo).map(|(&a, &h)| a as f64 * h).sum());
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn affine_grid_matches_the_definition_in_2d_and_3d() {
+    for (spatial, n) in [(vec![3usize, 5], 3usize), (vec![1, 3, 5], 1), (vec![17, 1], 1)] {
+        let r = spatial.len();
+        let ts = [n, r, r + 1];
+        let theta = values(ts.iter().product(), 4, -1.5, 1.5);
+        for align in [false, true] {
+            let size: Vec<i64> = [vec![n as i64, 2], spatial.iter().map(|&d| d as i64).collect()].concat();
+            let b = ModelBuilder::new(20)
+                .input("theta", &ts)
+                .init("size", &i64s(&size))
+                .node_attrs("AffineGrid", &["theta", "size"], &["grid"], vec![a_int("align_corners", align as i64)])
+                .output("grid");
+            let want = affine_grid_ref(&theta, n, &spatial, align);
+            close(&run(&b, &[f32s(&ts, &theta)]), &want, 1e-6, &format!("{spatial:?} align {align}"));
+        }
+    }
+}
+
+#[test]
+fn affine_grid_theta_must_match_the_size() {
+    let b = ModelBuilder::new(20)
+        .input("theta", &[1, 2, 3])
+        .init("size", &i64s(&[1, 1, 2, 3, 4]))
+        .node("AffineGrid", &["theta", "size"], &["grid"])
+        .output("grid");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(AffineGrid)") && e.contains("theta"), "{e}");
+}

@@ -14,6 +14,7 @@ use super::{
 };
 use super::grid_sample;
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
+use super::{affine_grid, col2im, grid_sample};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -63,6 +64,7 @@ pub const SUPPORTED: &[&str] = &[
     "Trilu",
     "Abs",
     "Add",
+    "AffineGrid",
     "And",
     "ArgMax",
     "ArgMin",
@@ -74,6 +76,7 @@ pub const SUPPORTED: &[&str] = &[
     "CastLike",
     "Ceil",
     "Clip",
+    "Col2Im",
     "Concat",
     "Constant",
     "ConstantOfShape",
@@ -308,6 +311,8 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "RNN" => rnn::rnn(imp, ctx),
         "GRU" => gru::gru(imp, ctx),
         "LSTM" => lstm::lstm(imp, ctx),
+        "Col2Im" => col2im::col2im(imp, ctx),
+        "AffineGrid" => affine_grid::affine_grid(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

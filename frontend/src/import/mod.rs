@@ -8,12 +8,14 @@
 //! [`Importer::const_input`], which reports `NeedsValue` naming the graph input they come from.
 
 mod activations_extra;
+mod affine_grid;
 mod attention;
 mod attention_mask;
 mod bitshift;
 mod bitwise;
 mod build;
 mod causal_conv;
+mod col2im;
 mod compress;
 mod control_flow;
 mod conv_transpose;
