@@ -6,7 +6,7 @@
 //! (Dropout's mask, MaxPool's indices, BatchNormalization's running statistics) when used.
 
 use crate::error::UnsupportedOp;
-use crate::import::dispatch::SUPPORTED;
+use crate::import::dispatch::{PREVIEW_SUPPORTED, SUPPORTED};
 use crate::proto::{dtype_from_onnx, onnx_dtype_name};
 use onnx_protobuf::{GraphProto, NodeProto};
 use std::collections::HashSet;
@@ -29,7 +29,12 @@ pub fn unsupported_ops(graph: &GraphProto) -> Vec<UnsupportedOp> {
 
 /// `None` when supported, `Some(None)` for an unknown op, `Some(Some(why))` otherwise.
 fn why_unsupported(n: &NodeProto, used: &HashSet<&str>) -> Option<Option<String>> {
-    if !(n.domain.is_empty() || n.domain == "ai.onnx") || !SUPPORTED.contains(&n.op_type.as_str()) {
+    let known = match n.domain.as_str() {
+        "" | "ai.onnx" => SUPPORTED,
+        "ai.onnx.preview" => PREVIEW_SUPPORTED,
+        _ => &[],
+    };
+    if !known.contains(&n.op_type.as_str()) {
         return Some(None);
     }
     let first_extra = match n.op_type.as_str() {
