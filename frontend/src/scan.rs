@@ -8,7 +8,7 @@
 //! tensors (sequences, optionals).
 
 use crate::error::UnsupportedOp;
-use crate::import::dispatch::SUPPORTED;
+use crate::import::dispatch::{PREVIEW_SUPPORTED, SUPPORTED};
 use crate::proto::{dtype_from_onnx, onnx_dtype_name};
 use onnx_protobuf::type_proto::Value as TypeValue;
 use onnx_protobuf::{GraphProto, NodeProto};
@@ -78,7 +78,12 @@ fn non_tensor_subgraph_output(n: &NodeProto) -> Option<String> {
 
 /// `None` when supported, `Some(None)` for an unknown op, `Some(Some(why))` otherwise.
 fn why_unsupported(n: &NodeProto, used: &HashSet<&str>) -> Option<Option<String>> {
-    if !(n.domain.is_empty() || n.domain == "ai.onnx") || !SUPPORTED.contains(&n.op_type.as_str()) {
+    let known = match n.domain.as_str() {
+        "" | "ai.onnx" => SUPPORTED,
+        "ai.onnx.preview" => PREVIEW_SUPPORTED,
+        _ => &[],
+    };
+    if !known.contains(&n.op_type.as_str()) {
         return Some(None);
     }
     let first_extra = match n.op_type.as_str() {

@@ -286,3 +286,161 @@ fn linear_attention_errors_name_the_attribute_or_input() {
     let e = model("linear", 3, true);
     assert!(e.contains("forbids the decay input"), "{e}");
 }
+
+// ---------------------------------------------------------------- FlexAttention
+
+/// A one-input one-output body graph `x -> ... -> out` with the given nodes and initializers.
+fn body(nodes: &[(&str, &[&str], &str)], inits: &[(&str, Tensor)]) -> onnx_protobuf::GraphProto {
+    let mut b = ModelBuilder::new(26);
+    for (name, t) in inits {
+        b = b.init(name, t);
+    }
+    for (op, ins, out) in nodes {
+        b = b.node(op, ins, &[out]);
+    }
+    let mut g = b.graph;
+    g.input.push(value_info("x", FLOAT, None));
+    g.output.push(value_info("out", FLOAT, None));
+    g
+}
+
+fn graph_attr(name: &str, g: onnx_protobuf::GraphProto) -> onnx_protobuf::AttributeProto {
+    let mut a = onnx_protobuf::AttributeProto::new();
+    a.name = name.to_string();
+    a.type_ = onnx_protobuf::attribute_proto::AttributeType::GRAPH.into();
+    a.g = Some(g).into();
+    a
+}
+
+/// A FlexAttention model (domain ai.onnx.preview) on Q, K, V of the given shapes.
+fn flex_model(q: &[usize], k: &[usize], v: &[usize], attrs: Vec<onnx_protobuf::AttributeProto>) -> ModelBuilder {
+    let mut m = ModelBuilder::new(26).input("q", q).input("k", k).input("v", v);
+    let mut preview = onnx_protobuf::OperatorSetIdProto::new();
+    preview.domain = "ai.onnx.preview".into();
+    preview.version = 1;
+    m.model.opset_import.push(preview);
+    m = m.node_attrs("FlexAttention", &["q", "k", "v"], &["y"], attrs).output("y");
+    m.graph.node[0].domain = "ai.onnx.preview".into();
+    m
+}
+
+/// Direct loops: scores (with `score_mod`), softmax, `prob_mod`, GQA by `h / group`.
+fn flex_loop(
+    [b, hq, l, e]: [usize; 4],
+    [hkv, s, ev]: [usize; 3],
+    qkv: [&[f32]; 3],
+    scale: f64,
+    score_mod: impl Fn(usize, usize, f64) -> f64,
+    prob_mod: impl Fn(f64) -> f64,
+) -> Vec<f64> {
+    let [q, k, v] = qkv.map(|x| x.iter().map(|&y| y as f64).collect::<Vec<_>>());
+    let mut y = Vec::new();
+    for (bi, h, i) in (0..b).flat_map(|bi| (0..hq).flat_map(move |h| (0..l).map(move |i| (bi, h, i)))) {
+        let kh = h / (hq / hkv);
+        let qrow = &q[((bi * hq + h) * l + i) * e..][..e];
+        let scores: Vec<f64> = (0..s)
+            .map(|j| {
+                let krow = &k[((bi * hkv + kh) * s + j) * e..][..e];
+                score_mod(i, j, scale * qrow.iter().zip(krow).map(|(a, c)| a * c).sum::<f64>())
+            })
+            .collect();
+        let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = scores.iter().map(|x| (x - max).exp()).sum();
+        let probs: Vec<f64> = scores.iter().map(|x| prob_mod((x - max).exp() / sum)).collect();
+        for c in 0..ev {
+            y.push((0..s).map(|j| probs[j] * v[((bi * hkv + kh) * s + j) * ev + c]).sum());
+        }
+    }
+    y
+}
+
+#[test]
+fn flex_attention_plain_and_gqa_match_direct_loops() {
+    for (qd, kvd, scale) in
+        [([1, 1, 1, 1], [1, 1, 1], None), ([3, 6, 5, 3], [2, 17, 5], Some(0.3)), ([1, 5, 3, 17], [5, 1, 3], None)]
+    {
+        let [b, hq, l, e] = qd;
+        let [hkv, s, ev] = kvd;
+        let (q, k, v) = (data(b * hq * l * e, 21), data(b * hkv * s * e, 22), data(b * hkv * s * ev, 23));
+        let m = flex_model(
+            &[b, hq, l, e],
+            &[b, hkv, s, e],
+            &[b, hkv, s, ev],
+            scale.map(|s| a_float("scale", s)).into_iter().collect(),
+        );
+        let feeds = [f32s(&[b, hq, l, e], &q), f32s(&[b, hkv, s, e], &k), f32s(&[b, hkv, s, ev], &v)];
+        let got = run(&m, &feeds);
+        let scale = scale.map_or(1.0 / (e as f64).sqrt(), f64::from);
+        assert_close(&got[0], &flex_loop(qd, kvd, [&q, &k, &v], scale, |_, _, x| x, |p| p), 1e-5);
+    }
+}
+
+#[test]
+fn flex_attention_inlines_score_and_prob_modifiers() {
+    // score_mod: a causal mask built from the scores' own shape (Shape/Range fold at import),
+    // then a soft cap; prob_mod: a scale.
+    let i64_1 = |v: &[i64]| Tensor::from_vec(vec![v.len()], v.to_vec());
+    let score_mod = body(
+        &[
+            ("Shape", &["x"], "shape"),
+            ("Gather", &["shape", "i2"], "len_q"),
+            ("Gather", &["shape", "i3"], "len_k"),
+            ("Range", &["zero", "len_q", "one"], "rq"),
+            ("Range", &["zero", "len_k", "one"], "rk"),
+            ("Reshape", &["rq", "col"], "qi"),
+            ("GreaterOrEqual", &["qi", "rk"], "mask"),
+            ("Div", &["x", "cap"], "xc"),
+            ("Tanh", &["xc"], "t"),
+            ("Mul", &["t", "cap"], "capped"),
+            ("Where", &["mask", "capped", "neg_inf"], "out"),
+        ],
+        &[
+            ("i2", Tensor::scalar(2i64)),
+            ("i3", Tensor::scalar(3i64)),
+            ("zero", Tensor::scalar(0i64)),
+            ("one", Tensor::scalar(1i64)),
+            ("col", i64_1(&[-1, 1])),
+            ("cap", Tensor::scalar(0.7f32)),
+            ("neg_inf", Tensor::scalar(f32::NEG_INFINITY)),
+        ],
+    );
+    let prob_mod = body(&[("Mul", &["x", "half"], "out")], &[("half", Tensor::scalar(0.5f32))]);
+    let (qd, kvd) = ([3, 3, 5, 3], [3, 5, 1]);
+    let (q, k, v) = (data(3 * 3 * 5 * 3, 31), data(3 * 3 * 5 * 3, 32), data(3 * 3 * 5, 33));
+    let attrs = vec![graph_attr("score_mod", score_mod), graph_attr("prob_mod", prob_mod)];
+    let m = flex_model(&[3, 3, 5, 3], &[3, 3, 5, 3], &[3, 3, 5, 1], attrs);
+    let got = run(&m, &[f32s(&[3, 3, 5, 3], &q), f32s(&[3, 3, 5, 3], &k), f32s(&[3, 3, 5, 1], &v)]);
+    let mask = |i: usize, j: usize, x: f64| if i >= j { 0.7 * (x / 0.7).tanh() } else { f64::NEG_INFINITY };
+    let want = flex_loop(qd, kvd, [&q, &k, &v], 1.0 / 3f64.sqrt(), mask, |p| 0.5 * p);
+    assert_close(&got[0], &want, 1e-5);
+}
+
+#[test]
+fn flex_attention_errors_name_the_attribute() {
+    let two_outputs = {
+        let mut g = body(&[("Neg", &["x"], "out")], &[]);
+        g.output.push(value_info("x", FLOAT, None));
+        g
+    };
+    let e = flex_model(&[1, 2, 3, 4], &[1, 2, 3, 4], &[1, 2, 3, 4], vec![graph_attr("score_mod", two_outputs)])
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'score_mod'") && e.contains("1 inputs and 2 outputs"), "{e}");
+    let shrink = body(&[("ReduceMax", &["x"], "out")], &[]);
+    let e = flex_model(&[1, 2, 3, 4], &[1, 2, 3, 4], &[1, 2, 3, 4], vec![graph_attr("prob_mod", shrink)])
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'prob_mod'") && e.contains("keep the shape"), "{e}");
+    let e = flex_model(&[1, 2, 3, 4], &[1, 2, 3, 4], &[1, 2, 3, 4], vec![a_int("softmax_precision", 10)])
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'softmax_precision'"), "{e}");
+    // In the default domain FlexAttention is unknown.
+    let mut m = flex_model(&[1, 1, 1, 1], &[1, 1, 1, 1], &[1, 1, 1, 1], vec![]);
+    m.graph.node[0].domain.clear();
+    let e = m.import().unwrap_err().to_string();
+    assert!(e.contains("unsupported op"), "{e}");
+}

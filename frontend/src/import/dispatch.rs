@@ -5,6 +5,7 @@
 
 use super::causal_conv;
 use super::ctx::NodeCtx;
+use super::flex_attention;
 use super::linear_attention;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
@@ -188,6 +189,9 @@ pub const SUPPORTED: &[&str] = &[
     "LSTM",
 ];
 
+/// The ops of the `ai.onnx.preview` domain the importer handles.
+pub const PREVIEW_SUPPORTED: &[&str] = &["FlexAttention"];
+
 /// Imports one node; returns the IR values of its outputs in order (possibly fewer than the
 /// node declares when trailing optional outputs are unused, which the scan has checked).
 /// Half-precision inputs of compute ops are widened to f32 and the results narrowed back.
@@ -217,6 +221,12 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     }
     if let Some(k) = reduce_kind(ctx.op()) {
         return reduce::reduce(imp, ctx, k);
+    }
+    if ctx.node.domain == "ai.onnx.preview" {
+        return match ctx.op() {
+            "FlexAttention" => flex_attention::flex_attention(imp, ctx),
+            other => Err(ctx.err(format!("op '{other}' of domain ai.onnx.preview is not supported"))),
+        };
     }
     match ctx.op() {
         "LeakyRelu" | "HardSigmoid" | "Elu" => elementwise::unary_with_attrs(imp, ctx),
