@@ -10,6 +10,7 @@
 mod activations_extra;
 mod attention;
 mod attention_mask;
+mod bitcast;
 mod bitshift;
 mod bitwise;
 mod build;
