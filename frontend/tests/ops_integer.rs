@@ -91,3 +91,66 @@ fn bitwise_ops_reject_floats_and_bools() {
         assert!(e.contains("BitwiseOr") && e.contains("integer dtype"), "{e}");
     }
 }
+
+/// The graph of one `BitCast` to ONNX type `to` on a graph input like `x`.
+fn bit_cast(x: &Tensor, to: DType) -> Result<kiln_ir::Graph, String> {
+    let m = ModelBuilder::new(26)
+        .input_typed("x", elem(x.dtype()), dims(x.shape()))
+        .node_attrs("BitCast", &["x"], &["y"], vec![a_int("to", elem(to) as i64)])
+        .output("y");
+    m.import().map(|i| i.graph).map_err(|e| e.to_string())
+}
+
+#[test]
+fn bit_cast_keeps_the_bytes_of_every_same_size_pair() {
+    let groups: [&[DType]; 4] = [
+        &[DType::I8, DType::U8],
+        &[DType::I16, DType::U16],
+        &[DType::F32, DType::I32, DType::U32],
+        &[DType::F64, DType::I64, DType::U64],
+    ];
+    let mut checked = 0;
+    for group in groups {
+        for (&from, &to) in group.iter().flat_map(|a| group.iter().map(move |b| (a, b))) {
+            for n in [1, 3, 5, 17] {
+                let x = bits(from, &[n, 3], n as u64 + 3);
+                let g = verified(bit_cast(&x, to).expect("import"));
+                let y = eval_graph(&g, std::slice::from_ref(&x)).expect("eval").remove(0);
+                assert_eq!((y.dtype(), y.shape()), (to, x.shape()), "{from}->{to}");
+                assert_eq!(y.to_le_bytes(), x.to_le_bytes(), "{from}->{to} n={n}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 4 * (4 + 4 + 9 + 9));
+}
+
+#[test]
+fn bit_cast_of_float_gives_its_ieee_bits() {
+    let v = [1.0f32, -2.5, f32::INFINITY, 0.0, -0.0];
+    let x = Tensor::from_vec(vec![5], v.to_vec());
+    let g = verified(bit_cast(&x, DType::I32).expect("import"));
+    let y = eval_graph(&g, std::slice::from_ref(&x)).expect("eval").remove(0);
+    let want: Vec<i32> = v.iter().map(|f| f.to_bits() as i32).collect();
+    assert_eq!(y.as_slice::<i32>().expect("i32"), want.as_slice());
+}
+
+#[test]
+fn bit_cast_between_bool_and_bytes() {
+    let x = Tensor::from_vec(vec![3], vec![0u8, 1, 7]);
+    let g = verified(bit_cast(&x, DType::Bool).expect("import"));
+    let y = eval_graph(&g, std::slice::from_ref(&x)).expect("eval").remove(0);
+    assert_eq!(y.as_slice::<bool>().expect("bool"), &[false, true, true]);
+    let b = Tensor::from_vec(vec![2], vec![true, false]);
+    let g = verified(bit_cast(&b, DType::U8).expect("import"));
+    let y = eval_graph(&g, std::slice::from_ref(&b)).expect("eval").remove(0);
+    assert_eq!(y.as_slice::<u8>().expect("u8"), &[1, 0]);
+}
+
+#[test]
+fn bit_cast_rejects_different_widths() {
+    let x = Tensor::from_vec(vec![2], vec![1.0f32, 2.0]);
+    let e = bit_cast(&x, DType::I64).unwrap_err();
+    assert!(e.contains("(BitCast), attribute 'to'"), "{e}");
+    assert!(e.contains("64-bit") && e.contains("f32"), "{e}");
+}

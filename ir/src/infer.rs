@@ -26,6 +26,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::Binary(b) => vec![binary(*b, inputs)?],
         Op::Where => vec![where_(inputs)?],
         Op::Cast { to } => vec![TensorType::new(*to, one(inputs)?.shape.clone())],
+        Op::BitCast { to } => vec![bit_cast(*to, inputs)?],
         Op::Identity => vec![one(inputs)?.clone()],
         Op::Conv(a) => vec![conv(a, inputs)?],
         Op::Gemm { trans_a, trans_b, .. } => vec![gemm(*trans_a, *trans_b, inputs)?],
@@ -59,6 +60,19 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         checked_numel(&t.shape).ok_or_else(|| format!("output {i}: element count of {t} overflows"))?;
     }
     Ok(out)
+}
+
+/// BitCast keeps the shape and needs the same element size (ONNX rejects other sizes too).
+fn bit_cast(to: DType, inputs: &[&TensorType]) -> Res<TensorType> {
+    let x = one(inputs)?;
+    if x.dtype.size() != to.size() {
+        return Err(format!(
+            "input x ({x}) has {}-bit elements but `to` = {to} has {}-bit ones; BitCast needs equal sizes",
+            8 * x.dtype.size(),
+            8 * to.size()
+        ));
+    }
+    Ok(TensorType::new(to, x.shape.clone()))
 }
 
 /// The product of `shape`, or `None` on overflow.

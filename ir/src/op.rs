@@ -230,6 +230,11 @@ pub enum Op {
     Cast {
         to: DType,
     },
+    /// Reinterprets the bytes of x as dtype `to` of the same element size (ONNX BitCast): the
+    /// shape is kept and no value changes, so kernels copy bytes and the evaluator re-reads them.
+    BitCast {
+        to: DType,
+    },
     Identity,
     Conv(ConvAttrs),
     Gemm {
@@ -349,6 +354,7 @@ impl Op {
             Op::Binary(b) => b.name(),
             Op::Where => "where",
             Op::Cast { .. } => "cast",
+            Op::BitCast { .. } => "bit_cast",
             Op::Identity => "identity",
             Op::Conv(_) => "conv",
             Op::Gemm { .. } => "gemm",

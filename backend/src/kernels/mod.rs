@@ -19,7 +19,7 @@ use kiln_ir::Op;
 /// Emits the kernel body for `spec` through its family.
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     match &spec.op {
-        Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Cast { .. } => elementwise::emit(cx, spec),
+        Op::Unary(_) | Op::Binary(_) | Op::Where | Op::Cast { .. } | Op::BitCast { .. } => elementwise::emit(cx, spec),
         Op::Identity
         | Op::Reshape { .. }
         | Op::Transpose { .. }

@@ -11,6 +11,7 @@ mod activations_extra;
 mod affine_grid;
 mod attention;
 mod attention_mask;
+mod bitcast;
 mod bitshift;
 mod bitwise;
 mod build;

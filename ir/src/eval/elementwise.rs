@@ -221,3 +221,10 @@ pub fn cast(x: &Tensor, to: DType) -> Result<Tensor, String> {
     }
     crate::for_all_dtypes!(x.dtype(), S => crate::for_all_dtypes!(to, D => run::<S, D>(x)))
 }
+
+/// BitCast: the same little-endian bytes read as `to` (same element size, checked by
+/// `infer_types`). Bytes read as bool are true when non-zero, as a bool buffer must hold 0/1.
+pub fn bit_cast(x: &Tensor, to: DType) -> Result<Tensor, String> {
+    Tensor::from_le_bytes(to, x.shape().to_vec(), &x.to_le_bytes())
+        .ok_or_else(|| format!("bit_cast: {} bytes do not make {to} elements", x.to_le_bytes().len()))
+}

@@ -55,6 +55,7 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Binary(b) => one(elementwise::binary(*b, x, inputs[1], shape)),
         Op::Where => one(elementwise::where_(x, inputs[1], inputs[2], shape)),
         Op::Cast { to } => one(elementwise::cast(x, *to)),
+        Op::BitCast { to } => one(elementwise::bit_cast(x, *to)),
         Op::Identity => Ok(vec![x.clone()]),
         Op::Conv(a) => one(conv::conv(a, x, inputs[1], inputs.get(2).copied(), shape)),
         Op::Gemm { alpha, beta, trans_a, trans_b } => {

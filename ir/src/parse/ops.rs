@@ -163,6 +163,7 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
         "identity" => Op::Identity,
         "matmul" => Op::MatMul,
         "cast" => Op::Cast { to: a.spelled("to", &DType::ALL.map(|d| (d, d.name())))? },
+        "bit_cast" => Op::BitCast { to: a.spelled("to", &DType::ALL.map(|d| (d, d.name())))? },
         "conv" => Op::Conv(ConvAttrs {
             kernel: a.usizes("kernel")?,
             strides: a.usizes("strides")?,

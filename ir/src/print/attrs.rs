@@ -83,7 +83,7 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
     match op {
         Op::Unary(u) => unary_attrs(u),
         Op::Binary(_) | Op::Where | Op::Identity | Op::MatMul => vec![],
-        Op::Cast { to } => vec![("to", to.name().to_string())],
+        Op::Cast { to } | Op::BitCast { to } => vec![("to", to.name().to_string())],
         Op::Conv(c) => vec![
             ("kernel", list(&c.kernel)),
             ("strides", list(&c.strides)),

@@ -1,4 +1,4 @@
-//! Kernel family `elementwise`: Unary, Binary (numpy broadcasting), Where and Cast.
+//! Kernel family `elementwise`: Unary, Binary (numpy broadcasting), Where, Cast and BitCast.
 //!
 //! All of them run through one broadcasting loop driver ([`driver`]) that merges contiguous axes
 //! and hoists broadcast operands; the files here only say what happens to one element:
@@ -11,6 +11,7 @@
 //! [`driver`], [`float`] and [`int`] are crate-visible because the fused kernels
 //! (`crate::kernels::fused`) build their programs and epilogue loops from the same pieces.
 
+mod bit_cast;
 mod cast;
 pub(crate) mod driver;
 pub(crate) mod float;
@@ -54,6 +55,7 @@ fn lanes_of(spec: &KernelSpec) -> usize {
     let all = |d: DType| spec.inputs.iter().chain(&spec.outputs).all(|t| t.dtype == d);
     match (&spec.op, spec.outputs[0].dtype) {
         (_, DType::F32) if all(DType::F32) => 4,
+        (Op::BitCast { to }, _) if *to != DType::Bool => 16 / to.size(),
         (Op::Binary(op), d) if int::is_bitwise(*op) && all(d) && (d.is_int() || d == DType::Bool) => 16 / d.size(),
         _ => 1,
     }
@@ -61,7 +63,7 @@ fn lanes_of(spec: &KernelSpec) -> usize {
 
 fn check_arity(spec: &KernelSpec) -> Result<()> {
     let want = match spec.op {
-        Op::Unary(_) | Op::Cast { .. } => 1,
+        Op::Unary(_) | Op::Cast { .. } | Op::BitCast { .. } => 1,
         Op::Binary(_) => 2,
         _ => 3,
     };
@@ -113,6 +115,12 @@ fn element_body(spec: &KernelSpec, dtype: DType, out: DType, has_round: bool) ->
         Op::Cast { to } => {
             let from = spec.inputs[0].dtype;
             Ok(Box::new(move |b, v| cast::convert(b, v[0], from, to)))
+        }
+        Op::BitCast { to } => {
+            if spec.inputs[0].dtype.size() != to.size() {
+                return Err(unsupported("bit_cast to a different element size"));
+            }
+            Ok(Box::new(move |b, v| bit_cast::reinterpret(b, v[0], dtype, to)))
         }
         _ => Err(spec.unsupported(format!("not an elementwise op (output {out})"))),
     }
