@@ -10,6 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
+use super::non_zero;
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -29,6 +30,7 @@ pub const SUPPORTED: &[&str] = &[
     "Celu",
     "CenterCropPad",
     "Compress",
+    "NonZero",
     "Cosh",
     "CumProd",
     "CumSum",
@@ -268,6 +270,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "CenterCropPad" => crop_pad::center_crop_pad(imp, ctx),
         "BitwiseNot" => bitwise::bitwise_not(imp, ctx),
         "Compress" => compress::compress(imp, ctx),
+        "NonZero" => non_zero::non_zero(imp, ctx),
         "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),

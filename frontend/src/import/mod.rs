@@ -12,6 +12,7 @@ mod attention;
 mod attention_mask;
 mod bitshift;
 mod bitwise;
+mod bounded;
 mod build;
 mod compress;
 mod conv_transpose;
@@ -30,6 +31,7 @@ mod lp_norm;
 mod modulo;
 mod nd_index;
 mod nn;
+mod non_zero;
 mod norm;
 mod norm_extra;
 mod one_hot;
@@ -154,6 +156,7 @@ impl<'a> Importer<'a> {
     /// Adds `op` on `inputs` with results named `names`, typed by `infer_types`; folded to
     /// constants when every input is constant and the results are small enough.
     pub fn emit(&mut self, ctx: &NodeCtx, op: Op, inputs: Vec<ValueId>, names: Vec<String>) -> Result<Vec<ValueId>> {
+        bounded::check_inputs(self, ctx, &op, &inputs)?;
         let in_tys: Vec<&TensorType> = inputs.iter().map(|&v| self.graph.ty(v)).collect();
         let tys = kiln_ir::infer_types(&op, &in_tys).map_err(|m| ctx.err(format!("{}: {m}", op.name())))?;
         if tys.len() != names.len() {
