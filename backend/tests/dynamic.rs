@@ -33,3 +33,44 @@ fn non_zero_counts_nan_but_not_negative_zero() {
     assert_eq!(out[0].to_i64_vec(), vec![2, 3, 0, 0, 0]);
     assert_eq!(out[1].to_i64_vec(), vec![2]);
 }
+
+/// Random NMS inputs: overlapping boxes, scores with ties, the given run-time parameters.
+fn nms_inputs(r: &mut impl Rng, b: usize, c: usize, n: usize, params: (i64, f32, f32)) -> Vec<Tensor> {
+    let boxes: Vec<f32> = (0..b * n * 4).map(|_| r.gen_range(0..8) as f32 * 0.5).collect();
+    let scores: Vec<f32> = (0..b * c * n).map(|_| r.gen_range(0..6) as f32 * 0.2).collect();
+    vec![
+        Tensor::from_vec(vec![b, n, 4], boxes),
+        Tensor::from_vec(vec![b, c, n], scores),
+        Tensor::from_vec(vec![1], vec![params.0]),
+        Tensor::from_vec(vec![1], vec![params.1]),
+        Tensor::from_vec(vec![], vec![params.2]),
+    ]
+}
+
+#[test]
+fn nms_matches_the_reference_at_odd_sizes() {
+    let mut r = rng(61);
+    let params = [(3, 0.5, 0.1), (100, 0.0, f32::NEG_INFINITY), (1, 1.0, 0.5), (0, 0.5, 0.0), (-2, 0.3, 0.0)];
+    for (b, c, n) in [(1, 1, 1), (1, 3, 5), (2, 1, 17), (3, 5, 3), (1, 2, 33)] {
+        for p in params {
+            for center_point_box in [false, true] {
+                for max_boxes in [n, 2] {
+                    let op = Op::NonMaxSuppression { center_point_box, max_boxes };
+                    check_against_reference(&op, &nms_inputs(&mut r, b, c, n, p), 0.0, 0.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nms_keeps_the_higher_score_and_drops_its_overlap() {
+    let boxes = Tensor::from_vec(vec![1, 3, 4], vec![0.0f32, 0.0, 1.0, 1.0, 0.0, 0.1, 1.0, 1.1, 0.0, 10.0, 1.0, 11.0]);
+    let scores = Tensor::from_vec(vec![1, 1, 3], vec![0.9f32, 0.95, 0.5]);
+    let params = [Tensor::from_vec(vec![1], vec![5i64]), Tensor::scalar(0.5f32), Tensor::scalar(0.0f32)];
+    let mut inputs = vec![boxes, scores];
+    inputs.extend(params);
+    let out = run_kernel(&Op::NonMaxSuppression { center_point_box: false, max_boxes: 3 }, &inputs).unwrap();
+    assert_eq!(out[0].to_i64_vec(), vec![0, 0, 1, 0, 0, 2, 0, 0, 0]);
+    assert_eq!(out[1].to_i64_vec(), vec![2]);
+}

@@ -72,3 +72,37 @@ fn a_cast_of_a_bounded_result_stays_bounded() {
     assert_eq!(out[0].to_f64_vec(), vec![0.0, 3.0]);
     assert!(ops(&g).contains(&Op::NonZero));
 }
+
+/// `n` boxes in a row, each overlapping the next by `1 - 1/(n+1)`-ish, scores descending.
+fn nms_model(n: usize, max_out: Option<i64>, center: i64) -> ModelBuilder {
+    let mut m = ModelBuilder::new(11).input("boxes", &[1, n, 4]).input("scores", &[1, 1, n]);
+    let mut ins = vec!["boxes", "scores"];
+    if let Some(k) = max_out {
+        m = m.init("max", &i64s(&[k])).init("iou", &f32s(&[1], &[0.5]));
+        ins.extend(["max", "iou"]);
+    }
+    m.node_attrs("NonMaxSuppression", &ins, &["sel"], vec![a_int("center_point_box", center)]).output("sel")
+}
+
+#[test]
+fn nms_bound_follows_a_constant_max_and_results_match_a_direct_loop() {
+    for n in [1usize, 3, 5, 17] {
+        let g = verified(nms_model(n, Some(2), 0).graph());
+        assert_eq!(out_shape(&g, 1), vec![n.min(2), 3], "bound with max 2");
+        // Box i spans x in [i, i + 1.5]: neighbours overlap with IoU 0.5/2.5 = 0.2 <= 0.5,
+        // so all survive; scores descend with i, so the first two boxes are kept in order.
+        let boxes: Vec<f32> = (0..n).flat_map(|i| [0.0, i as f32, 1.0, i as f32 + 1.5]).collect();
+        let scores: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 / 32.0).collect();
+        let out = run(&g, &[f32s(&[1, n, 4], &boxes), f32s(&[1, 1, n], &scores)]);
+        let want: Vec<i64> = (0..n.min(2) as i64).flat_map(|i| [0, 0, i]).collect();
+        assert_eq!(out[0].to_i64_vec(), want);
+    }
+}
+
+#[test]
+fn nms_without_max_output_keeps_nothing_and_bad_center_is_an_error() {
+    let g = verified(nms_model(3, None, 1).graph());
+    assert_eq!(out_shape(&g, 1), vec![0, 3]);
+    let e = nms_model(3, None, 2).import().unwrap_err().to_string();
+    assert!(e.contains("center_point_box") && e.contains("must be 0 or 1"), "{e}");
+}

@@ -5,6 +5,7 @@ pub mod elementwise;
 pub mod fused;
 pub mod matmul;
 pub mod movement;
+pub mod nms;
 pub mod non_zero;
 pub mod norm;
 pub mod pool;
@@ -41,7 +42,8 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::WinogradWeights { .. } => Err(spec.unsupported("a compile-time weight transform (fold it first)")),
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
         Op::NonZero => non_zero::emit(cx, spec),
-        Op::Unique { .. } | Op::NonMaxSuppression { .. } => Err(spec.unsupported("no kernel yet")),
+        Op::NonMaxSuppression { .. } => nms::emit(cx, spec),
+        Op::Unique { .. } => Err(spec.unsupported("no kernel yet")),
     }
 }
 

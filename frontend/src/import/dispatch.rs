@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::non_zero;
+use super::{nms, non_zero};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -31,6 +31,7 @@ pub const SUPPORTED: &[&str] = &[
     "CenterCropPad",
     "Compress",
     "NonZero",
+    "NonMaxSuppression",
     "Cosh",
     "CumProd",
     "CumSum",
@@ -271,6 +272,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "BitwiseNot" => bitwise::bitwise_not(imp, ctx),
         "Compress" => compress::compress(imp, ctx),
         "NonZero" => non_zero::non_zero(imp, ctx),
+        "NonMaxSuppression" => nms::non_max_suppression(imp, ctx),
         "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),

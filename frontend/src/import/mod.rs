@@ -30,6 +30,7 @@ mod loss;
 mod lp_norm;
 mod modulo;
 mod nd_index;
+mod nms;
 mod nn;
 mod non_zero;
 mod norm;
