@@ -43,7 +43,8 @@ impl CompiledModel {
             lowered.last().map(|g| f(g).iter().map(|&v| g.value(v).name.clone()).collect())
         };
         let input_names = names(|g| &g.inputs).unwrap_or_default();
-        let output_names = names(|g| &g.outputs).unwrap_or_default();
+        // Without the hidden length outputs of data-dependent ops, as the runtime returns them.
+        let output_names = lowered.last().map(kiln_ir::dynamic::visible_output_names).unwrap_or_default();
         CompiledModel { jit, lowered, input_names, output_names, compile_time }
     }
 

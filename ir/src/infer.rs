@@ -55,6 +55,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::Fused { base, base_inputs, epilogue } => {
             vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?]
         }
+        Op::NonZero | Op::Unique { .. } | Op::NonMaxSuppression { .. } => crate::dynamic::infer(op, inputs)?,
     };
     for (i, t) in out.iter().enumerate() {
         checked_numel(&t.shape).ok_or_else(|| format!("output {i}: element count of {t} overflows"))?;

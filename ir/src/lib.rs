@@ -11,9 +11,11 @@
 //! - [`infer`]: output types of an op from its input types; [`verify`]: the graph invariants;
 //!   [`print`]/[`parse`]: a text form that round-trips; [`eval`]: a plain scalar reference
 //!   evaluator of every op (constant folding and the oracle of the backend tests).
+//! - [`dynamic`]: the few ops whose output extent is data-dependent (bounded buffer + length).
 
 pub mod arena;
 pub mod dtype;
+pub mod dynamic;
 pub mod error;
 pub mod eval;
 pub mod fused;

@@ -22,6 +22,9 @@
 //! (see [`crate::winograd`]; only the graph optimizer creates these two).
 //! `Elementwise`: x0..xn (broadcast). `Fused`: the base op's inputs, then the epilogue's extra
 //! operands (see [`crate::fused`]; only the graph optimizer creates these two).
+//! `NonZero`: x -> indices, len. `Unique`: x -> y, indices, inverse, counts, len.
+//! `NonMaxSuppression`: boxes, scores, max_per_class, iou_threshold, score_threshold ->
+//! selected, len. These three have data-dependent output shapes: see [`crate::dynamic`].
 
 use crate::dtype::DType;
 
@@ -344,6 +347,26 @@ pub enum Op {
         base_inputs: usize,
         epilogue: crate::fused::Program,
     },
+    /// ONNX NonZero with a bounded result (see [`crate::dynamic`]): x (any dtype, rank r) ->
+    /// indices i64 `[r, numel]` (the first `len` columns are valid, the rest zero), len i64 `[]`.
+    NonZero,
+    /// ONNX Unique along `axis` (the frontend flattens when ONNX gives none), see
+    /// [`crate::dynamic`]: x -> y (x's shape: the first `len` slices along `axis` are valid),
+    /// indices i64 `[n]`, inverse i64 `[n]` (static), counts i64 `[n]`, len i64 `[]`, with
+    /// `n = x.shape[axis]`. `sorted`: ascending (lexicographic for slices), else first occurrence.
+    Unique {
+        axis: usize,
+        sorted: bool,
+    },
+    /// ONNX NonMaxSuppression (see [`crate::dynamic`]): boxes f32 `[B, N, 4]`, scores f32
+    /// `[B, C, N]`, max_per_class i64 `[]` or `[1]`, iou_threshold f32 `[]`/`[1]`,
+    /// score_threshold f32 `[]`/`[1]` (`-inf` when ONNX omits it) -> selected i64
+    /// `[B*C*min(N, max_boxes), 3]` (first `len` rows valid), len i64 `[]`. `max_boxes` is a
+    /// compile-time bound on boxes kept per class; the run-time `max_per_class` may lower it.
+    NonMaxSuppression {
+        center_point_box: bool,
+        max_boxes: usize,
+    },
 }
 
 impl Op {
@@ -388,6 +411,9 @@ impl Op {
                 Op::WinogradOutput { .. } => "fused_winograd_output",
                 _ => "fused",
             },
+            Op::NonZero => "non_zero",
+            Op::Unique { .. } => "unique",
+            Op::NonMaxSuppression { .. } => "non_max_suppression",
         }
     }
     /// True for ops that only transform constants at compile time (no kernel implements them):
@@ -399,6 +425,8 @@ impl Op {
     pub fn num_outputs(&self) -> Option<usize> {
         match self {
             Op::Split { sizes, .. } => Some(sizes.len()),
+            Op::NonZero | Op::NonMaxSuppression { .. } => Some(2),
+            Op::Unique { .. } => Some(5),
             _ => Some(1),
         }
     }

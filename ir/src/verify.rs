@@ -9,7 +9,9 @@
 //! 2. every value's `ValueDef` points back at it (input slot, constant in range with the
 //!    value's type, or node result slot), so each value is defined exactly once;
 //! 3. per node in order: inputs in range and defined before the node (execution order),
-//!    outputs defined by this node, and output count and types equal to `infer_types`.
+//!    outputs defined by this node, and output count and types equal to `infer_types`;
+//! 4. bounded results (`crate::dynamic`) are read by no node, and a bounded graph output has
+//!    its length among the graph outputs.
 
 use crate::error::{IrError, Result};
 use crate::graph::{Graph, NodeId, ValueDef, ValueId};
@@ -26,6 +28,13 @@ pub fn verify(graph: &Graph) -> Result<()> {
         check_node_operands(graph, n)?;
         check_node_types(graph, n)?;
     }
+    check_bounded(graph)
+}
+
+/// Check 4: the data-dependent shape rules of `crate::dynamic`.
+fn check_bounded(graph: &Graph) -> Result<()> {
+    crate::dynamic::check_bounded_uses(graph).map_err(IrError::Verify)?;
+    crate::dynamic::bounded_outputs(graph).map_err(|m| header_error(graph, m))?;
     Ok(())
 }
 

@@ -36,6 +36,9 @@ pub enum RuntimeError {
     /// Inputs do not match the model (count, name, dtype, shape).
     #[error("{0}")]
     Input(String),
+    /// The outputs of a run do not fit the graph's bounded outputs (a compiler bug).
+    #[error("output: {0}")]
+    Output(String),
     /// The entry function reported a failure.
     #[error("model returned status {0}")]
     Status(i32),
@@ -99,9 +102,11 @@ impl JitModel {
     pub fn input_types(&self) -> Vec<TensorType> {
         self.graph.inputs.iter().map(|&v| self.graph.ty(v).clone()).collect()
     }
-    /// Types of the outputs, in graph order.
+    /// Types of the outputs, in graph order, without the hidden length outputs of
+    /// data-dependent ops; a bounded output has its upper bound here and its exact shape in the
+    /// result of [`JitModel::run`] (see `kiln_ir::dynamic`).
     pub fn output_types(&self) -> Vec<TensorType> {
-        self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect()
+        kiln_ir::dynamic::visible_output_types(&self.graph)
     }
     pub fn stats(&self) -> CompileStats {
         self.stats.clone()
@@ -112,7 +117,7 @@ impl JitModel {
         // Tensors hold typed vectors, whose memory is the dense little-endian layout the kernels
         // expect on the little-endian hosts kiln JITs for: no copies in or out.
         let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
-        let out_types = self.output_types();
+        let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
         let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
         let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
         let mut workspace = AlignedBuf::zeroed(self.stats.workspace_bytes);
@@ -122,13 +127,14 @@ impl JitModel {
         if status != 0 {
             return Err(RuntimeError::Status(status));
         }
-        out_types
+        let outputs = out_types
             .iter()
             .zip(out_data)
             .map(|(t, d)| {
                 Tensor::new(t.shape.clone(), d).ok_or_else(|| RuntimeError::Input("output size mismatch".into()))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        kiln_ir::dynamic::trim_outputs(&self.graph, outputs).map_err(RuntimeError::Output)
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {

@@ -5,6 +5,8 @@ pub mod elementwise;
 pub mod fused;
 pub mod matmul;
 pub mod movement;
+pub mod nms;
+pub mod non_zero;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
@@ -39,6 +41,9 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::WinogradInput { .. } | Op::WinogradOutput { .. } => winograd::emit(cx, spec),
         Op::WinogradWeights { .. } => Err(spec.unsupported("a compile-time weight transform (fold it first)")),
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
+        Op::NonZero => non_zero::emit(cx, spec),
+        Op::NonMaxSuppression { .. } => nms::emit(cx, spec),
+        Op::Unique { .. } => Err(spec.unsupported("no kernel yet")),
     }
 }
 

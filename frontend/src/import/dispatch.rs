@@ -16,6 +16,7 @@ use super::{
 use super::grid_sample;
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{affine_grid, col2im, grid_sample};
+use super::{nms, non_zero};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -39,6 +40,8 @@ pub const SUPPORTED: &[&str] = &[
     "Celu",
     "CenterCropPad",
     "Compress",
+    "NonZero",
+    "NonMaxSuppression",
     "Cosh",
     "CumProd",
     "CumSum",
@@ -309,6 +312,8 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" => bitwise::bitwise_binary(imp, ctx),
         "BitCast" => super::bitcast::bit_cast(imp, ctx),
         "Compress" => compress::compress(imp, ctx),
+        "NonZero" => non_zero::non_zero(imp, ctx),
+        "NonMaxSuppression" => nms::non_max_suppression(imp, ctx),
         "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),

@@ -14,6 +14,7 @@ mod attention_mask;
 mod bitcast;
 mod bitshift;
 mod bitwise;
+mod bounded;
 mod build;
 mod causal_conv;
 mod col2im;
@@ -42,7 +43,9 @@ mod lp_norm;
 mod lstm;
 mod modulo;
 mod nd_index;
+mod nms;
 mod nn;
+mod non_zero;
 mod norm;
 mod norm_extra;
 mod one_hot;
@@ -176,6 +179,7 @@ impl<'a> Importer<'a> {
     /// Adds `op` on `inputs` with results named `names`, typed by `infer_types`; folded to
     /// constants when every input is constant and the results are small enough.
     pub fn emit(&mut self, ctx: &NodeCtx, op: Op, inputs: Vec<ValueId>, names: Vec<String>) -> Result<Vec<ValueId>> {
+        bounded::check_inputs(self, ctx, &op, &inputs)?;
         let in_tys: Vec<&TensorType> = inputs.iter().map(|&v| self.graph.ty(v)).collect();
         let tys = kiln_ir::infer_types(&op, &in_tys).map_err(|m| ctx.err(format!("{}: {m}", op.name())))?;
         if tys.len() != names.len() {

@@ -11,9 +11,10 @@
 //!
 //! Files: `num` (element traits, dtype dispatch), `erf`, `elementwise` (Unary, Binary, Where,
 //! Cast), `movement` (Concat..Pad), `reduce` (Reduce, ArgMax/Min, Softmax), `linalg` (Gemm,
-//! MatMul), `conv`, `pool`, `norm` (BatchNorm, LRN), `resize`, `winograd` (Winograd transforms).
+//! MatMul), `conv`, `pool`, `norm` (BatchNorm, LRN), `resize`, `winograd` (Winograd transforms), `dynamic` (NonZero, Unique, NonMaxSuppression).
 
 pub mod conv;
+pub mod dynamic;
 pub mod elementwise;
 pub mod erf;
 pub mod linalg;
@@ -93,6 +94,11 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Elementwise(p) => one(p.eval(inputs)),
         Op::Fused { base, base_inputs, epilogue } => {
             one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs))
+        }
+        Op::NonZero => dynamic::non_zero(x),
+        Op::Unique { axis, sorted } => dynamic::unique(x, *axis, *sorted),
+        Op::NonMaxSuppression { center_point_box, max_boxes } => {
+            dynamic::non_max_suppression(inputs, *center_point_box, *max_boxes)
         }
     }
 }

@@ -213,6 +213,11 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
             Op::WinogradInput { pads: a.usizes("pads")?, out_hw: fixed(a, "out_hw")?, tile: a.usize("tile")? }
         }
         "winograd_weights" => Op::WinogradWeights { tile: a.usize("tile")? },
+        "non_zero" => Op::NonZero,
+        "unique" => Op::Unique { axis: a.usize("axis")?, sorted: a.bool("sorted")? },
+        "non_max_suppression" => {
+            Op::NonMaxSuppression { center_point_box: a.bool("center_point_box")?, max_boxes: a.usize("max_boxes")? }
+        }
         "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")?, tile: a.usize("tile")? },
         "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" => {
             let base = Box::new(other_op(&name["fused_".len()..], a)?);

@@ -148,6 +148,11 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
             attrs.push(("epilogue", quote(&program_text(epilogue))));
             attrs
         }
+        Op::NonZero => vec![],
+        Op::Unique { axis, sorted } => vec![("axis", axis.to_string()), ("sorted", sorted.to_string())],
+        Op::NonMaxSuppression { center_point_box, max_boxes } => {
+            vec![("center_point_box", center_point_box.to_string()), ("max_boxes", max_boxes.to_string())]
+        }
     }
 }
 
