@@ -11,7 +11,9 @@
 #   5. cargo build --release;
 #   6. cargo test --release --workspace (release: the node suite compiles ~2,000 models; the
 #      tests/native_*.rs suites link native objects for x86-64 and AArch64 and run them, the
-#      AArch64 ones under qemu-aarch64).
+#      AArch64 ones under qemu-aarch64; tests/mutation.rs compiles ~13,000 mutated models);
+#   7. fuzzing: scripts/fuzz.sh runs the cargo-fuzz target import_model for KILN_FUZZ_SECONDS
+#      (default 90; 0 skips) and fails on any finding, printing the reproducer's path.
 # Reports: target/test-reports/{node_suite,models}.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -106,3 +108,4 @@ phase "example reproducible" check_example_reproducible
 phase "test data" scripts/gen-test-data.sh
 phase "cargo build --release" cargo build --release --workspace --all-targets
 phase "cargo test --release" cargo test --release --workspace --no-fail-fast
+phase "fuzz import_model" scripts/fuzz.sh

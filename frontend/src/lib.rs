@@ -10,6 +10,7 @@ pub mod error;
 mod external;
 mod fold;
 mod import;
+mod limits;
 mod model;
 mod proto;
 mod scan;
@@ -18,6 +19,7 @@ mod tensor_proto;
 
 pub use error::{FrontendError, Result, UnsupportedOp};
 pub use fold::DEFAULT_FOLD_LIMIT;
+pub use limits::MAX_TENSOR_BYTES;
 pub use model::{OnnxModel, OPSETS};
 
 use kiln_ir::{DType, Graph, Tensor};

@@ -2,7 +2,7 @@
 //! or huge allocations.
 mod common;
 use common::*;
-use kiln_frontend::{tensor_from_pb, FrontendError, OnnxModel};
+use kiln_frontend::{tensor_from_pb, Dim, FrontendError, OnnxModel};
 use rand::{Rng, SeedableRng};
 
 fn small_model() -> Vec<u8> {
@@ -94,4 +94,60 @@ fn absurd_declared_dims_are_an_error_not_an_allocation() {
     let b = ModelBuilder::new(13).input("x", &[1 << 40, 1 << 40]).node("Relu", &["x"], &["y"]).output("y");
     let e = b.import().unwrap_err().to_string();
     assert!(e.contains("overflow"), "{e}");
+}
+
+// Regressions found by the mutation test (`tests/mutation.rs`): each of these aborted the
+// process on a failed allocation (declared dims or attributes rewritten to 2^31 or 2^40).
+
+/// The error of importing `b`, which must mention `what`.
+fn import_error(b: &ModelBuilder, what: &str) -> String {
+    let e = b.import().expect_err("an absurd size must be an error").to_string();
+    assert!(e.contains(what), "{e}");
+    e
+}
+
+#[test]
+fn conv_transpose_with_a_huge_stride_is_an_error() {
+    // test_convtranspose_output_shape with strides [3, 2^40]: the zero-filled input is ~24 TiB.
+    let b = ModelBuilder::new(13)
+        .input("x", &[1, 1, 3, 3])
+        .input("w", &[1, 2, 3, 3])
+        .node_attrs("ConvTranspose", &["x", "w"], &["y"], vec![a_ints("strides", &[3, 1 << 40])])
+        .output("y");
+    let e = import_error(&b, "over kiln's limit of 2147483648 bytes per tensor");
+    assert!(e.contains("ConvTranspose_0") && e.contains("ConvTranspose"), "{e}");
+}
+
+#[test]
+fn scatter_elements_into_huge_data_is_an_error() {
+    // test_scatter_elements_without_axis with data [3, 2^31]: the scattered updates are padded
+    // to the data's 24 GiB shape.
+    let b = ModelBuilder::new(18)
+        .input("data", &[3, 1 << 31])
+        .input_typed("idx", INT64, vec![Dim::Fixed(2), Dim::Fixed(3)])
+        .input("upd", &[2, 3])
+        .node("ScatterElements", &["data", "idx", "upd"], &["y"])
+        .output("y");
+    import_error(&b, "over kiln's limit");
+}
+
+#[test]
+fn nll_loss_with_huge_class_count_is_an_error() {
+    // test_nllloss_NCd1d2_reduction_sum with C = 2^31: the class iota alone was 16 GiB.
+    let b = ModelBuilder::new(13)
+        .input("x", &[1, 1 << 31])
+        .input_typed("t", INT64, vec![Dim::Fixed(1)])
+        .node("NegativeLogLikelihoodLoss", &["x", "t"], &["y"])
+        .output("y");
+    let e = import_error(&b, "class index table");
+    assert!(e.contains("NegativeLogLikelihoodLoss"), "{e}");
+}
+
+#[test]
+fn a_tensor_at_the_size_limit_imports_and_one_over_it_does_not() {
+    let relu = |n: usize| ModelBuilder::new(13).input("x", &[n]).node("Relu", &["x"], &["y"]).output("y");
+    let at_limit = kiln_frontend::MAX_TENSOR_BYTES / 4;
+    assert!(relu(at_limit).import().is_ok());
+    let e = import_error(&relu(at_limit + 1), "is 2147483652 bytes, over kiln's limit");
+    assert!(e.contains("Relu_0") && e.contains("input 0 f32[536870913]"), "{e}");
 }

@@ -77,7 +77,7 @@ fn reduction(ctx: &NodeCtx) -> Result<Reduction> {
     }
 }
 
-/// Checks that the scores are f32/f64 of shape [N, C, d..].
+/// Checks that the scores are f32/f64 of shape [N, C, d..] with C within the table limit.
 fn check_scores(imp: &Importer, ctx: &NodeCtx, x: ValueId) -> Result<()> {
     let ty = imp.ty(x);
     if !ty.dtype.is_float() {
@@ -86,6 +86,8 @@ fn check_scores(imp: &Importer, ctx: &NodeCtx, x: ValueId) -> Result<()> {
     if ty.shape.len() < 2 {
         return Err(ctx.input_err(0, format!("must have shape [N, C, d..], got {:?}", ty.shape)));
     }
+    // The class iota and ignore mask are constants of C elements.
+    super::build::check_table(ctx, "class index table", Some(ty.shape[1]))?;
     Ok(())
 }
 

@@ -185,6 +185,10 @@ impl<'a> Importer<'a> {
         if tys.len() != names.len() {
             return Err(ctx.err(format!("{} gives {} results, expected {}", op.name(), tys.len(), names.len())));
         }
+        for (i, t) in in_tys.iter().copied().chain(&tys).enumerate() {
+            let what = if i < in_tys.len() { format!("input {i}") } else { format!("output {}", i - in_tys.len()) };
+            crate::limits::check_tensor_size(&what, t).map_err(|m| ctx.err(format!("{}: {m}", op.name())))?;
+        }
         if let Some(outs) = fold::try_fold(&self.graph, &op, &inputs, &tys, self.fold_limit) {
             return Ok(names.into_iter().zip(outs).map(|(n, t)| self.graph.add_const(n, t)).collect());
         }
