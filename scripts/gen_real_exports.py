@@ -792,7 +792,7 @@ def mobilenet_tf2onnx() -> tuple[onnx.ModelProto, dict]:
     pair between two blocks; `Conv` with explicit asymmetric pads from TF "SAME" padding at
     stride 2 ([0, 0, 1, 1]); BatchNorm as `Mul`/`Add` with [C, 1, 1] constants; Relu6 as `Clip`
     with initializer bounds; depthwise conv as `group = C`; the head `ReduceMean(axes=[1, 2])` in
-    NHWC, `Reshape` with shape [0, -1], `MatMul` + `Add`, `Softmax`; tf-style names with `:0`.
+    NHWC with keepdims=1 then `Squeeze` (axes input), `Reshape` with shape [0, -1], `MatMul` + `Add`, `Softmax`; tf-style names with `:0`.
     """
     net = Net("mobilenet_tf2onnx", "tf")
     x = net.op("Transpose", ["input_1"], "model/conv1/Conv2D__6", perm=[0, 3, 1, 2])
@@ -807,7 +807,9 @@ def mobilenet_tf2onnx() -> tuple[onnx.ModelProto, dict]:
             x = net.op("Transpose", [nhwc], f"model/conv_dw_{i + 1}/depthwise__25", perm=[0, 3, 1, 2])
         cin = cout
     x = net.op("Transpose", [x], "model/global_average_pooling2d/Mean__40", perm=[0, 2, 3, 1])
-    x = net.op("ReduceMean", [x], "model/global_average_pooling2d/Mean", axes=[1, 2], keepdims=0)
+    x = net.op("ReduceMean", [x], "model/global_average_pooling2d/Mean", axes=[1, 2], keepdims=1)
+    x = net.op("Squeeze", [x, net.init("const_axes__45", np.array([1, 2], np.int64))],
+               "model/global_average_pooling2d/Mean_Squeeze__46")
     x = net.op("Reshape", [x, net.init("model/reshape/Reshape/shape:0", np.array([0, -1], np.int64))],
                "model/reshape/Reshape")
     w = net.init("model/predictions/MatMul/ReadVariableOp:0", net.normal((64, 10), 6 * np.sqrt(3.0 / 64)))

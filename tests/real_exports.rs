@@ -47,7 +47,13 @@ fn failures_at(opt_level: u8) -> Vec<String> {
     let report = write_report(&suite, &cases, &results, &times);
     let mut failures = Vec::new();
     for ((case, status), time) in cases.iter().zip(&results).zip(&times) {
-        progress(&format!("[{suite}] {:<26} {:<5} {:>6.2}s {}", case.name, status.label(), time.as_secs_f64(), status.reason()));
+        progress(&format!(
+            "[{suite}] {:<26} {:<5} {:>6.2}s {}",
+            case.name,
+            status.label(),
+            time.as_secs_f64(),
+            status.reason()
+        ));
         if *status != Status::Pass {
             failures.push(format!("{} (opt {opt_level}): {} {}", case.name, status.label(), status.reason()));
         }

@@ -1,16 +1,18 @@
 //! kiln's ONNX frontend: ModelProto -> IR graph with static shapes.
 //!
-//! [`OnnxModel`] parses a model (`proto`), lists its real inputs, and imports it: an
-//! all-at-once scan for unsupported ops (`scan`), initializers and `TensorProto` decoding
-//! (`tensor_proto`, `external`), input specialisation to static shapes (`specialize`), then one
-//! node at a time into `kiln_ir` ops (`import`, one file per op family), folding constant
-//! subgraphs as it goes (`fold`). Errors (`error`) name node, op type and attribute or input.
+//! [`OnnxModel`] parses a model (`proto`), inlines its model-local functions (`inline`), lists
+//! its real inputs, and imports it: an all-at-once scan for unsupported ops (`scan`),
+//! initializers and `TensorProto` decoding (`tensor_proto`, `external`), input specialisation to
+//! static shapes (`specialize`), then one node at a time into `kiln_ir` ops (`import`, one file
+//! per op family), folding constant subgraphs as it goes (`fold`). Errors (`error`) name node,
+//! op type and attribute or input.
 
 pub mod error;
 mod external;
 mod fold;
 mod import;
 mod limits;
+mod inline;
 mod model;
 mod proto;
 mod scan;

@@ -11,7 +11,7 @@ use crate::import::ctx::NodeCtx;
 use crate::import::{import_node, Importer};
 use crate::specialize::{specialize, Binding, Declared};
 use crate::tensor_proto::tensor_from_proto;
-use crate::{proto, scan, Dim, ImportOptions, Imported, InputInfo};
+use crate::{inline, proto, scan, Dim, ImportOptions, Imported, InputInfo};
 use kiln_ir::{Op, ValueDef};
 use onnx_protobuf::tensor_shape_proto::dimension::Value as DimValue;
 use onnx_protobuf::type_proto::Value as TypeValue;
@@ -42,10 +42,13 @@ impl OnnxModel {
         let dir = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
         Self::from_bytes(&bytes, dir)
     }
-    /// Parses model bytes; `base_dir` locates external data.
+    /// Parses model bytes and inlines its model-local functions (`crate::inline`); `base_dir`
+    /// locates external data.
     pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<OnnxModel> {
         let mut model = proto::parse_model(bytes)?;
-        let graph = model.graph.take().ok_or(FrontendError::NoGraph)?;
+        let mut graph = model.graph.take().ok_or(FrontendError::NoGraph)?;
+        let opset = inline::default_opset(&model.opset_import);
+        graph.node = inline::inline_functions(std::mem::take(&mut graph.node), &model.functions, opset)?;
         Ok(OnnxModel { model, graph, base_dir: base_dir.map(Path::to_path_buf) })
     }
     fn graph(&self) -> &GraphProto {
