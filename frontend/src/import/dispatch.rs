@@ -13,7 +13,6 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::grid_sample;
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{affine_grid, col2im, grid_sample};
 use super::{nms, non_zero};

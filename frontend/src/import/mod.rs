@@ -36,7 +36,6 @@ mod half;
 mod inline_graph;
 mod linear_attention;
 mod gru;
-mod half;
 mod loop_op;
 mod loss;
 mod lp_norm;
