@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::{nms, non_zero};
+use super::{nms, non_zero, unique};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -32,6 +32,7 @@ pub const SUPPORTED: &[&str] = &[
     "Compress",
     "NonZero",
     "NonMaxSuppression",
+    "Unique",
     "Cosh",
     "CumProd",
     "CumSum",
@@ -273,6 +274,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Compress" => compress::compress(imp, ctx),
         "NonZero" => non_zero::non_zero(imp, ctx),
         "NonMaxSuppression" => nms::non_max_suppression(imp, ctx),
+        "Unique" => unique::unique(imp, ctx),
         "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),

@@ -47,6 +47,7 @@ mod space_depth;
 mod tensor_ops;
 mod top_k;
 mod triangular;
+mod unique;
 mod trig_extra;
 mod window;
 
