@@ -142,17 +142,25 @@ pub fn visible_output_names(graph: &Graph) -> Vec<String> {
 /// # Errors
 /// When the outputs do not match the graph or a length is outside `[0, bound]`.
 pub fn trim_outputs(graph: &Graph, outputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
-    if outputs.len() != graph.outputs.len() {
-        return Err(format!("{} outputs for a graph with {}", outputs.len(), graph.outputs.len()));
+    trim_with(&bounded_outputs(graph)?, &length_outputs(graph), outputs)
+}
+
+/// [`trim_outputs`] from the graph's [`bounded_outputs`] and [`length_outputs`] (for callers
+/// that keep those instead of the graph, such as a native object's description).
+///
+/// # Errors
+/// When the outputs do not match `hidden` or a length is outside `[0, bound]`.
+pub fn trim_with(bounded: &[BoundedOutput], hidden: &[bool], outputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
+    if outputs.len() != hidden.len() {
+        return Err(format!("{} outputs for a graph with {}", outputs.len(), hidden.len()));
     }
     let mut outputs: Vec<Option<Tensor>> = outputs.into_iter().map(Some).collect();
-    for b in bounded_outputs(graph)? {
-        let len = outputs[b.length].as_ref().map(|t| t.data().get_i64(0)).unwrap_or(-1);
-        let t = outputs[b.output].take().ok_or("bounded output taken twice")?;
+    for b in bounded {
+        let len = outputs.get(b.length).and_then(|t| t.as_ref()).map(|t| t.data().get_i64(0)).unwrap_or(-1);
+        let t = outputs.get_mut(b.output).and_then(Option::take).ok_or("bounded output missing or taken twice")?;
         outputs[b.output] = Some(cut(&t, b.axis, len)?);
     }
-    let hidden = length_outputs(graph);
-    Ok(outputs.into_iter().zip(hidden).filter(|(_, h)| !h).filter_map(|(t, _)| t).collect())
+    Ok(outputs.into_iter().zip(hidden).filter(|(_, &h)| !h).filter_map(|(t, _)| t).collect())
 }
 
 /// The first `len` positions of `t` along `axis` (an error when `len` is not in `[0, bound]`).

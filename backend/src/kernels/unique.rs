@@ -51,7 +51,15 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     };
     let (outer, n, inner) = crate::kernels::split_at_axis(spec, &x.shape, axis)?;
     let (ty, kind) = element(x.dtype).ok_or_else(|| spec.unsupported(format!("dtype {} (compute in f32)", x.dtype)))?;
-    let s = Slices { x: cx.inputs[0], outer: outer as i64, n: n as i64, inner: inner as i64, esize: x.dtype.size() as i64, ty, kind };
+    let s = Slices {
+        x: cx.inputs[0],
+        outer: outer as i64,
+        n: n as i64,
+        inner: inner as i64,
+        esize: x.dtype.size() as i64,
+        ty,
+        kind,
+    };
     let [y, indices, inverse, counts, len] = [0, 1, 2, 3, 4].map(|k| cx.outputs[k]);
     let b = &mut *cx.b;
     first_occurrences(b, &s, inverse);
@@ -163,7 +171,8 @@ impl Slices {
         for_count(b, 0, self.elements(), 1, |b, e| {
             let (p, q) = (self.load(b, i, e), self.load(b, j, e));
             let (lt, gt) = (self.less(b, p, q), self.less(b, q, p));
-            let (one, two, zero) = (b.ins().iconst(types::I8, 1), b.ins().iconst(types::I8, 2), b.ins().iconst(types::I8, 0));
+            let (one, two, zero) =
+                (b.ins().iconst(types::I8, 1), b.ins().iconst(types::I8, 2), b.ins().iconst(types::I8, 0));
             let decided = b.ins().select(gt, two, zero);
             let decided = b.ins().select(lt, one, decided);
             let cur = b.use_var(state);
