@@ -15,12 +15,14 @@
 //! these ops like any other multi-result node. The price is that a bounded result may flow
 //! only into places that know about lengths:
 //! - **graph outputs**: when a bounded result is a graph output, its length result is a graph
-//!   output too (the frontend appends it after the ONNX outputs). [`bounded_outputs`] pairs
+//!   output too. [`bounded_outputs`] pairs
 //!   them; the runtime and the CLI cut each bounded output to its length and drop the length
 //!   outputs ([`trim_outputs`]), so callers see ONNX's exact shapes. A native object writes all
 //!   outputs, bounded ones at their bound and lengths as extra outputs, as its header documents.
 //!   Length outputs are identified by their definition, not their position: the frontend adds
-//!   one when it creates the op, before the ONNX outputs.
+//!   one for every data-dependent op when it creates the op, so they come before the ONNX
+//!   outputs (FIXME: appending them after the ONNX outputs, in the frontend's `bind_outputs`,
+//!   would keep a native object's ONNX output indices).
 //! - **length-agnostic ops** ([`passes_length`]: Cast, Identity, Unary, one-input Elementwise):
 //!   their result is bounded too, with the same axis and length (they compute the padding as
 //!   well, so past the extent it may hold `f(0)` instead of zeros). The frontend needs this
@@ -31,7 +33,9 @@
 //!
 //! Unique's `inverse_indices` has a static shape (one entry per input slice) and is an
 //! ordinary result. Compress with a run-time condition and TopK with a run-time `k` remain
-//! rejected by the frontend (FIXME: Compress fits this scheme as a bounded Gather).
+//! rejected by the frontend with an error naming the input (`kiln run` then binds the value
+//! from the input file, so their node tests pass); FIXME: Compress fits this scheme as a
+//! bounded Gather, TopK as bounded values and indices.
 
 use crate::dtype::{DType, TensorType};
 use crate::graph::{Graph, ValueDef, ValueId};
