@@ -21,8 +21,8 @@
 //!   outputs, bounded ones at their bound and lengths as extra outputs, as its header documents.
 //!   Length outputs are identified by their definition, not their position: the frontend adds
 //!   one for every data-dependent op when it creates the op, so they come before the ONNX
-//!   outputs (FIXME: appending them after the ONNX outputs, in the frontend's `bind_outputs`,
-//!   would keep a native object's ONNX output indices).
+//!   outputs (FIXME: calling [`move_lengths_last`] after the frontend's `bind_outputs` would
+//!   keep a native object's ONNX output indices).
 //! - **length-agnostic ops** ([`passes_length`]: Cast, Identity, Unary, one-input Elementwise):
 //!   their result is bounded too, with the same axis and length (they compute the padding as
 //!   well, so past the extent it may hold `f(0)` instead of zeros). The frontend needs this
@@ -125,6 +125,13 @@ pub fn length_outputs(graph: &Graph) -> Vec<bool> {
             _ => false,
         })
         .collect()
+}
+
+/// Moves the length outputs after all other graph outputs, keeping both groups' order.
+pub fn move_lengths_last(graph: &mut Graph) {
+    let hidden = length_outputs(graph);
+    let (lengths, visible): (Vec<_>, Vec<_>) = graph.outputs.iter().zip(&hidden).partition(|(_, &h)| h);
+    graph.outputs = visible.into_iter().chain(lengths).map(|(&v, _)| v).collect();
 }
 
 /// The types callers see: every graph output but the length outputs (bounded ones at their

@@ -84,3 +84,14 @@ fn unique_with_axis_sorts_slices_and_pads_with_zeros() {
     assert_eq!(out[3].to_i64_vec(), vec![1, 2, 0]);
     assert_eq!(out[4].to_i64_vec(), vec![2]);
 }
+
+#[test]
+fn lengths_can_move_after_the_other_outputs() {
+    let mut g = non_zero_graph(&[3]);
+    let (y, len) = (g.outputs[0], g.outputs[1]);
+    g.outputs = vec![len, y];
+    kiln_ir::dynamic::move_lengths_last(&mut g);
+    assert_eq!(g.outputs, vec![y, len]);
+    verify(&g).unwrap();
+    assert_eq!(bounded_outputs(&g).unwrap()[0].length, 1);
+}
