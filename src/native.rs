@@ -11,7 +11,7 @@ use crate::pipeline::Lowered;
 use kiln_backend::native::header::{c_header, HeaderInfo};
 use kiln_backend::native::target::{choose_features, host_triple};
 use kiln_backend::native::{c_identifier, check_c_identifier, compile_object, ObjectConfig};
-use kiln_ir::{Graph, TensorType};
+use kiln_ir::{Graph, Tensor, TensorType};
 
 pub use kiln_backend::native::target::Cpu;
 
@@ -61,6 +61,21 @@ pub struct CompiledObject {
     pub outputs: Vec<(String, TensorType)>,
     /// What the frontend decided on the user's behalf while importing.
     pub notes: Vec<String>,
+    /// Outputs of data-dependent ops and, per output, whether it is a length output
+    /// (`kiln_ir::dynamic`); [`CompiledObject::trim_outputs`] applies them.
+    pub bounded: Vec<kiln_ir::dynamic::BoundedOutput>,
+    pub length_outputs: Vec<bool>,
+}
+
+impl CompiledObject {
+    /// The outputs of one run of the object (all of them, in graph order) as the JIT returns
+    /// them: bounded outputs cut to their lengths, length outputs dropped.
+    ///
+    /// # Errors
+    /// When the outputs do not match the object's outputs or a length is out of range.
+    pub fn trim_outputs(&self, outputs: Vec<Tensor>) -> std::result::Result<Vec<Tensor>, String> {
+        kiln_ir::dynamic::trim_with(&self.bounded, &self.length_outputs, outputs)
+    }
 }
 
 /// Compiles the last stage of `lowered` into an object; `stem` is the default C name's source,
@@ -73,6 +88,8 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
     let graph = lowered.last().cloned().unwrap_or_default();
     let object = compile_object(&graph, &ObjectConfig { triple: &triple, features: &features, name: &name })?;
     let (inputs, outputs) = (named_types(&graph, &graph.inputs), named_types(&graph, &graph.outputs));
+    // The last stage is verified, so every bounded output has its length output.
+    let bounded = kiln_ir::dynamic::bounded_outputs(&graph).unwrap_or_default();
     let header = c_header(&HeaderInfo {
         name: &name,
         source,
@@ -80,6 +97,7 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
         features: &features,
         inputs: &inputs,
         outputs: &outputs,
+        bounded: &bounded,
         workspace_size: object.workspace_size,
     });
     let stats = ObjectStats {
@@ -101,6 +119,8 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
         inputs,
         outputs,
         notes: lowered.notes,
+        length_outputs: kiln_ir::dynamic::length_outputs(&graph),
+        bounded,
     })
 }
 

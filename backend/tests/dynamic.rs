@@ -74,3 +74,37 @@ fn nms_keeps_the_higher_score_and_drops_its_overlap() {
     assert_eq!(out[0].to_i64_vec(), vec![0, 0, 1, 0, 0, 2, 0, 0, 0]);
     assert_eq!(out[1].to_i64_vec(), vec![2]);
 }
+
+/// Values from a small set so slices repeat.
+fn repeating(r: &mut impl Rng, dtype: DType, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n).map(|_| r.gen_range(0..3) as f64 - 1.0).collect();
+    let v: Vec<f64> = if dtype.is_signed_int() || dtype.is_float() { v } else { v.iter().map(|x| x + 1.0).collect() };
+    Tensor::from_f64(dtype, shape.to_vec(), &v)
+}
+
+#[test]
+fn unique_matches_the_reference_at_odd_sizes() {
+    let mut r = rng(62);
+    let cases: [(&[usize], usize); 7] =
+        [(&[1], 0), (&[3], 0), (&[17], 0), (&[5, 2], 0), (&[3, 5], 1), (&[2, 17, 1], 1), (&[3, 3, 2], 2)];
+    for dtype in [DType::F32, DType::F64, DType::I64, DType::I32, DType::U8, DType::Bool] {
+        for (shape, axis) in cases {
+            for sorted in [false, true] {
+                let x = repeating(&mut r, dtype, shape);
+                check_against_reference(&Op::Unique { axis, sorted }, &[x], 0.0, 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn unique_sorts_slices_lexicographically() {
+    let x = Tensor::from_vec(vec![3, 2], vec![2.0f32, 0.0, 1.0, 5.0, 2.0, 0.0]);
+    let out = run_kernel(&Op::Unique { axis: 0, sorted: true }, &[x]).unwrap();
+    assert_eq!(out[0].to_f64_vec(), vec![1.0, 5.0, 2.0, 0.0, 0.0, 0.0]);
+    assert_eq!(out[1].to_i64_vec(), vec![1, 0, 0]);
+    assert_eq!(out[2].to_i64_vec(), vec![1, 0, 1]);
+    assert_eq!(out[3].to_i64_vec(), vec![1, 2, 0]);
+    assert_eq!(out[4].to_i64_vec(), vec![2]);
+}

@@ -106,3 +106,45 @@ fn nms_without_max_output_keeps_nothing_and_bad_center_is_an_error() {
     let e = nms_model(3, None, 2).import().unwrap_err().to_string();
     assert!(e.contains("center_point_box") && e.contains("must be 0 or 1"), "{e}");
 }
+
+/// Unique of a 1-D list by a direct loop: (y, indices, inverse, counts).
+fn unique_loop(v: &[f32], sorted: bool) -> (Vec<f32>, Vec<i64>, Vec<i64>, Vec<i64>) {
+    let mut firsts: Vec<usize> = (0..v.len()).filter(|&i| !v[..i].contains(&v[i])).collect();
+    if sorted {
+        firsts.sort_by(|&a, &b| v[a].partial_cmp(&v[b]).unwrap());
+    }
+    let y: Vec<f32> = firsts.iter().map(|&i| v[i]).collect();
+    let inverse = v.iter().map(|x| y.iter().position(|u| u == x).unwrap() as i64).collect();
+    let counts = y.iter().map(|u| v.iter().filter(|x| *x == u).count() as i64).collect();
+    (y, firsts.iter().map(|&i| i as i64).collect(), inverse, counts)
+}
+
+#[test]
+fn unique_without_axis_matches_a_direct_loop() {
+    for n in [1usize, 3, 5, 17] {
+        for sorted in [0, 1] {
+            let g = ModelBuilder::new(11)
+                .input("x", &[n, 1])
+                .node_attrs("Unique", &["x"], &["y", "i", "inv", "c"], vec![a_int("sorted", sorted)])
+                .output("y")
+                .output("i")
+                .output("inv")
+                .output("c");
+            let g = verified(g.graph());
+            let v: Vec<f32> = (0..n).map(|i| ((i * 7) % 4) as f32 - 1.0).collect();
+            let out = run(&g, &[f32s(&[n, 1], &v)]);
+            let (y, idx, inv, counts) = unique_loop(&v, sorted == 1);
+            assert_eq!(out[0].to_f64_vec(), y.iter().map(|&x| x as f64).collect::<Vec<_>>(), "n={n} sorted={sorted}");
+            assert_eq!(out[1].to_i64_vec(), idx);
+            assert_eq!(out[2].to_i64_vec(), inv);
+            assert_eq!(out[3].to_i64_vec(), counts);
+        }
+    }
+}
+
+#[test]
+fn unique_rejects_a_bad_sorted_attribute() {
+    let b = ModelBuilder::new(11).input("x", &[3]).node_attrs("Unique", &["x"], &["y"], vec![a_int("sorted", 2)]);
+    let e = b.output("y").import().unwrap_err().to_string();
+    assert!(e.contains("sorted") && e.contains("must be 0 or 1"), "{e}");
+}

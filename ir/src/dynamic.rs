@@ -15,12 +15,14 @@
 //! these ops like any other multi-result node. The price is that a bounded result may flow
 //! only into places that know about lengths:
 //! - **graph outputs**: when a bounded result is a graph output, its length result is a graph
-//!   output too (the frontend appends it after the ONNX outputs). [`bounded_outputs`] pairs
+//!   output too. [`bounded_outputs`] pairs
 //!   them; the runtime and the CLI cut each bounded output to its length and drop the length
 //!   outputs ([`trim_outputs`]), so callers see ONNX's exact shapes. A native object writes all
 //!   outputs, bounded ones at their bound and lengths as extra outputs, as its header documents.
 //!   Length outputs are identified by their definition, not their position: the frontend adds
-//!   one when it creates the op, before the ONNX outputs.
+//!   one for every data-dependent op when it creates the op, so they come before the ONNX
+//!   outputs (FIXME: calling [`move_lengths_last`] after the frontend's `bind_outputs` would
+//!   keep a native object's ONNX output indices).
 //! - **length-agnostic ops** ([`passes_length`]: Cast, Identity, Unary, one-input Elementwise):
 //!   their result is bounded too, with the same axis and length (they compute the padding as
 //!   well, so past the extent it may hold `f(0)` instead of zeros). The frontend needs this
@@ -31,7 +33,9 @@
 //!
 //! Unique's `inverse_indices` has a static shape (one entry per input slice) and is an
 //! ordinary result. Compress with a run-time condition and TopK with a run-time `k` remain
-//! rejected by the frontend (FIXME: Compress fits this scheme as a bounded Gather).
+//! rejected by the frontend with an error naming the input (`kiln run` then binds the value
+//! from the input file, so their node tests pass); FIXME: Compress fits this scheme as a
+//! bounded Gather, TopK as bounded values and indices.
 
 use crate::dtype::{DType, TensorType};
 use crate::graph::{Graph, ValueDef, ValueId};
@@ -123,6 +127,13 @@ pub fn length_outputs(graph: &Graph) -> Vec<bool> {
         .collect()
 }
 
+/// Moves the length outputs after all other graph outputs, keeping both groups' order.
+pub fn move_lengths_last(graph: &mut Graph) {
+    let hidden = length_outputs(graph);
+    let (lengths, visible): (Vec<_>, Vec<_>) = graph.outputs.iter().zip(&hidden).partition(|(_, &h)| h);
+    graph.outputs = visible.into_iter().chain(lengths).map(|(&v, _)| v).collect();
+}
+
 /// The types callers see: every graph output but the length outputs (bounded ones at their
 /// bound; their real extent is known only after a run).
 pub fn visible_output_types(graph: &Graph) -> Vec<TensorType> {
@@ -142,17 +153,25 @@ pub fn visible_output_names(graph: &Graph) -> Vec<String> {
 /// # Errors
 /// When the outputs do not match the graph or a length is outside `[0, bound]`.
 pub fn trim_outputs(graph: &Graph, outputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
-    if outputs.len() != graph.outputs.len() {
-        return Err(format!("{} outputs for a graph with {}", outputs.len(), graph.outputs.len()));
+    trim_with(&bounded_outputs(graph)?, &length_outputs(graph), outputs)
+}
+
+/// [`trim_outputs`] from the graph's [`bounded_outputs`] and [`length_outputs`] (for callers
+/// that keep those instead of the graph, such as a native object's description).
+///
+/// # Errors
+/// When the outputs do not match `hidden` or a length is outside `[0, bound]`.
+pub fn trim_with(bounded: &[BoundedOutput], hidden: &[bool], outputs: Vec<Tensor>) -> Result<Vec<Tensor>, String> {
+    if outputs.len() != hidden.len() {
+        return Err(format!("{} outputs for a graph with {}", outputs.len(), hidden.len()));
     }
     let mut outputs: Vec<Option<Tensor>> = outputs.into_iter().map(Some).collect();
-    for b in bounded_outputs(graph)? {
-        let len = outputs[b.length].as_ref().map(|t| t.data().get_i64(0)).unwrap_or(-1);
-        let t = outputs[b.output].take().ok_or("bounded output taken twice")?;
+    for b in bounded {
+        let len = outputs.get(b.length).and_then(|t| t.as_ref()).map(|t| t.data().get_i64(0)).unwrap_or(-1);
+        let t = outputs.get_mut(b.output).and_then(Option::take).ok_or("bounded output missing or taken twice")?;
         outputs[b.output] = Some(cut(&t, b.axis, len)?);
     }
-    let hidden = length_outputs(graph);
-    Ok(outputs.into_iter().zip(hidden).filter(|(_, h)| !h).filter_map(|(t, _)| t).collect())
+    Ok(outputs.into_iter().zip(hidden).filter(|(_, &h)| !h).filter_map(|(t, _)| t).collect())
 }
 
 /// The first `len` positions of `t` along `axis` (an error when `len` is not in `[0, bound]`).

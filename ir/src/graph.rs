@@ -3,7 +3,10 @@
 //! Invariants (checked by `crate::verify`):
 //! - nodes are stored in execution order: every node input is a graph input, a constant, or an
 //!   output of an earlier node;
-//! - every value has exactly one definition (`ValueDef`) and a static `TensorType`;
+//! - every value has exactly one definition (`ValueDef`) and a static `TensorType`; the results
+//!   of the few data-dependent ops (NonZero, Unique, NonMaxSuppression) are static upper
+//!   bounds with a run-time length beside them, readable only by graph outputs and
+//!   length-agnostic ops (see `crate::dynamic`);
 //! - a node's output types are what `crate::infer::infer_types` gives for its op and input types;
 //! - constants live in `Graph::constants` as `Arc<Tensor>`: stages share weights, never copy them.
 //! Names are the ONNX names, kept for diagnostics; they need not be unique.

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
+pub mod unique;
 pub mod winograd;
 
 use crate::error::Result;
@@ -43,7 +44,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
         Op::NonZero => non_zero::emit(cx, spec),
         Op::NonMaxSuppression { .. } => nms::emit(cx, spec),
-        Op::Unique { .. } => Err(spec.unsupported("no kernel yet")),
+        Op::Unique { .. } => unique::emit(cx, spec),
     }
 }
 

@@ -138,7 +138,13 @@ fn select_class(b: &mut FunctionBuilder, s: &Nms, batch: Value, class: Value) {
 
 /// The best box ranked after `(prev_score, prev_idx)` whose score passes the threshold:
 /// `(index, score)`, index -1 when there is none.
-fn next_candidate(b: &mut FunctionBuilder, s: &Nms, scores: Value, prev_score: Variable, prev_idx: Variable) -> (Value, Value) {
+fn next_candidate(
+    b: &mut FunctionBuilder,
+    s: &Nms,
+    scores: Value,
+    prev_score: Variable,
+    prev_idx: Variable,
+) -> (Value, Value) {
     let (ps, pi) = (b.use_var(prev_score), b.use_var(prev_idx));
     let best = b.declare_var(types::I64);
     let best_score = b.declare_var(types::F32);

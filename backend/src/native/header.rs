@@ -7,6 +7,7 @@
 //! (`NAME_WORKSPACE_SIZE`) on devices without a heap. Dtypes are ONNX `TensorProto.DataType`
 //! codes, so an application that knows ONNX needs no new table.
 
+use kiln_ir::dynamic::BoundedOutput;
 use kiln_ir::{DType, TensorType};
 use std::fmt::Write;
 
@@ -21,6 +22,8 @@ pub struct HeaderInfo<'a> {
     /// `(name, type)` of each graph input and output, in graph order.
     pub inputs: &'a [(String, TensorType)],
     pub outputs: &'a [(String, TensorType)],
+    /// The outputs of data-dependent ops (`kiln_ir::dynamic`): cut by a length output.
+    pub bounded: &'a [BoundedOutput],
     pub workspace_size: usize,
 }
 
@@ -60,6 +63,7 @@ pub fn c_header(h: &HeaderInfo) -> String {
     let _ = writeln!(s, "#define {n}_WORKSPACE_ALIGN 64\n");
     tensor_macros(&mut s, n, "INPUT", h.inputs);
     tensor_macros(&mut s, n, "OUTPUT", h.outputs);
+    bounded_macros(&mut s, n, h.bounded);
     let _ = write!(s, "{}", abi(n));
     let _ = write!(s, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {guard} */\n");
     s
@@ -117,6 +121,21 @@ fn tensor_macros(s: &mut String, n: &str, kind: &str, tensors: &[(String, Tensor
             let dims: Vec<String> = ty.shape.iter().map(|d| d.to_string()).collect();
             let _ = writeln!(s, "#define {n}_{kind}_{i}_SHAPE {{ {} }}", dims.join(", "));
         }
+    }
+    s.push('\n');
+}
+
+/// For each bounded output, which output holds its length and along which axis.
+fn bounded_macros(s: &mut String, n: &str, bounded: &[BoundedOutput]) {
+    if bounded.is_empty() {
+        return;
+    }
+    s.push_str("/* Data-dependent outputs: such an output is written at the bound its shape above gives,\n");
+    s.push_str(" * and only the first L positions along its bounded axis are valid (the rest are zero),\n");
+    s.push_str(" * where L is the int64 scalar in its length output. */\n");
+    for b in bounded {
+        let _ = writeln!(s, "#define {n}_OUTPUT_{}_LENGTH_OUTPUT {}", b.output, b.length);
+        let _ = writeln!(s, "#define {n}_OUTPUT_{}_BOUNDED_AXIS {}", b.output, b.axis);
     }
     s.push('\n');
 }
@@ -193,11 +212,14 @@ mod tests {
             features: &[],
             inputs: &inputs,
             outputs: &outputs,
+            bounded: &[BoundedOutput { output: 1, axis: 0, length: 0 }],
             workspace_size: 128,
         });
         for line in [
             "#define m_NUM_INPUTS 1",
             "#define m_NUM_OUTPUTS 2",
+            "#define m_OUTPUT_1_LENGTH_OUTPUT 0",
+            "#define m_OUTPUT_1_BOUNDED_AXIS 0",
             "#define m_WORKSPACE_SIZE 128",
             "#define m_INPUT_BYTES { 12 }",
             "#define m_INPUT_0_SHAPE { 1, 3 }",

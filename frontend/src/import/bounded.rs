@@ -25,7 +25,13 @@ pub fn check_inputs(imp: &Importer, ctx: &NodeCtx, op: &Op, inputs: &[ValueId]) 
 /// Emits the data-dependent `op` with result names `names` (the length's name last) and
 /// returns its results without the length. Bounded results: the length becomes a graph
 /// output. Folded results: cut to the length.
-pub fn emit(imp: &mut Importer, ctx: &NodeCtx, op: Op, inputs: Vec<ValueId>, names: Vec<String>) -> Result<Vec<ValueId>> {
+pub fn emit(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    op: Op,
+    inputs: Vec<ValueId>,
+    names: Vec<String>,
+) -> Result<Vec<ValueId>> {
     let mut outs = imp.emit(ctx, op.clone(), inputs, names)?;
     let len_at = length_result(&op).ok_or_else(|| ctx.err(format!("{} has no length result", op.name())))?;
     let len = outs.remove(len_at);

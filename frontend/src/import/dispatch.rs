@@ -16,6 +16,7 @@ use super::{
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{affine_grid, col2im, grid_sample};
 use super::{nms, non_zero};
+use super::{nms, non_zero, unique};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -41,6 +42,7 @@ pub const SUPPORTED: &[&str] = &[
     "Compress",
     "NonZero",
     "NonMaxSuppression",
+    "Unique",
     "Cosh",
     "CumProd",
     "CumSum",
@@ -313,6 +315,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Compress" => compress::compress(imp, ctx),
         "NonZero" => non_zero::non_zero(imp, ctx),
         "NonMaxSuppression" => nms::non_max_suppression(imp, ctx),
+        "Unique" => unique::unique(imp, ctx),
         "Det" => det::det(imp, ctx),
         "InstanceNormalization" => norm_extra::instance_norm(imp, ctx),
         "GroupNormalization" => norm_extra::group_norm(imp, ctx),

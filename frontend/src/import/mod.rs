@@ -65,6 +65,7 @@ mod subgraph;
 mod tensor_ops;
 mod top_k;
 mod triangular;
+mod unique;
 mod trig_extra;
 mod window;
 

@@ -188,4 +188,3 @@ impl Nms<'_> {
         inter / union > self.iou
     }
 }
-
