@@ -115,6 +115,7 @@ impl OnnxModel {
             }
         }
         bind_outputs(&mut imp, g)?;
+        kiln_ir::dynamic::move_lengths_last(&mut imp.graph);
         Ok(Imported { graph: imp.graph, notes })
     }
 

@@ -19,10 +19,9 @@
 //!   them; the runtime and the CLI cut each bounded output to its length and drop the length
 //!   outputs ([`trim_outputs`]), so callers see ONNX's exact shapes. A native object writes all
 //!   outputs, bounded ones at their bound and lengths as extra outputs, as its header documents.
-//!   Length outputs are identified by their definition, not their position: the frontend adds
-//!   one for every data-dependent op when it creates the op, so they come before the ONNX
-//!   outputs (FIXME: calling [`move_lengths_last`] after the frontend's `bind_outputs` would
-//!   keep a native object's ONNX output indices).
+//!   Length outputs are identified by their definition, not their position; the frontend
+//!   moves them after the ONNX outputs ([`move_lengths_last`]), so a native object's output
+//!   `i` is the model's ONNX output `i` and the lengths follow.
 //! - **length-agnostic ops** ([`passes_length`]: Cast, Identity, Unary, one-input Elementwise):
 //!   their result is bounded too, with the same axis and length (they compute the padding as
 //!   well, so past the extent it may hold `f(0)` instead of zeros). The frontend needs this

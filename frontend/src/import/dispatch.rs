@@ -15,7 +15,6 @@ use super::{
 };
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{affine_grid, col2im, grid_sample};
-use super::{nms, non_zero};
 use super::{nms, non_zero, unique};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
