@@ -102,7 +102,7 @@ fn all_unsupported_ops_are_listed_at_once() {
         .input("x", &[3])
         .node("Relu", &["x"], &["a"])
         .node("NonMaxSuppression", &["a"], &["b"])
-        .node("Loop", &["b"], &["c"])
+        .node("SequenceConstruct", &["b"], &["c"])
         .node_attrs("Cast", &["c"], &["d"], vec![a_int("to", STRING as i64)])
         .node_attrs("MaxPool", &["d"], &["e", "mask"], vec![a_ints("kernel_shape", &[1])])
         .node("Bogus", &["e", "mask"], &["f"])
@@ -115,7 +115,7 @@ fn all_unsupported_ops_are_listed_at_once() {
         names,
         vec![
             ("NonMaxSuppression_1", "NonMaxSuppression"),
-            ("Loop_2", "Loop"),
+            ("SequenceConstruct_2", "SequenceConstruct"),
             ("Cast_3", "Cast"),
             ("MaxPool_4", "MaxPool"),
             ("Bogus_5", "Bogus")
