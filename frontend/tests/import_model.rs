@@ -103,6 +103,8 @@ fn all_unsupported_ops_are_listed_at_once() {
         .node("Relu", &["x"], &["a"])
         .node("RoiAlign", &["a"], &["b"])
         .node("Loop", &["b"], &["c"])
+        .node("NonMaxSuppression", &["a"], &["b"])
+        .node("SequenceConstruct", &["b"], &["c"])
         .node_attrs("Cast", &["c"], &["d"], vec![a_int("to", STRING as i64)])
         .node_attrs("MaxPool", &["d"], &["e", "mask"], vec![a_ints("kernel_shape", &[1])])
         .node("Bogus", &["e", "mask"], &["f"])
@@ -116,6 +118,8 @@ fn all_unsupported_ops_are_listed_at_once() {
         vec![
             ("RoiAlign_1", "RoiAlign"),
             ("Loop_2", "Loop"),
+            ("NonMaxSuppression_1", "NonMaxSuppression"),
+            ("SequenceConstruct_2", "SequenceConstruct"),
             ("Cast_3", "Cast"),
             ("MaxPool_4", "MaxPool"),
             ("Bogus_5", "Bogus")
