@@ -7,6 +7,7 @@ use super::causal_conv;
 use super::ctx::NodeCtx;
 use super::flex_attention;
 use super::linear_attention;
+use super::tensor_scatter;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
     einsum, elementwise, gather_elements, half, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot,
@@ -165,6 +166,7 @@ pub const SUPPORTED: &[&str] = &[
     "Sub",
     "Sum",
     "Tanh",
+    "TensorScatter",
     "Transpose",
     "Unsqueeze",
     "Upsample",
@@ -289,6 +291,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Tan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Atan" | "Asin" | "Acos" => trig_extra::trig(imp, ctx),
         "CausalConvWithState" => causal_conv::causal_conv_with_state(imp, ctx),
         "LinearAttention" => linear_attention::linear_attention(imp, ctx),
+        "TensorScatter" => tensor_scatter::tensor_scatter(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -46,6 +46,7 @@ mod shape;
 mod source;
 mod space_depth;
 mod tensor_ops;
+mod tensor_scatter;
 mod top_k;
 mod triangular;
 mod trig_extra;
