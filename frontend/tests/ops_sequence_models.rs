@@ -444,3 +444,85 @@ fn flex_attention_errors_name_the_attribute() {
     let e = m.import().unwrap_err().to_string();
     assert!(e.contains("unsupported op"), "{e}");
 }
+
+// ---------------------------------------------------------------- TensorScatter
+
+/// The reference loop: row `s` of `update` lands on cache row `w[b] + s` (mod M if circular).
+fn tensor_scatter_loop(
+    cache: &[f32],
+    update: &[f32],
+    cs: &[usize],
+    us: &[usize],
+    axis: usize,
+    w: &[i64],
+    circ: bool,
+) -> Vec<f64> {
+    let mut out: Vec<f64> = cache.iter().map(|&x| x as f64).collect();
+    let (m, l) = (cs[axis] as i64, us[axis]);
+    let after: usize = cs[axis + 1..].iter().product();
+    let before: usize = cs[1..axis].iter().product();
+    for b in 0..cs[0] {
+        for p in 0..before {
+            for s in 0..l {
+                let row = if circ { (w[b] + s as i64).rem_euclid(m) } else { w[b] + s as i64 } as usize;
+                for q in 0..after {
+                    let dst = ((b * before + p) * cs[axis] + row) * after + q;
+                    out[dst] = update[((b * before + p) * l + s) * after + q] as f64;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn tensor_scatter_case(cs: &[usize], us: &[usize], axis: i64, w: Option<&[i64]>, circ: bool) {
+    let cache = data(cs.iter().product(), 41);
+    let mut update = data(us.iter().product(), 42);
+    update[0] = f32::INFINITY;
+    let mode = if circ { "circular" } else { "linear" };
+    let mut m = ModelBuilder::new(24).input("cache", cs).input("update", us);
+    let mut feeds = vec![f32s(cs, &cache), f32s(us, &update)];
+    let mut ins = vec!["cache", "update"];
+    if let Some(w) = w {
+        m = m.input_typed("w", INT64, fixed(&[cs[0]]));
+        feeds.push(Tensor::from_vec(vec![cs[0]], w.to_vec()));
+        ins.push("w");
+    }
+    let attrs = vec![a_str("mode", mode), a_int("axis", axis)];
+    let m = m.node_attrs("TensorScatter", &ins, &["y"], attrs).output("y");
+    let got = run(&m, &feeds);
+    let axis = if axis < 0 { (axis + cs.len() as i64) as usize } else { axis as usize };
+    let zeros = vec![0; cs[0]];
+    assert_eq!(got[0], tensor_scatter_loop(&cache, &update, cs, us, axis, w.unwrap_or(&zeros), circ));
+}
+
+#[test]
+fn tensor_scatter_matches_the_reference_loop() {
+    tensor_scatter_case(&[3, 5, 17, 3], &[3, 5, 1, 3], -2, Some(&[0, 16, 7]), false);
+    tensor_scatter_case(&[3, 17, 5], &[3, 3, 5], 1, Some(&[14, 0, 5]), false);
+    tensor_scatter_case(&[1, 1], &[1, 1], 1, None, false);
+    tensor_scatter_case(&[3, 3, 5, 1], &[3, 3, 5, 1], 2, None, true);
+    // Circular: wrap-around, write indices past the end and the whole cache rewritten.
+    tensor_scatter_case(&[3, 1, 5, 3], &[3, 1, 3, 3], -2, Some(&[3, 11, 4]), true);
+    tensor_scatter_case(&[3, 5, 3], &[3, 5, 3], 1, Some(&[2, 0, 6]), true);
+}
+
+#[test]
+fn tensor_scatter_errors_name_the_attribute_or_input() {
+    let model = |us: &[usize], axis: i64, mode: &str| {
+        ModelBuilder::new(24)
+            .input("c", &[2, 4, 3])
+            .input("u", us)
+            .node_attrs("TensorScatter", &["c", "u"], &["y"], vec![a_int("axis", axis), a_str("mode", mode)])
+            .output("y")
+            .import()
+            .unwrap_err()
+            .to_string()
+    };
+    let e = model(&[2, 1, 3], 0, "linear");
+    assert!(e.contains("attribute 'axis'"), "{e}");
+    let e = model(&[2, 1, 3], 1, "ring");
+    assert!(e.contains("attribute 'mode'") && e.contains("ring"), "{e}");
+    let e = model(&[2, 5, 3], 1, "linear");
+    assert!(e.contains("(TensorScatter)") && e.contains("does not fit"), "{e}");
+}

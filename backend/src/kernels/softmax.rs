@@ -1,4 +1,4 @@
-//! Kernel family `softmax`: Softmax and LogSoftmax (f32) along any axis.
+//! Kernel family `softmax`: Softmax and LogSoftmax (f32 and f64) along any axis.
 //!
 //! The input is viewed as `[outer, A, inner]`. Each softmax runs three passes over its `A`
 //! elements: the maximum, the sum of `exp(x - max)` (Softmax stores the exponentials on the way),
@@ -7,6 +7,11 @@
 //! horizontal reductions at the end); otherwise four neighbouring softmaxes along `inner` run
 //! side by side in the lanes of f32x4, with scalar columns for the tail. `exp`/`log` are the
 //! libcall-free [`crate::math`] versions.
+//!
+//! f64 (rare on edge CPUs; FlexAttention and Attention in double precision) runs the scalar
+//! strided path one column at a time (for `inner == 1` that is a plain scalar loop): the max,
+//! sums and normalisation are f64, while `exp`/`log` go through f32 as the f64 elementwise
+//! kernels do (FIXME: f64-accurate versions; today about 1e-7 relative).
 
 use crate::emit::{addr, load, store};
 use crate::error::Result;
@@ -25,17 +30,21 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         _ => return Err(spec.unsupported("not a softmax")),
     };
     let shape = &spec.inputs[0].shape;
-    if spec.inputs[0].dtype != DType::F32 {
-        return Err(spec.unsupported(format!("dtype {} (only f32)", spec.inputs[0].dtype)));
+    let dtype = spec.inputs[0].dtype;
+    if dtype != DType::F32 && dtype != DType::F64 {
+        return Err(spec.unsupported(format!("dtype {dtype} (only f32 and f64)")));
     }
+    let size = dtype.size() as i64;
     let (outer, len, inner) = split_at_axis(spec, shape, axis)?;
     let (x, y) = (cx.inputs[0], cx.outputs[0]);
     let g = Geometry { len, inner, log };
     for_count(cx.b, 0, outer as i64, 1, |b, o| {
         let base = b.ins().imul_imm_s(o, (len * inner) as i64);
-        let xo = addr(b, x, base, 4);
-        let yo = addr(b, y, base, 4);
-        if inner == 1 {
+        let xo = addr(b, x, base, size);
+        let yo = addr(b, y, base, size);
+        if dtype == DType::F64 {
+            for_count(b, 0, inner as i64, 1, |b, i| strided(b, g, xo, yo, i, types::F64));
+        } else if inner == 1 {
             contiguous(b, g, xo, yo);
         } else {
             let i4 = (inner / 4 * 4) as i64;
@@ -54,12 +63,26 @@ struct Geometry {
 }
 
 fn splat_of(b: &mut FunctionBuilder, ty: Type, v: f32) -> Value {
-    let s = b.ins().f32const(v);
-    if ty == types::F32 {
-        s
-    } else {
-        b.ins().splat(ty, s)
+    crate::math::fconst(b, ty, f64::from(v))
+}
+
+/// `e^x`; f64 through f32 (see the module doc).
+fn exp_of(b: &mut FunctionBuilder, x: Value) -> Value {
+    through_f32(b, x, crate::math::exp)
+}
+
+/// `ln x`; f64 through f32 (see the module doc).
+fn log_of(b: &mut FunctionBuilder, x: Value) -> Value {
+    through_f32(b, x, crate::math::log)
+}
+
+fn through_f32(b: &mut FunctionBuilder, x: Value, f: fn(&mut FunctionBuilder, Value) -> Value) -> Value {
+    if b.func.dfg.value_type(x) != types::F64 {
+        return f(b, x);
     }
+    let narrow = b.ins().fdemote(types::F32, x);
+    let y = f(b, narrow);
+    b.ins().fpromote(types::F64, y)
 }
 
 /// `a > c ? a : c` (one `maxps` on x64).
@@ -70,9 +93,10 @@ pub(crate) fn fmax_fast(b: &mut FunctionBuilder, a: Value, c: Value) -> Value {
 
 /// Softmaxes of lanes `i..i+lanes` of the inner axis, stepping `inner` elements along A.
 fn strided(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value, i: Value, ty: Type) {
-    let stride = (g.inner * 4) as i64;
-    let xi = addr(b, x, i, 4);
-    let yi = addr(b, y, i, 4);
+    let lane = i64::from(ty.lane_type().bytes());
+    let stride = g.inner as i64 * lane;
+    let xi = addr(b, x, i, lane);
+    let yi = addr(b, y, i, lane);
     let mx = b.declare_var(ty);
     let init = splat_of(b, ty, f32::NEG_INFINITY);
     b.def_var(mx, init);
@@ -91,7 +115,7 @@ fn strided(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value, i: Value, t
         let p = addr(b, xi, a, stride);
         let v = load(b, ty, p, 0);
         let d = b.ins().fsub(v, m);
-        let e = crate::math::exp(b, d);
+        let e = exp_of(b, d);
         if !g.log {
             let q = addr(b, yi, a, stride);
             store(b, e, q, 0);
@@ -115,7 +139,7 @@ fn strided(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value, i: Value, t
 /// For Softmax `1/sum` (scale); for LogSoftmax `max + log(sum)` (shift).
 fn finishers(b: &mut FunctionBuilder, log: bool, m: Value, s: Value, ty: Type) -> (Value, Value) {
     if log {
-        let l = crate::math::log(b, s);
+        let l = log_of(b, s);
         let shift = b.ins().fadd(m, l);
         (shift, shift)
     } else {
@@ -159,7 +183,7 @@ fn contiguous(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value) {
         let p = addr(b, x, a, 4);
         let v = load(b, v4, p, 0);
         let d = b.ins().fsub(v, m4);
-        let e = crate::math::exp(b, d);
+        let e = exp_of(b, d);
         if !g.log {
             let q = addr(b, y, a, 4);
             store(b, e, q, 0);
@@ -173,7 +197,7 @@ fn contiguous(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value) {
     for a in n4..g.len as i64 {
         let v = load(b, types::F32, x, a * 4);
         let d = b.ins().fsub(v, m);
-        let e = crate::math::exp(b, d);
+        let e = exp_of(b, d);
         if !g.log {
             store(b, e, y, a * 4);
         }

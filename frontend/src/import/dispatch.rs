@@ -7,6 +7,7 @@ use super::causal_conv;
 use super::ctx::NodeCtx;
 use super::flex_attention;
 use super::linear_attention;
+use super::tensor_scatter;
 use super::{
     activations_extra as act, attention, bitshift, bitwise, compress, conv_transpose, crop_pad, cumulative, det, dft,
     einsum, elementwise, gather_elements, half, loss, lp_norm, modulo, nd_index, nn, norm, norm_extra, one_hot,
@@ -178,6 +179,7 @@ pub const SUPPORTED: &[&str] = &[
     "Sub",
     "Sum",
     "Tanh",
+    "TensorScatter",
     "Transpose",
     "Unsqueeze",
     "Upsample",
@@ -331,6 +333,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "LSTM" => lstm::lstm(imp, ctx),
         "Col2Im" => col2im::col2im(imp, ctx),
         "AffineGrid" => affine_grid::affine_grid(imp, ctx),
+        "TensorScatter" => tensor_scatter::tensor_scatter(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

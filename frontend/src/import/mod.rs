@@ -63,6 +63,7 @@ mod source;
 mod space_depth;
 mod subgraph;
 mod tensor_ops;
+mod tensor_scatter;
 mod top_k;
 mod triangular;
 mod unique;
