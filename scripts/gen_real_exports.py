@@ -103,9 +103,15 @@ class Net:
         return self.node(op, inputs, scope, **attrs)[0]
 
     def const(self, value, scope: str = "", dtype=np.float32) -> str:
-        """A `Constant` node (TorchScript writes one per scalar and per shape list)."""
-        t = numpy_helper.from_array(np.asarray(value, dtype=dtype))
-        return self.op("Constant", [], scope, value=t)
+        """A `Constant` node (TorchScript writes one per scalar and per shape list, as a tensor;
+        onnxscript, behind dynamo, as `value_float`/`value_int`/`value_ints`)."""
+        a = np.asarray(value, dtype=dtype)
+        if self.style == "dynamo" and a.ndim == 0:
+            attr = {"value_float": float(a)} if a.dtype == np.float32 else {"value_int": int(a)}
+            return self.op("Constant", [], scope, **attr)
+        if self.style == "dynamo" and a.ndim == 1 and a.dtype == np.int64:
+            return self.op("Constant", [], scope, value_ints=[int(v) for v in a])
+        return self.op("Constant", [], scope, value=numpy_helper.from_array(a))
 
     def init(self, name: str, value: np.ndarray) -> str:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -336,7 +342,8 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     graph with their weights as inputs and nested (MBConv -> Conv2dNormActivation -> aten_silu of
     `pkg.onnxscript.torch_lib`), one with attribute parameters (`strides`, `group` as
     `ref_attr_name`); opset imports of several domains; `ReduceMean` with axes as an input;
-    `BatchNormalization(training_mode=0)`; `value_info` for intermediates; the symbolic batch
+    `BatchNormalization(training_mode=0)`; `Constant(value_ints)`; `value_info` for
+    intermediates; the symbolic batch
     dim `s0`; the classifier as `Transpose(weight) -> MatMul -> Add`.
     """
     net = Net("efficientnet_dynamo", "dynamo")
@@ -702,12 +709,16 @@ def dynamo_encoder_layer_fn() -> onnx.FunctionProto:
     a = n.op("Add", [dynamo_linear(n, ctx, "o_w", "o_b", "linear_o"), "x"], "add_res")
     x = n.op("torch_nn_modules_normalization_LayerNorm", [a, "ln1_w", "ln1_b"], "layer_norm", domain=DYNAMO_DOMAIN)
     h = dynamo_linear(n, x, "i_w", "i_b", "linear_i")
-    # gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    inner = n.op("Add", [h, n.op("Mul", [n.op("Pow", [h, n.const(3.0, "val_3")], "pow"), n.const(0.044715, "val_c")],
-                                 "mul_c")], "add_c")
-    t = n.op("Tanh", [n.op("Mul", [inner, n.const(float(np.sqrt(2 / np.pi)), "val_k")], "mul_k2")], "tanh")
-    g = n.op("Mul", [n.op("Mul", [h, n.const(0.5, "val_half")], "mul_half"), n.op("Add", [t, n.const(1.0, "val_one")],
-                                                                                   "add_one")], "gelu")
+    # gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), torch_lib style:
+    # each constant made like the input with CastLike.
+    def like(value: float, name: str) -> str:
+        return n.op("CastLike", [n.const(value, name), h], f"{name}_cast")
+
+    cube = n.op("Pow", [h, like(3.0, "val_3")], "pow")
+    inner = n.op("Add", [h, n.op("Mul", [cube, like(0.044715, "val_c")], "mul_c")], "add_c")
+    t = n.op("Tanh", [n.op("Mul", [inner, like(float(np.sqrt(2 / np.pi)), "val_k")], "mul_k2")], "tanh")
+    half = n.op("Mul", [h, like(0.5, "val_half")], "mul_half")
+    g = n.op("Mul", [half, n.op("Add", [t, like(1.0, "val_one")], "add_one")], "gelu")
     o = n.op("Add", [dynamo_linear(n, g, "f_w", "f_b", "linear_f"), x], "add_res_1")
     y = n.op("torch_nn_modules_normalization_LayerNorm", [o, "ln2_w", "ln2_b"], "layer_norm_1", domain=DYNAMO_DOMAIN)
     return f.finish([y])
@@ -720,8 +731,9 @@ def encoder_dynamo() -> tuple[onnx.ModelProto, dict]:
     a LayerNorm function: nested, formal names reused in both bodies), LayerNorm decomposed
     (`ReduceMean` with axes input, `Sub`, `Pow`, `Sqrt`, `Div`), the mask as a bool from
     `Cast(int64 -> bool)` turned into `Where(mask, 0, -inf)`, `Reshape` with 0 dims, q and k each
-    scaled by `Mul` with sqrt(1/sqrt(d)), GELU via the `Tanh` approximation, symbolic dims `s0`,
-    `s1`, `value_info` for intermediates, several opset domains.
+    scaled by `Mul` with sqrt(1/sqrt(d)), GELU via the `Tanh` approximation with its constants
+    made by `CastLike`, `Constant(value_float / value_int / value_ints)` (onnxscript), positions
+    from `Range`, symbolic dims `s0`, `s1`, `value_info` for intermediates, several opset domains.
     """
     net = Net("encoder_dynamo", "dynamo")
     fns = [dynamo_layer_norm_fn(), dynamo_encoder_layer_fn()]
