@@ -283,7 +283,7 @@ class Fn:
 
 def dynamo_functions_efficientnet() -> list[onnx.FunctionProto]:
     """The module functions: SiLU (torch_lib), Conv2dNormActivation, SqueezeExcitation, MBConv
-    (which calls the other three: nested)."""
+    (which calls the other three: nested), Dropout."""
     dummy = Net("efficientnet_functions", "dynamo")
     silu = Fn(dummy, "aten_silu", TORCHLIB_DOMAIN, ["self"])
     silu_out = silu.net.op("Mul", ["self", silu.net.op("Sigmoid", ["self"], "sigmoid")], "silu")
@@ -331,6 +331,13 @@ def dynamo_functions_efficientnet() -> list[onnx.FunctionProto]:
     fn = mb.finish([out])
     fn.opset_import.append(helper.make_opsetid(TORCHLIB_DOMAIN, 1))
     fns.append(fn)
+
+    # nn.Dropout in eval mode: torch_lib's aten_dropout with ratio and training_mode inputs.
+    do = Fn(dummy, "torch_nn_modules_dropout_Dropout", DYNAMO_DOMAIN, ["input"])
+    n = do.net
+    ratio = n.const(0.2, "val_p")
+    train = n.op("Constant", [], "val_train", value=numpy_helper.from_array(np.array(False)))
+    fns.append(do.finish([n.op("Dropout", ["input", ratio, train], "dropout")]))
     return fns
 
 
@@ -343,8 +350,9 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     `pkg.onnxscript.torch_lib`), one with attribute parameters (`strides`, `group` as
     `ref_attr_name`); opset imports of several domains; `ReduceMean` with axes as an input;
     `BatchNormalization(training_mode=0)`; `Constant(value_ints)`; `value_info` for
-    intermediates; the symbolic batch
-    dim `s0`; the classifier as `Transpose(weight) -> MatMul -> Add`.
+    intermediates; the symbolic batch dim `s0`; eval-mode `Dropout` with ratio and
+    training_mode inputs (in its own module function); the classifier as
+    `Transpose(weight) -> MatMul -> Add`.
     """
     net = Net("efficientnet_dynamo", "dynamo")
     fns = dynamo_functions_efficientnet()
@@ -375,7 +383,8 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     w = net.init("classifier.1.weight", net.normal((10, 32), np.sqrt(3.0 / 32)))
     wt = net.op("Transpose", [w], "t", perm=[1, 0])
     b = net.init("classifier.1.bias", net.normal((10,), 0.1))
-    mm = net.op("MatMul", [pooled, wt], "matmul")
+    dropped = net.op("torch_nn_modules_dropout_Dropout", [pooled], "classifier_0", domain=DYNAMO_DOMAIN)
+    mm = net.op("MatMul", [dropped, wt], "matmul")
     net.nodes.append(helper.make_node("Add", [mm, b], ["addmm"], name="node_Add_addmm"))
     value_info = [vi(x, F32, ["s0", 16, 32, 32]), vi(h, F32, ["s0", 32, 32, 32]), vi(pooled, F32, ["s0", 32])]
     model = make_model(net, "main_graph", [vi("x", F32, ["s0", 3, 64, 64])], [vi("addmm", F32, ["s0", 10])], 18,
