@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_test_data as gtd  # noqa: E402  (manifest format, .pb writing, stamps)
 
 CATEGORY = "real_exports"
+BN_PARAMS = ("weight", "bias", "running_mean", "running_var")
 F32 = TensorProto.FLOAT
 I64 = TensorProto.INT64
 DYNAMO_DOMAIN = "pkg.torch.2.5.1+cu121"
@@ -202,14 +203,16 @@ def mobilenetv2_torchscript() -> tuple[onnx.ModelProto, dict]:
         scope = f"features/features.{i}/conv"
         hidden, y, j = cin * t, x, 0
         if t != 1:
-            y = torch_relu6(net, ts_conv(net, y, cin, hidden, 1, f"{scope}/conv.0/conv.0.0"), f"{scope}/conv.0/conv.0.2")
+            y = ts_conv(net, y, cin, hidden, 1, f"{scope}/conv.0/conv.0.0")
+            y = torch_relu6(net, y, f"{scope}/conv.0/conv.0.2")
             j = 1
         y = torch_relu6(net, ts_conv(net, y, hidden, hidden, 3, f"{scope}/conv.{j}/conv.{j}.0", s=s, groups=hidden),
                         f"{scope}/conv.{j}/conv.{j}.2")
         y = ts_conv(net, y, hidden, c, 1, f"{scope}/conv.{j + 1}")
         x = net.op("Add", [x, y], f"features/features.{i}") if s == 1 and cin == c else y
         cin = c
-    x = torch_relu6(net, ts_conv(net, x, cin, 64, 1, "features/features.5/features.5.0"), "features/features.5/features.5.2")
+    x = ts_conv(net, x, cin, 64, 1, "features/features.5/features.5.0")
+    x = torch_relu6(net, x, "features/features.5/features.5.2")
     x = net.op("GlobalAveragePool", [x], "")
     x = torch_flatten_chain(net, x, "")
     w = net.init("classifier.1.weight", net.normal((10, 64), np.sqrt(3.0 / 64)))
@@ -239,7 +242,7 @@ def resnet_torchscript() -> tuple[onnx.ModelProto, dict]:
     def conv_bn(x: str, cin: int, cout: int, k: int, conv: str, bn: str, s: int = 1) -> str:
         w = net.init(f"{conv}.weight", net.conv_weight(cout, cin, k))
         y = net.op("Conv", [x, w], conv, **conv_attrs(k, s))
-        params = [net.init(f"{bn}.{p}", v) for p, v in zip(("weight", "bias", "running_mean", "running_var"), net.bn_params(cout))]
+        params = [net.init(f"{bn}.{p}", v) for p, v in zip(BN_PARAMS, net.bn_params(cout))]
         return net.op("BatchNormalization", [y, *params], bn, epsilon=1e-5, momentum=0.9)
 
     x = net.op("Relu", [conv_bn("input", 3, 16, 7, "conv1", "bn1", s=2)], "relu")
@@ -358,7 +361,7 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     fns = dynamo_functions_efficientnet()
 
     def bn(prefix: str, c: int) -> list[str]:
-        return [net.init(f"{prefix}.{p}", v) for p, v in zip(("weight", "bias", "running_mean", "running_var"), net.bn_params(c))]
+        return [net.init(f"{prefix}.{p}", v) for p, v in zip(BN_PARAMS, net.bn_params(c))]
 
     def call(fn: str, inputs: list[str], scope: str, **attrs) -> str:
         return net.op(fn, inputs, scope, domain=DYNAMO_DOMAIN, **attrs)
@@ -369,7 +372,8 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     for i in (1, 2):
         p = f"features.{i}.0.block"
         ins = [x, net.init(f"{p}.0.0.weight", net.conv_weight(16, 16, 3, groups=16)), *bn(f"{p}.0.1", 16),
-               net.init(f"{p}.1.fc1.weight", net.conv_weight(4, 16, 1)), net.init(f"{p}.1.fc1.bias", net.normal((4,), 0.1)),
+               net.init(f"{p}.1.fc1.weight", net.conv_weight(4, 16, 1)),
+               net.init(f"{p}.1.fc1.bias", net.normal((4,), 0.1)),
                net.init(f"{p}.1.fc2.weight", net.conv_weight(16, 4, 1, gain=1.0)),
                net.init(f"{p}.1.fc2.bias", net.normal((16,), 0.1)),
                net.init(f"{p}.2.0.weight", net.conv_weight(16, 16, 1, gain=1.0)), *bn(f"{p}.2.1", 16)]
@@ -464,7 +468,8 @@ def yolo_decode(y: Yolo, levels: list[str]) -> str:
     0..15 -> Reshape [1,4,N]; dist2bbox: Slice lt/rb, Sub/Add anchors, Add/Div 2 and Sub, Concat,
     Mul by strides; Sigmoid on cls; Concat -> [1, 84, N]."""
     n = y.net
-    flat = [n.op("Reshape", [lv, n.const([1, 144, -1], "model.22", np.int64)], "model.22", allowzero=0) for lv in levels]
+    flat = [n.op("Reshape", [lv, n.const([1, 144, -1], "model.22", np.int64)], "model.22", allowzero=0)
+            for lv in levels]
     cat = n.op("Concat", flat, "model.22", axis=2)
     box, cls = n.node("Split", [cat, n.const([64, 80], "model.22", np.int64)], "model.22", n_out=2, axis=1)
     d = n.op("Reshape", [box, n.const([1, 4, 16, -1], "model.22/dfl", np.int64)], "model.22/dfl", allowzero=0)
@@ -554,6 +559,10 @@ def calibrate(model: onnx.ModelProto, feeds: dict, layers: list[tuple[str, str, 
 # ------------------------------------------------------------------------------------------------
 VOCAB, SEQ, HIDDEN, HEADS, FFN, LAYERS = 50, 7, 64, 4, 128, 2
 HEAD = HIDDEN // HEADS
+# (function input prefix, module, (in, out)) of each Linear of an encoder layer.
+LINEARS = (("q", "attention.self.query", (HIDDEN, HIDDEN)), ("k", "attention.self.key", (HIDDEN, HIDDEN)),
+           ("v", "attention.self.value", (HIDDEN, HIDDEN)), ("o", "attention.output.dense", (HIDDEN, HIDDEN)),
+           ("i", "intermediate.dense", (HIDDEN, FFN)), ("f", "output.dense", (FFN, HIDDEN)))
 
 
 def encoder_inputs(seed: int, batch: int) -> dict:
@@ -663,7 +672,8 @@ def bert_encoder_torchscript() -> tuple[onnx.ModelProto, dict]:
         h = ts_gelu_erf(net, ts_linear(net, x, f"{p}.intermediate.dense", HIDDEN, FFN, f"{scope}/intermediate/dense"),
                         f"{scope}/intermediate/intermediate_act_fn")
         h = ts_linear(net, h, f"{p}.output.dense", FFN, HIDDEN, f"{scope}/output/dense")
-        x = ts_layer_norm(net, net.op("Add", [h, x], f"{scope}/output"), f"{p}.output.LayerNorm", f"{scope}/output/LayerNorm")
+        x = net.op("Add", [h, x], f"{scope}/output")
+        x = ts_layer_norm(net, x, f"{p}.output.LayerNorm", f"{scope}/output/LayerNorm")
     net.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="/Identity"))
     first = net.op("Gather", [x, net.const(0, "pooler", np.int64)], "pooler", axis=1)
     pw = net.init("pooler.dense.weight", net.normal((HIDDEN, HIDDEN), np.sqrt(1.0 / HIDDEN)))
@@ -748,10 +758,11 @@ def encoder_dynamo() -> tuple[onnx.ModelProto, dict]:
     fns = [dynamo_layer_norm_fn(), dynamo_encoder_layer_fn()]
     we = net.init("embeddings.word_embeddings.weight", net.normal((VOCAB, HIDDEN), 0.5))
     pe = net.init("embeddings.position_embeddings.weight", net.normal((32, HIDDEN), 0.2))
-    seq = net.op("Gather", [net.op("Shape", ["input_ids"], "sym_size_int"), net.const(1, "val_1", np.int64)], "sym_size",
-                 axis=0)
+    shape = net.op("Shape", ["input_ids"], "sym_size_int")
+    seq = net.op("Gather", [shape, net.const(1, "val_1", np.int64)], "sym_size", axis=0)
     pos = net.op("Range", [net.const(0, "val_0", np.int64), seq, net.const(1, "val_2", np.int64)], "arange")
-    x = net.op("Add", [net.op("Gather", [we, "input_ids"], "embedding"), net.op("Gather", [pe, pos], "embedding_1")], "add")
+    x = net.op("Add", [net.op("Gather", [we, "input_ids"], "embedding"),
+                       net.op("Gather", [pe, pos], "embedding_1")], "add")
     ln_w = net.init("embeddings.LayerNorm.weight", net.uniform((HIDDEN,), 0.8, 1.2))
     ln_b = net.init("embeddings.LayerNorm.bias", net.normal((HIDDEN,), 0.05))
     x = net.op("torch_nn_modules_normalization_LayerNorm", [x, ln_w, ln_b], "layer_norm", domain=DYNAMO_DOMAIN)
@@ -760,9 +771,7 @@ def encoder_dynamo() -> tuple[onnx.ModelProto, dict]:
     for i in range(LAYERS):
         p = f"encoder.layer.{i}"
         ws = []
-        for c, name, (cin, cout) in (("q", "attention.self.query", (HIDDEN, HIDDEN)), ("k", "attention.self.key", (HIDDEN, HIDDEN)),
-                                     ("v", "attention.self.value", (HIDDEN, HIDDEN)), ("o", "attention.output.dense", (HIDDEN, HIDDEN)),
-                                     ("i", "intermediate.dense", (HIDDEN, FFN)), ("f", "output.dense", (FFN, HIDDEN))):
+        for c, name, (cin, cout) in LINEARS:
             ws += list(linear_weights(net, f"{p}.{name}", cin, cout))
         for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
             ws += [net.init(f"{p}.{ln}.weight", net.uniform((HIDDEN,), 0.8, 1.2)),
@@ -801,7 +810,8 @@ def tf_conv_bn(net: Net, x: str, cin: int, cout: int, k: int, s: int, size: int,
     y = net.op("Add", [net.op("Mul", [y, gamma], f"{scope}_bn/mul"), beta], f"{scope}_bn/add")
     if not relu6:
         return y
-    lo, hi = net.init(f"{scope}_relu/min:0", np.array(0.0, np.float32)), net.init(f"{scope}_relu/max:0", np.array(6.0, np.float32))
+    lo = net.init(f"{scope}_relu/min:0", np.array(0.0, np.float32))
+    hi = net.init(f"{scope}_relu/max:0", np.array(6.0, np.float32))
     return net.op("Clip", [y, lo, hi], f"{scope}_relu/Relu6")
 
 
@@ -813,7 +823,8 @@ def mobilenet_tf2onnx() -> tuple[onnx.ModelProto, dict]:
     pair between two blocks; `Conv` with explicit asymmetric pads from TF "SAME" padding at
     stride 2 ([0, 0, 1, 1]); BatchNorm as `Mul`/`Add` with [C, 1, 1] constants; Relu6 as `Clip`
     with initializer bounds; depthwise conv as `group = C`; the head `ReduceMean(axes=[1, 2])` in
-    NHWC with keepdims=1 then `Squeeze` (axes input), `Reshape` with shape [0, -1], `MatMul` + `Add`, `Softmax`; tf-style names with `:0`.
+    NHWC with keepdims=1 then `Squeeze` (axes input), `Reshape` with shape [0, -1], `MatMul` +
+    `Add`, `Softmax`; tf-style names with `:0`.
     """
     net = Net("mobilenet_tf2onnx", "tf")
     x = net.op("Transpose", ["input_1"], "model/conv1/Conv2D__6", perm=[0, 3, 1, 2])
@@ -855,7 +866,8 @@ def pd_conv_bn_hs(net: Net, x: str, cin: int, cout: int, k: int, s: int, i: int,
     if k > 1:
         p = k // 2
         pads = net.init(f"pad_{i}.pads", np.array([0, 0, p, p, 0, 0, p, p], np.int64))
-        x = net.op("Pad", [x, pads, net.init(f"pad_{i}.value", np.array(0.0, np.float32))], f"pad2d_{i}", mode="constant")
+        value = net.init(f"pad_{i}.value", np.array(0.0, np.float32))
+        x = net.op("Pad", [x, pads, value], f"pad2d_{i}", mode="constant")
     w = net.init(f"conv2d_{i}.w_0", net.conv_weight(cout, cin, k, groups))
     y = net.op("Conv", [x, w], f"conv2d_{i}", **conv_attrs(k, s, groups, pads=[0, 0, 0, 0]))
     bn = [net.init(f"batch_norm_{i}.{p}", v) for p, v in zip(("w_0", "b_0", "w_1", "w_2"), net.bn_params(cout))]
@@ -866,8 +878,10 @@ def pd_conv_bn_hs(net: Net, x: str, cin: int, cout: int, k: int, s: int, i: int,
 def pd_se(net: Net, x: str, c: int) -> str:
     """PP-LCNet's SE: GlobalAveragePool -> Conv -> Relu -> Conv -> HardSigmoid(0.2, 0.5) -> Mul."""
     p = net.op("GlobalAveragePool", [x], "pool2d_0")
-    w1, b1 = net.init("conv2d_se1.w_0", net.conv_weight(c // 4, c, 1)), net.init("conv2d_se1.b_0", net.normal((c // 4,), 0.1))
-    w2, b2 = net.init("conv2d_se2.w_0", net.conv_weight(c, c // 4, 1)), net.init("conv2d_se2.b_0", net.normal((c,), 0.1))
+    w1 = net.init("conv2d_se1.w_0", net.conv_weight(c // 4, c, 1))
+    b1 = net.init("conv2d_se1.b_0", net.normal((c // 4,), 0.1))
+    w2 = net.init("conv2d_se2.w_0", net.conv_weight(c, c // 4, 1))
+    b2 = net.init("conv2d_se2.b_0", net.normal((c,), 0.1))
     h = net.op("Relu", [net.op("Conv", [p, w1, b1], "conv2d_se1", **conv_attrs(1))], "relu_0")
     g = net.op("HardSigmoid", [net.op("Conv", [h, w2, b2], "conv2d_se2", **conv_attrs(1))], "hardsigmoid_0",
                alpha=0.2, beta=0.5)
