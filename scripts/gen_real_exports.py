@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_test_data as gtd  # noqa: E402  (manifest format, .pb writing, stamps)
 
 CATEGORY = "real_exports"
+BN_PARAMS = ("weight", "bias", "running_mean", "running_var")
 F32 = TensorProto.FLOAT
 I64 = TensorProto.INT64
 DYNAMO_DOMAIN = "pkg.torch.2.5.1+cu121"
@@ -103,9 +104,15 @@ class Net:
         return self.node(op, inputs, scope, **attrs)[0]
 
     def const(self, value, scope: str = "", dtype=np.float32) -> str:
-        """A `Constant` node (TorchScript writes one per scalar and per shape list)."""
-        t = numpy_helper.from_array(np.asarray(value, dtype=dtype))
-        return self.op("Constant", [], scope, value=t)
+        """A `Constant` node (TorchScript writes one per scalar and per shape list, as a tensor;
+        onnxscript, behind dynamo, as `value_float`/`value_int`/`value_ints`)."""
+        a = np.asarray(value, dtype=dtype)
+        if self.style == "dynamo" and a.ndim == 0:
+            attr = {"value_float": float(a)} if a.dtype == np.float32 else {"value_int": int(a)}
+            return self.op("Constant", [], scope, **attr)
+        if self.style == "dynamo" and a.ndim == 1 and a.dtype == np.int64:
+            return self.op("Constant", [], scope, value_ints=[int(v) for v in a])
+        return self.op("Constant", [], scope, value=numpy_helper.from_array(a))
 
     def init(self, name: str, value: np.ndarray) -> str:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -196,14 +203,16 @@ def mobilenetv2_torchscript() -> tuple[onnx.ModelProto, dict]:
         scope = f"features/features.{i}/conv"
         hidden, y, j = cin * t, x, 0
         if t != 1:
-            y = torch_relu6(net, ts_conv(net, y, cin, hidden, 1, f"{scope}/conv.0/conv.0.0"), f"{scope}/conv.0/conv.0.2")
+            y = ts_conv(net, y, cin, hidden, 1, f"{scope}/conv.0/conv.0.0")
+            y = torch_relu6(net, y, f"{scope}/conv.0/conv.0.2")
             j = 1
         y = torch_relu6(net, ts_conv(net, y, hidden, hidden, 3, f"{scope}/conv.{j}/conv.{j}.0", s=s, groups=hidden),
                         f"{scope}/conv.{j}/conv.{j}.2")
         y = ts_conv(net, y, hidden, c, 1, f"{scope}/conv.{j + 1}")
         x = net.op("Add", [x, y], f"features/features.{i}") if s == 1 and cin == c else y
         cin = c
-    x = torch_relu6(net, ts_conv(net, x, cin, 64, 1, "features/features.5/features.5.0"), "features/features.5/features.5.2")
+    x = ts_conv(net, x, cin, 64, 1, "features/features.5/features.5.0")
+    x = torch_relu6(net, x, "features/features.5/features.5.2")
     x = net.op("GlobalAveragePool", [x], "")
     x = torch_flatten_chain(net, x, "")
     w = net.init("classifier.1.weight", net.normal((10, 64), np.sqrt(3.0 / 64)))
@@ -233,7 +242,7 @@ def resnet_torchscript() -> tuple[onnx.ModelProto, dict]:
     def conv_bn(x: str, cin: int, cout: int, k: int, conv: str, bn: str, s: int = 1) -> str:
         w = net.init(f"{conv}.weight", net.conv_weight(cout, cin, k))
         y = net.op("Conv", [x, w], conv, **conv_attrs(k, s))
-        params = [net.init(f"{bn}.{p}", v) for p, v in zip(("weight", "bias", "running_mean", "running_var"), net.bn_params(cout))]
+        params = [net.init(f"{bn}.{p}", v) for p, v in zip(BN_PARAMS, net.bn_params(cout))]
         return net.op("BatchNormalization", [y, *params], bn, epsilon=1e-5, momentum=0.9)
 
     x = net.op("Relu", [conv_bn("input", 3, 16, 7, "conv1", "bn1", s=2)], "relu")
@@ -277,7 +286,7 @@ class Fn:
 
 def dynamo_functions_efficientnet() -> list[onnx.FunctionProto]:
     """The module functions: SiLU (torch_lib), Conv2dNormActivation, SqueezeExcitation, MBConv
-    (which calls the other three: nested)."""
+    (which calls the other three: nested), Dropout."""
     dummy = Net("efficientnet_functions", "dynamo")
     silu = Fn(dummy, "aten_silu", TORCHLIB_DOMAIN, ["self"])
     silu_out = silu.net.op("Mul", ["self", silu.net.op("Sigmoid", ["self"], "sigmoid")], "silu")
@@ -325,6 +334,13 @@ def dynamo_functions_efficientnet() -> list[onnx.FunctionProto]:
     fn = mb.finish([out])
     fn.opset_import.append(helper.make_opsetid(TORCHLIB_DOMAIN, 1))
     fns.append(fn)
+
+    # nn.Dropout in eval mode: torch_lib's aten_dropout with ratio and training_mode inputs.
+    do = Fn(dummy, "torch_nn_modules_dropout_Dropout", DYNAMO_DOMAIN, ["input"])
+    n = do.net
+    ratio = n.const(0.2, "val_p")
+    train = n.op("Constant", [], "val_train", value=numpy_helper.from_array(np.array(False)))
+    fns.append(do.finish([n.op("Dropout", ["input", ratio, train], "dropout")]))
     return fns
 
 
@@ -336,14 +352,16 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     graph with their weights as inputs and nested (MBConv -> Conv2dNormActivation -> aten_silu of
     `pkg.onnxscript.torch_lib`), one with attribute parameters (`strides`, `group` as
     `ref_attr_name`); opset imports of several domains; `ReduceMean` with axes as an input;
-    `BatchNormalization(training_mode=0)`; `value_info` for intermediates; the symbolic batch
-    dim `s0`; the classifier as `Transpose(weight) -> MatMul -> Add`.
+    `BatchNormalization(training_mode=0)`; `Constant(value_ints)`; `value_info` for
+    intermediates; the symbolic batch dim `s0`; eval-mode `Dropout` with ratio and
+    training_mode inputs (in its own module function); the classifier as
+    `Transpose(weight) -> MatMul -> Add`.
     """
     net = Net("efficientnet_dynamo", "dynamo")
     fns = dynamo_functions_efficientnet()
 
     def bn(prefix: str, c: int) -> list[str]:
-        return [net.init(f"{prefix}.{p}", v) for p, v in zip(("weight", "bias", "running_mean", "running_var"), net.bn_params(c))]
+        return [net.init(f"{prefix}.{p}", v) for p, v in zip(BN_PARAMS, net.bn_params(c))]
 
     def call(fn: str, inputs: list[str], scope: str, **attrs) -> str:
         return net.op(fn, inputs, scope, domain=DYNAMO_DOMAIN, **attrs)
@@ -354,7 +372,8 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     for i in (1, 2):
         p = f"features.{i}.0.block"
         ins = [x, net.init(f"{p}.0.0.weight", net.conv_weight(16, 16, 3, groups=16)), *bn(f"{p}.0.1", 16),
-               net.init(f"{p}.1.fc1.weight", net.conv_weight(4, 16, 1)), net.init(f"{p}.1.fc1.bias", net.normal((4,), 0.1)),
+               net.init(f"{p}.1.fc1.weight", net.conv_weight(4, 16, 1)),
+               net.init(f"{p}.1.fc1.bias", net.normal((4,), 0.1)),
                net.init(f"{p}.1.fc2.weight", net.conv_weight(16, 4, 1, gain=1.0)),
                net.init(f"{p}.1.fc2.bias", net.normal((16,), 0.1)),
                net.init(f"{p}.2.0.weight", net.conv_weight(16, 16, 1, gain=1.0)), *bn(f"{p}.2.1", 16)]
@@ -368,7 +387,8 @@ def efficientnet_dynamo() -> tuple[onnx.ModelProto, dict]:
     w = net.init("classifier.1.weight", net.normal((10, 32), np.sqrt(3.0 / 32)))
     wt = net.op("Transpose", [w], "t", perm=[1, 0])
     b = net.init("classifier.1.bias", net.normal((10,), 0.1))
-    mm = net.op("MatMul", [pooled, wt], "matmul")
+    dropped = net.op("torch_nn_modules_dropout_Dropout", [pooled], "classifier_0", domain=DYNAMO_DOMAIN)
+    mm = net.op("MatMul", [dropped, wt], "matmul")
     net.nodes.append(helper.make_node("Add", [mm, b], ["addmm"], name="node_Add_addmm"))
     value_info = [vi(x, F32, ["s0", 16, 32, 32]), vi(h, F32, ["s0", 32, 32, 32]), vi(pooled, F32, ["s0", 32])]
     model = make_model(net, "main_graph", [vi("x", F32, ["s0", 3, 64, 64])], [vi("addmm", F32, ["s0", 10])], 18,
@@ -448,7 +468,8 @@ def yolo_decode(y: Yolo, levels: list[str]) -> str:
     0..15 -> Reshape [1,4,N]; dist2bbox: Slice lt/rb, Sub/Add anchors, Add/Div 2 and Sub, Concat,
     Mul by strides; Sigmoid on cls; Concat -> [1, 84, N]."""
     n = y.net
-    flat = [n.op("Reshape", [lv, n.const([1, 144, -1], "model.22", np.int64)], "model.22", allowzero=0) for lv in levels]
+    flat = [n.op("Reshape", [lv, n.const([1, 144, -1], "model.22", np.int64)], "model.22", allowzero=0)
+            for lv in levels]
     cat = n.op("Concat", flat, "model.22", axis=2)
     box, cls = n.node("Split", [cat, n.const([64, 80], "model.22", np.int64)], "model.22", n_out=2, axis=1)
     d = n.op("Reshape", [box, n.const([1, 4, 16, -1], "model.22/dfl", np.int64)], "model.22/dfl", allowzero=0)
@@ -538,6 +559,10 @@ def calibrate(model: onnx.ModelProto, feeds: dict, layers: list[tuple[str, str, 
 # ------------------------------------------------------------------------------------------------
 VOCAB, SEQ, HIDDEN, HEADS, FFN, LAYERS = 50, 7, 64, 4, 128, 2
 HEAD = HIDDEN // HEADS
+# (function input prefix, module, (in, out)) of each Linear of an encoder layer.
+LINEARS = (("q", "attention.self.query", (HIDDEN, HIDDEN)), ("k", "attention.self.key", (HIDDEN, HIDDEN)),
+           ("v", "attention.self.value", (HIDDEN, HIDDEN)), ("o", "attention.output.dense", (HIDDEN, HIDDEN)),
+           ("i", "intermediate.dense", (HIDDEN, FFN)), ("f", "output.dense", (FFN, HIDDEN)))
 
 
 def encoder_inputs(seed: int, batch: int) -> dict:
@@ -647,7 +672,8 @@ def bert_encoder_torchscript() -> tuple[onnx.ModelProto, dict]:
         h = ts_gelu_erf(net, ts_linear(net, x, f"{p}.intermediate.dense", HIDDEN, FFN, f"{scope}/intermediate/dense"),
                         f"{scope}/intermediate/intermediate_act_fn")
         h = ts_linear(net, h, f"{p}.output.dense", FFN, HIDDEN, f"{scope}/output/dense")
-        x = ts_layer_norm(net, net.op("Add", [h, x], f"{scope}/output"), f"{p}.output.LayerNorm", f"{scope}/output/LayerNorm")
+        x = net.op("Add", [h, x], f"{scope}/output")
+        x = ts_layer_norm(net, x, f"{p}.output.LayerNorm", f"{scope}/output/LayerNorm")
     net.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="/Identity"))
     first = net.op("Gather", [x, net.const(0, "pooler", np.int64)], "pooler", axis=1)
     pw = net.init("pooler.dense.weight", net.normal((HIDDEN, HIDDEN), np.sqrt(1.0 / HIDDEN)))
@@ -702,12 +728,16 @@ def dynamo_encoder_layer_fn() -> onnx.FunctionProto:
     a = n.op("Add", [dynamo_linear(n, ctx, "o_w", "o_b", "linear_o"), "x"], "add_res")
     x = n.op("torch_nn_modules_normalization_LayerNorm", [a, "ln1_w", "ln1_b"], "layer_norm", domain=DYNAMO_DOMAIN)
     h = dynamo_linear(n, x, "i_w", "i_b", "linear_i")
-    # gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    inner = n.op("Add", [h, n.op("Mul", [n.op("Pow", [h, n.const(3.0, "val_3")], "pow"), n.const(0.044715, "val_c")],
-                                 "mul_c")], "add_c")
-    t = n.op("Tanh", [n.op("Mul", [inner, n.const(float(np.sqrt(2 / np.pi)), "val_k")], "mul_k2")], "tanh")
-    g = n.op("Mul", [n.op("Mul", [h, n.const(0.5, "val_half")], "mul_half"), n.op("Add", [t, n.const(1.0, "val_one")],
-                                                                                   "add_one")], "gelu")
+    # gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), torch_lib style:
+    # each constant made like the input with CastLike.
+    def like(value: float, name: str) -> str:
+        return n.op("CastLike", [n.const(value, name), h], f"{name}_cast")
+
+    cube = n.op("Pow", [h, like(3.0, "val_3")], "pow")
+    inner = n.op("Add", [h, n.op("Mul", [cube, like(0.044715, "val_c")], "mul_c")], "add_c")
+    t = n.op("Tanh", [n.op("Mul", [inner, like(float(np.sqrt(2 / np.pi)), "val_k")], "mul_k2")], "tanh")
+    half = n.op("Mul", [h, like(0.5, "val_half")], "mul_half")
+    g = n.op("Mul", [half, n.op("Add", [t, like(1.0, "val_one")], "add_one")], "gelu")
     o = n.op("Add", [dynamo_linear(n, g, "f_w", "f_b", "linear_f"), x], "add_res_1")
     y = n.op("torch_nn_modules_normalization_LayerNorm", [o, "ln2_w", "ln2_b"], "layer_norm_1", domain=DYNAMO_DOMAIN)
     return f.finish([y])
@@ -720,17 +750,19 @@ def encoder_dynamo() -> tuple[onnx.ModelProto, dict]:
     a LayerNorm function: nested, formal names reused in both bodies), LayerNorm decomposed
     (`ReduceMean` with axes input, `Sub`, `Pow`, `Sqrt`, `Div`), the mask as a bool from
     `Cast(int64 -> bool)` turned into `Where(mask, 0, -inf)`, `Reshape` with 0 dims, q and k each
-    scaled by `Mul` with sqrt(1/sqrt(d)), GELU via the `Tanh` approximation, symbolic dims `s0`,
-    `s1`, `value_info` for intermediates, several opset domains.
+    scaled by `Mul` with sqrt(1/sqrt(d)), GELU via the `Tanh` approximation with its constants
+    made by `CastLike`, `Constant(value_float / value_int / value_ints)` (onnxscript), positions
+    from `Range`, symbolic dims `s0`, `s1`, `value_info` for intermediates, several opset domains.
     """
     net = Net("encoder_dynamo", "dynamo")
     fns = [dynamo_layer_norm_fn(), dynamo_encoder_layer_fn()]
     we = net.init("embeddings.word_embeddings.weight", net.normal((VOCAB, HIDDEN), 0.5))
     pe = net.init("embeddings.position_embeddings.weight", net.normal((32, HIDDEN), 0.2))
-    seq = net.op("Gather", [net.op("Shape", ["input_ids"], "sym_size_int"), net.const(1, "val_1", np.int64)], "sym_size",
-                 axis=0)
+    shape = net.op("Shape", ["input_ids"], "sym_size_int")
+    seq = net.op("Gather", [shape, net.const(1, "val_1", np.int64)], "sym_size", axis=0)
     pos = net.op("Range", [net.const(0, "val_0", np.int64), seq, net.const(1, "val_2", np.int64)], "arange")
-    x = net.op("Add", [net.op("Gather", [we, "input_ids"], "embedding"), net.op("Gather", [pe, pos], "embedding_1")], "add")
+    x = net.op("Add", [net.op("Gather", [we, "input_ids"], "embedding"),
+                       net.op("Gather", [pe, pos], "embedding_1")], "add")
     ln_w = net.init("embeddings.LayerNorm.weight", net.uniform((HIDDEN,), 0.8, 1.2))
     ln_b = net.init("embeddings.LayerNorm.bias", net.normal((HIDDEN,), 0.05))
     x = net.op("torch_nn_modules_normalization_LayerNorm", [x, ln_w, ln_b], "layer_norm", domain=DYNAMO_DOMAIN)
@@ -739,9 +771,7 @@ def encoder_dynamo() -> tuple[onnx.ModelProto, dict]:
     for i in range(LAYERS):
         p = f"encoder.layer.{i}"
         ws = []
-        for c, name, (cin, cout) in (("q", "attention.self.query", (HIDDEN, HIDDEN)), ("k", "attention.self.key", (HIDDEN, HIDDEN)),
-                                     ("v", "attention.self.value", (HIDDEN, HIDDEN)), ("o", "attention.output.dense", (HIDDEN, HIDDEN)),
-                                     ("i", "intermediate.dense", (HIDDEN, FFN)), ("f", "output.dense", (FFN, HIDDEN))):
+        for c, name, (cin, cout) in LINEARS:
             ws += list(linear_weights(net, f"{p}.{name}", cin, cout))
         for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
             ws += [net.init(f"{p}.{ln}.weight", net.uniform((HIDDEN,), 0.8, 1.2)),
@@ -780,7 +810,8 @@ def tf_conv_bn(net: Net, x: str, cin: int, cout: int, k: int, s: int, size: int,
     y = net.op("Add", [net.op("Mul", [y, gamma], f"{scope}_bn/mul"), beta], f"{scope}_bn/add")
     if not relu6:
         return y
-    lo, hi = net.init(f"{scope}_relu/min:0", np.array(0.0, np.float32)), net.init(f"{scope}_relu/max:0", np.array(6.0, np.float32))
+    lo = net.init(f"{scope}_relu/min:0", np.array(0.0, np.float32))
+    hi = net.init(f"{scope}_relu/max:0", np.array(6.0, np.float32))
     return net.op("Clip", [y, lo, hi], f"{scope}_relu/Relu6")
 
 
@@ -792,7 +823,8 @@ def mobilenet_tf2onnx() -> tuple[onnx.ModelProto, dict]:
     pair between two blocks; `Conv` with explicit asymmetric pads from TF "SAME" padding at
     stride 2 ([0, 0, 1, 1]); BatchNorm as `Mul`/`Add` with [C, 1, 1] constants; Relu6 as `Clip`
     with initializer bounds; depthwise conv as `group = C`; the head `ReduceMean(axes=[1, 2])` in
-    NHWC with keepdims=1 then `Squeeze` (axes input), `Reshape` with shape [0, -1], `MatMul` + `Add`, `Softmax`; tf-style names with `:0`.
+    NHWC with keepdims=1 then `Squeeze` (axes input), `Reshape` with shape [0, -1], `MatMul` +
+    `Add`, `Softmax`; tf-style names with `:0`.
     """
     net = Net("mobilenet_tf2onnx", "tf")
     x = net.op("Transpose", ["input_1"], "model/conv1/Conv2D__6", perm=[0, 3, 1, 2])
@@ -834,7 +866,8 @@ def pd_conv_bn_hs(net: Net, x: str, cin: int, cout: int, k: int, s: int, i: int,
     if k > 1:
         p = k // 2
         pads = net.init(f"pad_{i}.pads", np.array([0, 0, p, p, 0, 0, p, p], np.int64))
-        x = net.op("Pad", [x, pads, net.init(f"pad_{i}.value", np.array(0.0, np.float32))], f"pad2d_{i}", mode="constant")
+        value = net.init(f"pad_{i}.value", np.array(0.0, np.float32))
+        x = net.op("Pad", [x, pads, value], f"pad2d_{i}", mode="constant")
     w = net.init(f"conv2d_{i}.w_0", net.conv_weight(cout, cin, k, groups))
     y = net.op("Conv", [x, w], f"conv2d_{i}", **conv_attrs(k, s, groups, pads=[0, 0, 0, 0]))
     bn = [net.init(f"batch_norm_{i}.{p}", v) for p, v in zip(("w_0", "b_0", "w_1", "w_2"), net.bn_params(cout))]
@@ -845,8 +878,10 @@ def pd_conv_bn_hs(net: Net, x: str, cin: int, cout: int, k: int, s: int, i: int,
 def pd_se(net: Net, x: str, c: int) -> str:
     """PP-LCNet's SE: GlobalAveragePool -> Conv -> Relu -> Conv -> HardSigmoid(0.2, 0.5) -> Mul."""
     p = net.op("GlobalAveragePool", [x], "pool2d_0")
-    w1, b1 = net.init("conv2d_se1.w_0", net.conv_weight(c // 4, c, 1)), net.init("conv2d_se1.b_0", net.normal((c // 4,), 0.1))
-    w2, b2 = net.init("conv2d_se2.w_0", net.conv_weight(c, c // 4, 1)), net.init("conv2d_se2.b_0", net.normal((c,), 0.1))
+    w1 = net.init("conv2d_se1.w_0", net.conv_weight(c // 4, c, 1))
+    b1 = net.init("conv2d_se1.b_0", net.normal((c // 4,), 0.1))
+    w2 = net.init("conv2d_se2.w_0", net.conv_weight(c, c // 4, 1))
+    b2 = net.init("conv2d_se2.b_0", net.normal((c,), 0.1))
     h = net.op("Relu", [net.op("Conv", [p, w1, b1], "conv2d_se1", **conv_attrs(1))], "relu_0")
     g = net.op("HardSigmoid", [net.op("Conv", [h, w2, b2], "conv2d_se2", **conv_attrs(1))], "hardsigmoid_0",
                alpha=0.2, beta=0.5)

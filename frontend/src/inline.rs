@@ -76,6 +76,7 @@ fn expand(
         let inner_site = inner.name.clone();
         expand(inner, &inner_site, table, opset, depth + 1, out)?;
     }
+    out.extend(passthroughs(&node, f, site, &names));
     Ok(())
 }
 
@@ -112,11 +113,29 @@ fn rename_table(node: &NodeProto, f: &FunctionProto) -> HashMap<String, String> 
         names.insert(formal.clone(), node.input.get(k).cloned().unwrap_or_default());
     }
     for (formal, actual) in f.output.iter().zip(&node.output) {
-        if !actual.is_empty() {
+        if !actual.is_empty() && !f.input.contains(formal) {
             names.insert(formal.clone(), actual.clone());
         }
     }
     names
+}
+
+/// `Identity` nodes for outputs that pass a formal input straight through (`f(x) -> x`): no body
+/// node defines them, so the call's output name needs a definition of its own.
+fn passthroughs(node: &NodeProto, f: &FunctionProto, site: &str, names: &HashMap<String, String>) -> Vec<NodeProto> {
+    let mut out = Vec::new();
+    for (k, (formal, actual)) in f.output.iter().zip(&node.output).enumerate() {
+        if actual.is_empty() || !f.input.contains(formal) {
+            continue;
+        }
+        let mut n = NodeProto::new();
+        n.op_type = "Identity".into();
+        n.name = format!("{site}::passthrough_{k}");
+        n.input = vec![names.get(formal).cloned().unwrap_or_default()];
+        n.output = vec![actual.clone()];
+        out.push(n);
+    }
+    out
 }
 
 /// The attribute values of this call: the function's defaults overridden by the call's own.

@@ -150,3 +150,17 @@ fn a_call_of_an_unknown_function_stays_an_unsupported_op() {
         other => panic!("expected UnsupportedOps, got {other:?}"),
     }
 }
+
+#[test]
+fn an_output_passing_an_input_through_gets_an_identity() {
+    let mut b = ModelBuilder::new(17).input("x", &[1, 3]).output("y").output("z");
+    let body = vec![node("Neg", "", &["x"], &["n"], vec![])];
+    b.model.functions = vec![function("Both", &["x"], &["n", "x"], body, 17)];
+    b.model.opset_import.push(opset(DOMAIN, 1));
+    b.graph.node.push(node("Both", DOMAIN, &["x"], &["y", "z"], vec![]));
+    let g = verified(b.graph());
+    let x = f32s(&[1, 3], &[1.0, -2.0, 3.5]);
+    let outs = eval_graph(&g, std::slice::from_ref(&x)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outs[0].to_f64_vec(), [-1.0, 2.0, -3.5]);
+    assert_eq!(outs[1].to_f64_vec(), [1.0, -2.0, 3.5]);
+}
