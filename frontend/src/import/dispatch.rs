@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::{affine_grid, col2im, grid_sample};
+use super::{affine_grid, col2im, grid_sample, roi_align};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -141,6 +141,7 @@ pub const SUPPORTED: &[&str] = &[
     "Relu",
     "Reshape",
     "Resize",
+    "RoiAlign",
     "RotaryEmbedding",
     "Round",
     "ScatterElements",
@@ -280,6 +281,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "GridSample" => grid_sample::grid_sample(imp, ctx),
         "Col2Im" => col2im::col2im(imp, ctx),
         "AffineGrid" => affine_grid::affine_grid(imp, ctx),
+        "RoiAlign" => roi_align::roi_align(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

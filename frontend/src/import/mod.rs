@@ -39,6 +39,7 @@ mod one_hot;
 mod quantize;
 mod reduce;
 mod resize;
+mod roi_align;
 mod rotary;
 mod sampling;
 mod scatter_elements;
