@@ -428,3 +428,45 @@ fn roi_align_adaptive_sampling_is_an_error() {
     let e = b.import().map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("(RoiAlign), attribute 'sampling_ratio'"), "{e}");
 }
+
+// ---------------------------------------------------------------- MaxUnpool
+
+#[test]
+fn max_unpool_writes_each_value_at_its_flat_index() {
+    // X [1, 3, 2, 3], kernel 3x3, strides [2, 1]: inferred output [1, 3, 5, 5], padded to 6x5.
+    let (xs, plane) = ([1usize, 3, 2, 3], 25usize);
+    let mut x = values(18, 6, -1.0, 1.0);
+    let mut idx: Vec<i64> = (0..18).map(|e| ((e / 6) * plane + (e % 6) * 7 % plane) as i64).collect();
+    // A repeated index (overlapping windows) with its repeated value.
+    (idx[11], x[11]) = (idx[7], x[7]);
+    let mut want = vec![0f64; 3 * 6 * 5];
+    for (e, &i) in idx.iter().enumerate() {
+        let (p, at) = (i as usize / plane, i as usize % plane);
+        want[p * 30 + at] = x[e] as f64;
+    }
+    let a = vec![a_ints("kernel_shape", &[3, 3]), a_ints("strides", &[2, 1])];
+    let b = ModelBuilder::new(22)
+        .input("x", &xs)
+        .init("i", &kiln_ir::Tensor::from_vec(xs.to_vec(), idx.clone()))
+        .init("shape", &i64s(&[1, 3, 6, 5]))
+        .node_attrs("MaxUnpool", &["x", "i", "shape"], &["y"], a)
+        .output("y");
+    close(&run(&b, &[f32s(&xs, &x)]), &want, 0.0, "padded");
+}
+
+#[test]
+fn max_unpool_output_shape_smaller_than_inferred_is_an_error() {
+    let b = ModelBuilder::new(22)
+        .input("x", &[1, 1, 2, 2])
+        .init("i", &kiln_ir::Tensor::from_vec(vec![1, 1, 2, 2], vec![0i64, 1, 2, 3]))
+        .init("shape", &i64s(&[1, 1, 3, 4]))
+        .node_attrs(
+            "MaxUnpool",
+            &["x", "i", "shape"],
+            &["y"],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+        )
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(MaxUnpool)") && e.contains("output_shape"), "{e}");
+}

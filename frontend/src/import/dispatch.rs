@@ -10,7 +10,7 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
-use super::{affine_grid, col2im, grid_sample, roi_align};
+use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -112,6 +112,7 @@ pub const SUPPORTED: &[&str] = &[
     "MatMul",
     "Max",
     "MaxPool",
+    "MaxUnpool",
     "Mean",
     "Min",
     "Mod",
@@ -282,6 +283,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Col2Im" => col2im::col2im(imp, ctx),
         "AffineGrid" => affine_grid::affine_grid(imp, ctx),
         "RoiAlign" => roi_align::roi_align(imp, ctx),
+        "MaxUnpool" => unpool::max_unpool(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

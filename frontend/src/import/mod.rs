@@ -49,6 +49,7 @@ mod space_depth;
 mod tensor_ops;
 mod top_k;
 mod triangular;
+mod unpool;
 mod trig_extra;
 mod window;
 
