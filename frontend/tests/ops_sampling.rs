@@ -316,3 +316,157 @@ fn affine_grid_theta_must_match_the_size() {
     let e = b.import().map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("(AffineGrid)") && e.contains("theta"), "{e}");
 }
+
+// ---------------------------------------------------------------- RoiAlign
+
+/// The reference's `pre_calc` for one axis position: (low, high, w_low, w_high).
+fn roi_taps(mut y: f32, len: usize) -> (usize, usize, f32, f32) {
+    if y < -1.0 || y > len as f32 {
+        return (0, 0, 0.0, 0.0);
+    }
+    y = y.max(0.0);
+    let mut low = y as usize;
+    let high = if low >= len - 1 {
+        low = len - 1;
+        y = low as f32;
+        low
+    } else {
+        low + 1
+    };
+    let l = y - low as f32;
+    (low, high, 1.0 - l, l)
+}
+
+/// RoiAlign of X `[n, c, h, w]`, straight from the reference's loops.
+fn roi_align_ref(
+    x: &[f32],
+    xs: [usize; 4],
+    rois: &[f32],
+    batch: &[i64],
+    attrs: (bool, bool, [usize; 2], usize),
+) -> Vec<f64> {
+    let (max_mode, half, [ph, pw], g) = attrs;
+    let [_, c, h, w] = xs;
+    let mut y = Vec::new();
+    for (r, &b) in batch.iter().enumerate() {
+        let off = if half { 0.5 } else { 0.0 };
+        let e: Vec<f32> = (0..4).map(|i| rois[r * 4 + i] * 0.5 - off).collect();
+        let (mut rw, mut rh) = (e[2] - e[0], e[3] - e[1]);
+        if !half {
+            (rw, rh) = (rw.max(1.0), rh.max(1.0));
+        }
+        let (bh, bw) = (rh / ph as f32, rw / pw as f32);
+        for ch in 0..c {
+            let img = &x[(b as usize * c + ch) * h * w..][..h * w];
+            for i in 0..ph * pw {
+                let mut acc: Option<f32> = None;
+                for s in 0..g * g {
+                    let yy = e[1] + (i / pw) as f32 * bh + ((s / g) as f32 + 0.5) * bh / g as f32;
+                    let xx = e[0] + (i % pw) as f32 * bw + ((s % g) as f32 + 0.5) * bw / g as f32;
+                    let ((y0, y1, hy, ly), (x0, x1, hx, lx)) = (roi_taps(yy, h), roi_taps(xx, w));
+                    let (valid_y, valid_x) = (hy + ly > 0.0, hx + lx > 0.0);
+                    let (y0, y1) = if valid_x { (y0, y1) } else { (0, 0) };
+                    let (x0, x1) = if valid_y { (x0, x1) } else { (0, 0) };
+                    let corners = [
+                        hy * hx * img[y0 * w + x0],
+                        hy * lx * img[y0 * w + x1],
+                        ly * hx * img[y1 * w + x0],
+                        ly * lx * img[y1 * w + x1],
+                    ];
+                    acc = Some(match (max_mode, acc) {
+                        (true, None) => corners.into_iter().fold(f32::MIN, f32::max),
+                        (true, Some(a)) => corners.into_iter().fold(a, f32::max),
+                        (false, a) => a.unwrap_or(0.0) + corners.iter().sum::<f32>(),
+                    });
+                }
+                let v = acc.unwrap_or(0.0);
+                y.push(if max_mode { v } else { v / (g * g) as f32 } as f64);
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn roi_align_matches_the_reference_loops() {
+    let xs = [2, 3, 5, 7];
+    let x = values(xs.iter().product(), 5, -1.0, 1.0);
+    // Rois in input pixels (spatial_scale 0.5): inside, partly outside, degenerate and reversed.
+    let rois = [1.0, 2.0, 9.0, 7.0, -6.0, -3.0, 20.0, 16.0, 4.0, 4.0, 4.0, 4.0, 11.0, 9.0, 2.0, 1.0];
+    let batch = [1i64, 0, 1, 0];
+    for max_mode in [false, true] {
+        for half in [false, true] {
+            let attrs = (max_mode, half, [3, 1], 3);
+            let a = vec![
+                a_str("mode", if max_mode { "max" } else { "avg" }),
+                a_str("coordinate_transformation_mode", if half { "half_pixel" } else { "output_half_pixel" }),
+                a_int("output_height", 3),
+                a_int("output_width", 1),
+                a_int("sampling_ratio", 3),
+                a_float("spatial_scale", 0.5),
+            ];
+            let b = ModelBuilder::new(22)
+                .input("x", &xs)
+                .input("rois", &[4, 4])
+                .init("batch", &i64s(&batch))
+                .node_attrs("RoiAlign", &["x", "rois", "batch"], &["y"], a)
+                .output("y");
+            let want = roi_align_ref(&x, xs, &rois, &batch, attrs);
+            close(&run(&b, &[f32s(&xs, &x), f32s(&[4, 4], &rois)]), &want, 1e-5, &format!("{attrs:?}"));
+        }
+    }
+}
+
+#[test]
+fn roi_align_adaptive_sampling_is_an_error() {
+    let b = ModelBuilder::new(22)
+        .input("x", &[1, 1, 4, 4])
+        .input("rois", &[1, 4])
+        .init("batch", &i64s(&[0]))
+        .node("RoiAlign", &["x", "rois", "batch"], &["y"])
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(RoiAlign), attribute 'sampling_ratio'"), "{e}");
+}
+
+// ---------------------------------------------------------------- MaxUnpool
+
+#[test]
+fn max_unpool_writes_each_value_at_its_flat_index() {
+    // X [1, 3, 2, 3], kernel 3x3, strides [2, 1]: inferred output [1, 3, 5, 5], padded to 6x5.
+    let (xs, plane) = ([1usize, 3, 2, 3], 25usize);
+    let mut x = values(18, 6, -1.0, 1.0);
+    let mut idx: Vec<i64> = (0..18).map(|e| ((e / 6) * plane + (e % 6) * 7 % plane) as i64).collect();
+    // A repeated index (overlapping windows) with its repeated value.
+    (idx[11], x[11]) = (idx[7], x[7]);
+    let mut want = vec![0f64; 3 * 6 * 5];
+    for (e, &i) in idx.iter().enumerate() {
+        let (p, at) = (i as usize / plane, i as usize % plane);
+        want[p * 30 + at] = x[e] as f64;
+    }
+    let a = vec![a_ints("kernel_shape", &[3, 3]), a_ints("strides", &[2, 1])];
+    let b = ModelBuilder::new(22)
+        .input("x", &xs)
+        .init("i", &kiln_ir::Tensor::from_vec(xs.to_vec(), idx.clone()))
+        .init("shape", &i64s(&[1, 3, 6, 5]))
+        .node_attrs("MaxUnpool", &["x", "i", "shape"], &["y"], a)
+        .output("y");
+    close(&run(&b, &[f32s(&xs, &x)]), &want, 0.0, "padded");
+}
+
+#[test]
+fn max_unpool_output_shape_smaller_than_inferred_is_an_error() {
+    let b = ModelBuilder::new(22)
+        .input("x", &[1, 1, 2, 2])
+        .init("i", &kiln_ir::Tensor::from_vec(vec![1, 1, 2, 2], vec![0i64, 1, 2, 3]))
+        .init("shape", &i64s(&[1, 1, 3, 4]))
+        .node_attrs(
+            "MaxUnpool",
+            &["x", "i", "shape"],
+            &["y"],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+        )
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(MaxUnpool)") && e.contains("output_shape"), "{e}");
+}

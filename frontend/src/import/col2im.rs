@@ -33,7 +33,7 @@ pub fn col2im(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let g = geometry(imp, ctx)?;
     let k: usize = g.block.iter().product();
     let l: usize = g.cols.iter().product();
-    if xs.len() != 3 || k == 0 || xs[1] % k != 0 || xs[2] != l {
+    if xs.len() != 3 || k == 0 || !xs[1].is_multiple_of(k) || xs[2] != l {
         return Err(ctx.input_err(0, format!("shape {xs:?} must be [N, C * {k}, {l}] for these blocks")));
     }
     let (n, c) = (xs[0], xs[1] / k);

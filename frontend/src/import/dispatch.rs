@@ -17,6 +17,7 @@ use super::{
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{affine_grid, col2im, grid_sample};
 use super::{nms, non_zero, unique};
+use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -127,6 +128,7 @@ pub const SUPPORTED: &[&str] = &[
     "MatMul",
     "Max",
     "MaxPool",
+    "MaxUnpool",
     "Mean",
     "Min",
     "Mod",
@@ -156,6 +158,7 @@ pub const SUPPORTED: &[&str] = &[
     "Relu",
     "Reshape",
     "Resize",
+    "RoiAlign",
     "RotaryEmbedding",
     "Round",
     "ScatterElements",
@@ -334,6 +337,8 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Col2Im" => col2im::col2im(imp, ctx),
         "AffineGrid" => affine_grid::affine_grid(imp, ctx),
         "TensorScatter" => tensor_scatter::tensor_scatter(imp, ctx),
+        "RoiAlign" => roi_align::roi_align(imp, ctx),
+        "MaxUnpool" => unpool::max_unpool(imp, ctx),
         other => Err(ctx.err(format!("op '{other}' is not supported"))),
     }
 }

@@ -54,6 +54,7 @@ mod recurrent_run;
 mod reduce;
 mod resize;
 mod rnn;
+mod roi_align;
 mod rotary;
 mod sampling;
 mod scan_op;
@@ -67,6 +68,7 @@ mod tensor_scatter;
 mod top_k;
 mod triangular;
 mod unique;
+mod unpool;
 mod trig_extra;
 mod window;
 

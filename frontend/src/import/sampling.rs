@@ -198,7 +198,7 @@ fn accumulate(imp: &mut Importer, ctx: &NodeCtx, acc: Option<ValueId>, v: ValueI
 }
 
 /// `x` `[N, C, S..]` as pixel rows `[N * prod(S), C]`.
-fn pixel_rows(imp: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId> {
+pub fn pixel_rows(imp: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId> {
     let xs = imp.shape(x);
     let r = xs.len();
     let perm: Vec<usize> = [vec![0], (2..r).collect(), vec![1]].concat();
