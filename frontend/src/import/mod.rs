@@ -43,6 +43,7 @@ mod shape;
 mod source;
 mod space_depth;
 mod tensor_ops;
+mod tfidf;
 mod top_k;
 mod triangular;
 mod trig_extra;
