@@ -280,3 +280,35 @@ fn tfidf_vectorizer_rejects_string_pools() {
         .to_string();
     assert!(e.contains("attribute 'pool_strings'") && e.contains("not supported"), "{e}");
 }
+
+#[test]
+fn opset_1_not_and_add_with_consumed_inputs_import() {
+    for n in [1, 3, 5, 17] {
+        let x = Tensor::from_vec(vec![n], (0..n).map(|i| i % 3 == 0).collect::<Vec<bool>>());
+        let y = run(1, "Not", vec![], std::slice::from_ref(&x));
+        let want: Vec<bool> = x.as_slice::<bool>().unwrap().iter().map(|b| !b).collect();
+        assert_eq!(y.as_slice::<bool>().unwrap(), want.as_slice());
+        let a = Tensor::from_vec(vec![n], (0..n).map(|i| i as f32).collect::<Vec<f32>>());
+        let y = run(1, "Add", vec![a_ints("consumed_inputs", &[0, 0])], &[a.clone(), a.clone()]);
+        let want: Vec<f64> = (0..n).map(|i| 2.0 * i as f64).collect();
+        assert_eq!(y.to_f64_vec(), want);
+    }
+}
+
+#[test]
+fn opset_1_ops_with_another_interface_are_rejected_per_node() {
+    let e = ModelBuilder::new(1)
+        .input("x", &[2, 3])
+        .node_attrs("Reshape", &["x"], &["y"], vec![a_ints("shape", &[3, 2])])
+        .output("y")
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(Reshape)") && e.contains("opset 1"), "{e}");
+    let concat =
+        |attrs| ModelBuilder::new(3).input("x", &[2, 3]).node_attrs("Concat", &["x", "x"], &["y"], attrs).output("y");
+    let e = concat(vec![]).import().unwrap_err().to_string();
+    assert!(e.contains("(Concat), attribute 'axis'"), "{e}");
+    let g = concat(vec![a_int("axis", 1)]).graph();
+    assert_eq!(out_shape(&g, 0), vec![2, 6]);
+}

@@ -176,6 +176,9 @@ pub const SUPPORTED: &[&str] = &[
 /// node declares when trailing optional outputs are unused, which the scan has checked).
 /// Half-precision inputs of compute ops are widened to f32 and the results narrowed back.
 pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
+    if ctx.opset < 6 {
+        super::legacy::check_node(ctx)?;
+    }
     let Some(widened) = half::widen_inputs(imp, ctx)? else {
         return import_op(imp, ctx);
     };

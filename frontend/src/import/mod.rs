@@ -26,6 +26,7 @@ mod einsum;
 mod elementwise;
 mod gather_elements;
 mod half;
+mod legacy;
 mod loss;
 mod lp_norm;
 mod modulo;
