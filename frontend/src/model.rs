@@ -20,12 +20,13 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Default-domain opsets kiln imports: 7..=21 as specified; 6 (the pytorch-converted ONNX tests)
-/// with the legacy `broadcast`/`axis` attributes of binary ops resolved; and 22..=28 (the newest
+/// with the legacy `broadcast`/`axis` attributes of binary ops resolved; 1..=5, where the ops
+/// whose interface differs from opset 6 are rejected per node (`crate::import::legacy`); and 22..=28 (the newest
 /// onnx 1.23.2 defines), because for every op kiln imports the schemas of 22..=28 differ from
 /// their predecessors only in the dtypes they admit, except Cast-25 (`round_mode`, which only
 /// affects float8e8m0) and Range-27 (`stash_type`, which only affects f16/bf16): dtypes kiln
 /// rejects with an error naming them. Checked with `onnx.defs.get_schema` over every imported op.
-pub const OPSETS: std::ops::RangeInclusive<i64> = 6..=28;
+pub const OPSETS: std::ops::RangeInclusive<i64> = 1..=28;
 
 /// A parsed ONNX model, ready to import.
 pub struct OnnxModel {

@@ -234,7 +234,7 @@ fn huge_constant_of_shape_becomes_an_expand_node() {
 
 #[test]
 fn opset_outside_the_supported_range_is_an_error() {
-    for v in [5, 29] {
+    for v in [0, 29] {
         let e = ModelBuilder::new(v).input("x", &[1]).node("Relu", &["x"], &["y"]).output("y").import().unwrap_err();
         assert!(matches!(e, FrontendError::Opset { version, .. } if version == v));
     }

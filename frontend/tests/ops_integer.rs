@@ -154,3 +154,161 @@ fn bit_cast_rejects_different_widths() {
     assert!(e.contains("(BitCast), attribute 'to'"), "{e}");
     assert!(e.contains("64-bit") && e.contains("f32"), "{e}");
 }
+
+/// A TfIdfVectorizer node's pool and settings.
+struct Tfidf {
+    min: i64,
+    max: i64,
+    skip: i64,
+    counts: Vec<i64>,
+    indexes: Vec<i64>,
+    pool: Vec<i64>,
+}
+
+/// Port of the reference's counting walk (`op_tfidf_vectorizer.py`): for each start and skip,
+/// extend the n-gram while its prefix is in the pool, counting each hit of size >= the current
+/// minimum; unigrams only at skip 1. Returns counts per output column of one row.
+fn tfidf_direct(t: &Tfidf, row: &[i64]) -> Vec<f64> {
+    let out = (*t.indexes.iter().max().unwrap() + 1) as usize;
+    let mut grams: Vec<(Vec<i64>, usize)> = Vec::new();
+    let mut id = 0;
+    for (i, &s) in t.counts.iter().enumerate() {
+        let end = t.counts.get(i + 1).copied().unwrap_or(t.pool.len() as i64) as usize;
+        for g in t.pool[s as usize..end].chunks_exact(i + 1) {
+            if (t.min..=t.max).contains(&(i as i64 + 1)) {
+                grams.retain(|(h, _)| h != g);
+                grams.push((g.to_vec(), t.indexes[id] as usize));
+            }
+            id += 1;
+        }
+    }
+    let mut f = vec![0.0; out];
+    let mut start_n = t.min as usize;
+    for d in 1..=(t.skip as usize + 1) {
+        for s in 0..row.len() {
+            if s + d * (start_n - 1) >= row.len() {
+                break;
+            }
+            let mut n = 1;
+            while n <= t.max as usize && s + (n - 1) * d < row.len() {
+                let w: Vec<i64> = (0..n).map(|k| row[s + k * d]).collect();
+                if !grams.iter().any(|(g, _)| g.len() > n && g[..n] == w[..]) && !grams.iter().any(|(g, _)| *g == w) {
+                    break;
+                }
+                if let Some((_, col)) = grams.iter().find(|(g, _)| *g == w).filter(|_| n >= start_n) {
+                    f[*col] += 1.0;
+                }
+                n += 1;
+            }
+        }
+        if start_n == 1 {
+            start_n = 2;
+            if start_n > t.max as usize {
+                break;
+            }
+        }
+    }
+    f
+}
+
+fn tfidf_run(t: &Tfidf, mode: &str, weights: Option<&[f32]>, x: &Tensor) -> Tensor {
+    let mut attrs = vec![
+        a_int("min_gram_length", t.min),
+        a_int("max_gram_length", t.max),
+        a_int("max_skip_count", t.skip),
+        a_ints("ngram_counts", &t.counts),
+        a_ints("ngram_indexes", &t.indexes),
+        a_ints("pool_int64s", &t.pool),
+        a_str("mode", mode),
+    ];
+    if let Some(w) = weights {
+        attrs.push(a_floats("weights", w));
+    }
+    run(9, "TfIdfVectorizer", attrs, std::slice::from_ref(x))
+}
+
+#[test]
+fn tfidf_vectorizer_matches_the_reference_walk() {
+    // Unigrams 0, 2, 3 (3 twice: the last index wins); bigrams; trigrams.
+    let t = Tfidf {
+        min: 1,
+        max: 3,
+        skip: 2,
+        counts: vec![0, 4, 10],
+        indexes: vec![0, 1, 2, 6, 3, 4, 5, 7, 8],
+        pool: vec![0, 2, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 2, 3, 0, 1],
+    };
+    let weights = [0.5f32, 2.0, 1.5, 3.0, 0.25, 4.0, 1.0, 2.5, 0.75];
+    for (min, max) in [(1, 3), (2, 2), (1, 1), (2, 3)] {
+        let t = Tfidf {
+            min,
+            max,
+            ..Tfidf { counts: t.counts.clone(), indexes: t.indexes.clone(), pool: t.pool.clone(), ..t }
+        };
+        for (b, n) in [(1, 1), (3, 3), (2, 5), (3, 17)] {
+            let vals: Vec<i64> =
+                bits(DType::U8, &[b * n], (b * n) as u64).to_f64_vec().iter().map(|v| *v as i64 % 4).collect();
+            let x = Tensor::from_vec(vec![b, n], vals.clone());
+            let direct: Vec<Vec<f64>> = vals.chunks(n).map(|r| tfidf_direct(&t, r)).collect();
+            let tf = tfidf_run(&t, "TF", None, &x);
+            assert_eq!(tf.to_f64_vec(), direct.concat(), "TF min={min} max={max} b={b} n={n}");
+            let idf = tfidf_run(&t, "IDF", Some(&weights), &x).to_f64_vec();
+            let tfidf = tfidf_run(&t, "TFIDF", Some(&weights), &x).to_f64_vec();
+            for (i, c) in direct.concat().iter().enumerate() {
+                let w = weights[i % 9] as f64;
+                assert_eq!(idf[i], if *c > 0.0 { w } else { 0.0 }, "IDF {i}");
+                assert_eq!(tfidf[i], c * w, "TFIDF {i}");
+            }
+        }
+    }
+    let one_d = tfidf_run(&t, "TF", None, &Tensor::from_vec(vec![5], vec![0i32, 2, 3, 3, 1]));
+    assert_eq!(one_d.shape(), &[9]);
+}
+
+#[test]
+fn tfidf_vectorizer_rejects_string_pools() {
+    let mut s = onnx_protobuf::AttributeProto::new();
+    s.name = "pool_strings".into();
+    s.type_ = onnx_protobuf::attribute_proto::AttributeType::STRINGS.into();
+    s.strings = vec![b"a".to_vec()];
+    let e = ModelBuilder::new(9)
+        .input_typed("x", elem(DType::I64), dims(&[3]))
+        .node_attrs("TfIdfVectorizer", &["x"], &["y"], vec![s, a_str("mode", "TF")])
+        .output("y")
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("attribute 'pool_strings'") && e.contains("not supported"), "{e}");
+}
+
+#[test]
+fn opset_1_not_and_add_with_consumed_inputs_import() {
+    for n in [1, 3, 5, 17] {
+        let x = Tensor::from_vec(vec![n], (0..n).map(|i| i % 3 == 0).collect::<Vec<bool>>());
+        let y = run(1, "Not", vec![], std::slice::from_ref(&x));
+        let want: Vec<bool> = x.as_slice::<bool>().unwrap().iter().map(|b| !b).collect();
+        assert_eq!(y.as_slice::<bool>().unwrap(), want.as_slice());
+        let a = Tensor::from_vec(vec![n], (0..n).map(|i| i as f32).collect::<Vec<f32>>());
+        let y = run(1, "Add", vec![a_ints("consumed_inputs", &[0, 0])], &[a.clone(), a.clone()]);
+        let want: Vec<f64> = (0..n).map(|i| 2.0 * i as f64).collect();
+        assert_eq!(y.to_f64_vec(), want);
+    }
+}
+
+#[test]
+fn opset_1_ops_with_another_interface_are_rejected_per_node() {
+    let e = ModelBuilder::new(1)
+        .input("x", &[2, 3])
+        .node_attrs("Reshape", &["x"], &["y"], vec![a_ints("shape", &[3, 2])])
+        .output("y")
+        .import()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(Reshape)") && e.contains("opset 1"), "{e}");
+    let concat =
+        |attrs| ModelBuilder::new(3).input("x", &[2, 3]).node_attrs("Concat", &["x", "x"], &["y"], attrs).output("y");
+    let e = concat(vec![]).import().unwrap_err().to_string();
+    assert!(e.contains("(Concat), attribute 'axis'"), "{e}");
+    let g = concat(vec![a_int("axis", 1)]).graph();
+    assert_eq!(out_shape(&g, 0), vec![2, 6]);
+}

@@ -164,6 +164,7 @@ pub const SUPPORTED: &[&str] = &[
     "ScatterElements",
     "ScatterND",
     "Selu",
+    "TfIdfVectorizer",
     "Tile",
     "TopK",
     "Shape",
@@ -208,6 +209,8 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     if CONTROL_FLOW.contains(&ctx.op()) {
         // Their body nodes are imported (and widened) one by one.
         return import_op(imp, ctx);
+    if ctx.opset < 6 {
+        super::legacy::check_node(ctx)?;
     }
     let Some(widened) = half::widen_inputs(imp, ctx)? else {
         return import_op(imp, ctx);
@@ -316,6 +319,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "BitwiseNot" => bitwise::bitwise_not(imp, ctx),
         "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" => bitwise::bitwise_binary(imp, ctx),
         "BitCast" => super::bitcast::bit_cast(imp, ctx),
+        "TfIdfVectorizer" => super::tfidf::tfidf_vectorizer(imp, ctx),
         "Compress" => compress::compress(imp, ctx),
         "NonZero" => non_zero::non_zero(imp, ctx),
         "NonMaxSuppression" => nms::non_max_suppression(imp, ctx),
