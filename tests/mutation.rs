@@ -28,7 +28,10 @@ mod suite;
 
 use onnx_protobuf::tensor_shape_proto::dimension::Value as DimValue;
 use onnx_protobuf::type_proto::Value as TypeValue;
-use onnx_protobuf::{GraphProto, Message, ModelProto, TensorProto, TypeProto, ValueInfoProto};
+use onnx_protobuf::{
+    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto,
+    ValueInfoProto,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -91,6 +94,51 @@ fn mutated_models_give_an_error_or_a_result_never_a_crash() {
     let _ = std::fs::write(report_root().join("mutation.txt"), &report);
     progress(&report);
     assert!(findings.is_empty(), "{summary}; reproducers in {}", findings_dir().display());
+}
+
+/// Regression: the backend's Pad copy plan held 16 bytes per output coordinate of an axis, so a
+/// legal 128 MiB u8 tensor padded by 4 aborted under the 2 GiB limit (2 GiB for its one axis);
+/// the plan is now streamed into segments.
+#[test]
+fn a_pad_along_a_long_axis_compiles_within_the_address_space_limit() {
+    let scratch = report_root().join("scratch").join("mutation-long-pad");
+    std::fs::create_dir_all(&scratch).expect("scratch directory");
+    let model = scratch.join("model.onnx");
+    std::fs::write(&model, long_pad_model(1 << 27)).expect("scratch model");
+    let (exit, stderr) = compile(&model, &scratch).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exit.code(), Some(0), "{exit}: {stderr}");
+}
+
+/// `y = Pad(x, pads = [4, 4])` for a u8 input `x` of `[n]`.
+fn long_pad_model(n: i64) -> Vec<u8> {
+    let mut x = ValueInfoProto::new();
+    x.name = "x".into();
+    let mut t = onnx_protobuf::type_proto::Tensor::new();
+    t.elem_type = 2; // UINT8
+    let mut dim = onnx_protobuf::tensor_shape_proto::Dimension::new();
+    dim.set_dim_value(n);
+    t.shape.mut_or_insert_default().dim.push(dim);
+    x.type_.mut_or_insert_default().value = Some(TypeValue::TensorType(t));
+    let mut pads = AttributeProto::new();
+    pads.name = "value_ints".into();
+    pads.type_ = onnx_protobuf::attribute_proto::AttributeType::INTS.into();
+    pads.ints = vec![4, 4];
+    let node = |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| {
+        let mut n = NodeProto::new();
+        (n.op_type, n.name, n.attribute) = (op.into(), format!("{op}_0"), attribute);
+        n.input = inputs.iter().map(|s| s.to_string()).collect();
+        n.output = vec![output.into()];
+        n
+    };
+    let mut g = GraphProto::new();
+    g.input.push(x);
+    g.node = vec![node("Constant", &[], "pads", vec![pads]), node("Pad", &["x", "pads"], "y", vec![])];
+    g.output.push(ValueInfoProto { name: "y".into(), ..Default::default() });
+    let mut m = ModelProto::new();
+    m.ir_version = 8;
+    m.opset_import.push(OperatorSetIdProto { version: 17, ..Default::default() });
+    m.graph = Some(g).into();
+    m.write_to_bytes().expect("serialize model")
 }
 
 /// `(test name, model path)` of every node-suite model (filtered) and the bundled example.

@@ -156,15 +156,28 @@ pub fn pad(x: &Tensor, mode: PadMode, pads: &[i64], value: f64, shape: &[usize])
 /// Pad's map of one axis: for each of the `out` output coordinates, the input coordinate it reads
 /// (in `[0, dim)`), or `None` for a constant-filled coordinate. `begin`/`end` are the axis's pads
 /// (negative: crop). Public so the backend computes its compile-time copy plan with this very
-/// function: one definition, so kernel and oracle cannot drift apart.
+/// function (as the iterator [`pad_axis_sources`]): one definition, so kernel and oracle cannot
+/// drift apart.
 pub fn pad_axis_map(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Option<usize>> {
+    pad_axis_sources(dim, begin, end, out, mode).collect()
+}
+
+/// [`pad_axis_map`] one coordinate at a time, so that a caller that compresses the map (the
+/// backend's copy plan) needs no memory per coordinate: an axis may be 2^31 long.
+pub fn pad_axis_sources(
+    dim: usize,
+    begin: i64,
+    end: i64,
+    out: usize,
+    mode: PadMode,
+) -> impl Iterator<Item = Option<usize>> {
     // In i128: pads may be as extreme as i64::MIN.
     let (pb, pe) = (begin as i128, end as i128);
     // The cropped data range [lo, lo + n) and the begin pad.
     let lo = (-pb).max(0);
     let n = dim as i128 - lo - (-pe).max(0);
     let pb = pb.max(0);
-    (0..out as i128).map(|o| source(o - pb, n, mode).map(|i| (lo + i) as usize)).collect()
+    (0..out as i128).map(move |o| source(o - pb, n, mode).map(|i| (lo + i) as usize))
 }
 
 /// The index in `[0, n)` that position `i` (relative to the data start) reads, or `None` for a

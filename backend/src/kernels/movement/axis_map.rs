@@ -6,7 +6,7 @@
 //! into maximal runs where the source advances by a constant step; the kernel then emits one
 //! strided block copy per combination of runs across axes. No index tables exist at run time.
 
-use kiln_ir::eval::movement::pad_axis_map;
+use kiln_ir::eval::movement::pad_axis_sources;
 use kiln_ir::PadMode;
 
 /// A run of `len` output coordinates starting at `out_start`, reading `src_start + i*step`, or
@@ -19,10 +19,10 @@ pub(crate) struct Segment {
     pub step: i64,
 }
 
-/// Cuts a full map (`None` = fill) into maximal affine segments.
-pub(crate) fn segments(map: &[Option<i64>]) -> Vec<Segment> {
+/// Cuts a map (`None` = fill), consumed one coordinate at a time, into maximal affine segments.
+pub(crate) fn segments(map: impl IntoIterator<Item = Option<i64>>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
-    for (i, &src) in map.iter().enumerate() {
+    for (i, src) in map.into_iter().enumerate() {
         if let Some(last) = out.last_mut() {
             let extends = match (last.src_start, src) {
                 (None, None) => true,
@@ -43,11 +43,23 @@ pub(crate) fn segments(map: &[Option<i64>]) -> Vec<Segment> {
     out
 }
 
-/// The map of one padded axis: input size `dim`, begin/end pads (negative: crop), output size.
-/// Computed by the reference evaluator's own [`pad_axis_map`]: one definition of Pad's index
-/// rules, so kernel and oracle cannot drift apart.
-pub(crate) fn pad_map(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Option<i64>> {
-    pad_axis_map(dim, begin, end, out, mode).into_iter().map(|s| s.map(|i| i as i64)).collect()
+/// The segments of one padded axis: input size `dim`, begin/end pads (negative: crop), output
+/// size. Computed from the reference evaluator's own [`pad_axis_sources`] (one definition of
+/// Pad's index rules, so kernel and oracle cannot drift apart), streamed: no memory per output
+/// coordinate, as an axis may be 2^31 long.
+pub(crate) fn pad_segments(dim: usize, begin: i64, end: i64, out: usize, mode: PadMode) -> Vec<Segment> {
+    segments(pad_map(dim, begin, end, out, mode))
+}
+
+/// The map of one padded axis, coordinate by coordinate (see [`pad_segments`]).
+pub(crate) fn pad_map(
+    dim: usize,
+    begin: i64,
+    end: i64,
+    out: usize,
+    mode: PadMode,
+) -> impl Iterator<Item = Option<i64>> {
+    pad_axis_sources(dim, begin, end, out, mode).map(|s| s.map(|i| i as i64))
 }
 
 #[cfg(test)]
@@ -56,9 +68,9 @@ mod tests {
 
     #[test]
     fn reflect_pad_splits_into_three_runs() {
-        let map = pad_map(4, 2, 1, 7, PadMode::Reflect);
+        let map: Vec<_> = pad_map(4, 2, 1, 7, PadMode::Reflect).collect();
         assert_eq!(map, [2, 1, 0, 1, 2, 3, 2].map(Some));
-        let segs = segments(&map);
+        let segs = segments(map);
         assert_eq!(segs.len(), 3);
         assert_eq!(segs[0], Segment { out_start: 0, len: 3, src_start: Some(2), step: -1 });
         assert_eq!(segs[1], Segment { out_start: 3, len: 3, src_start: Some(1), step: 1 });
@@ -66,8 +78,8 @@ mod tests {
 
     #[test]
     fn constant_pad_and_crop() {
-        let map = pad_map(5, -1, 2, 6, PadMode::Constant);
+        let map: Vec<_> = pad_map(5, -1, 2, 6, PadMode::Constant).collect();
         assert_eq!(map, vec![Some(1), Some(2), Some(3), Some(4), None, None]);
-        assert_eq!(segments(&map).len(), 2);
+        assert_eq!(pad_segments(5, -1, 2, 6, PadMode::Constant).len(), 2);
     }
 }

@@ -15,7 +15,7 @@ mod gather;
 
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
-use axis_map::{pad_map, segments, Segment};
+use axis_map::{pad_segments, Segment};
 use copy::{copy_block, copy_bytes, fill, Block};
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -147,7 +147,7 @@ fn emit_pad(
     let esize = x.dtype.size();
     let r = x.shape.len();
     let per_axis: Vec<Vec<Segment>> =
-        (0..r).map(|a| segments(&pad_map(x.shape[a], pads[a], pads[r + a], out.shape[a], mode))).collect();
+        (0..r).map(|a| pad_segments(x.shape[a], pads[a], pads[r + a], out.shape[a], mode)).collect();
     if per_axis.iter().any(|s| s.iter().any(|g| g.src_start.is_none())) {
         fill(b, dst, out.numel(), esize, pad_bits(value, x.dtype));
     }
