@@ -15,7 +15,6 @@ use super::{
     trig_extra, window, Importer,
 };
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
-use super::{affine_grid, col2im, grid_sample};
 use super::{nms, non_zero, unique};
 use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
 use crate::error::Result;
@@ -209,6 +208,7 @@ pub fn import_node(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     if CONTROL_FLOW.contains(&ctx.op()) {
         // Their body nodes are imported (and widened) one by one.
         return import_op(imp, ctx);
+    }
     if ctx.opset < 6 {
         super::legacy::check_node(ctx)?;
     }
