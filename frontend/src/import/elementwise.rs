@@ -153,6 +153,7 @@ pub fn cast(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         let code = i32::try_from(code).map_err(|_| ctx.attr_err("to", format!("bad type code {code}")))?;
         dtype_from_onnx(code).map_err(|_| ctx.attr_err("to", format!("unsupported type {}", onnx_dtype_name(code))))?
     };
+    super::narrow_cast::check_cast_options(ctx, to)?;
     if imp.ty(x).dtype == to {
         return Ok(vec![x]);
     }

@@ -28,6 +28,7 @@ mod half;
 mod loss;
 mod lp_norm;
 mod modulo;
+mod narrow_cast;
 mod nd_index;
 mod nn;
 mod norm;

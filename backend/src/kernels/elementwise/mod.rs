@@ -16,6 +16,7 @@ pub(crate) mod driver;
 pub(crate) mod float;
 mod half;
 pub(crate) mod int;
+mod minifloat;
 
 use crate::emit::clif_type;
 use crate::error::Result;
