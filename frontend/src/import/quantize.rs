@@ -139,7 +139,7 @@ fn quantize_value(
 }
 
 /// `to(x / scale + zero_point)` for the 8/4-bit float targets: no integer rounding, the cast
-/// rounds to nearest even and saturates (QuantizeLinear's `saturate`, default 1; 0 is refused
+/// rounds to nearest even and saturates (QuantizeLinear's `saturate`, default 1; 0 is handled
 /// like Cast's, see `narrow_cast`). The ONNX reference drops the float8 zero point (the spec
 /// requires it to be 0); adding it is the spec's formula and the same for that 0.
 fn quantize_to_minifloat(
@@ -151,13 +151,15 @@ fn quantize_to_minifloat(
     to: DType,
     name: String,
 ) -> Result<ValueId> {
-    super::narrow_cast::check_cast_options(ctx, to)?;
     let real = imp.ty(scaled).dtype;
     let shifted = match real_zero_point(imp, ctx, q, shape, real)? {
         Some(zf) => binary(imp, ctx, BinaryOp::Add, scaled, zf, ctx.tmp("shifted"))?,
         None => scaled,
     };
-    imp.emit1(ctx, Op::Cast { to }, vec![shifted], name)
+    match super::narrow_cast::cast_with_options(imp, ctx, shifted, to)? {
+        Some(y) => Ok(y),
+        None => imp.emit1(ctx, Op::Cast { to }, vec![shifted], name),
+    }
 }
 
 /// The zero point, if any, broadcastable against `shape` and cast to `real`.
