@@ -110,3 +110,13 @@ fn narrow_casts_compile_for_aarch64() {
         }
     }
 }
+
+#[test]
+fn arithmetic_on_storage_only_types_is_refused_by_the_kernel() {
+    for d in DType::ALL.into_iter().filter(|d| d.is_storage_only()) {
+        let x = random_tensor(&mut rng(5), d, &[3]);
+        let err = run_kernel_on(IsaFlavor::Host, &Op::Binary(kiln_ir::BinaryOp::Add), &[x.clone(), x]);
+        let msg = err.err().unwrap_or_else(|| panic!("add on {d} compiled"));
+        assert!(msg.contains("storage-only") || msg.contains(d.name()), "{d}: {msg}");
+    }
+}
