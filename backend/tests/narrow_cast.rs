@@ -31,7 +31,9 @@ fn check_bits(flavor: IsaFlavor, x: &Tensor, to: DType) {
 fn every_code(d: DType) -> Tensor {
     let bytes: Vec<u8> = match (d, d.packed_bits()) {
         (DType::F4E2M1, _) => (0..16).collect(),
-        (_, Some(bits)) if d.is_signed_narrow() => (-(1i8 << (bits - 1))..(1i8 << (bits - 1))).map(|v| v as u8).collect(),
+        (_, Some(bits)) if d.is_signed_narrow() => {
+            (-(1i8 << (bits - 1))..(1i8 << (bits - 1))).map(|v| v as u8).collect()
+        }
         (_, Some(bits)) => (0..1u8 << bits).collect(),
         _ => (0..=255).collect(),
     };

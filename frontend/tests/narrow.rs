@@ -35,7 +35,8 @@ fn int4_values(n: usize) -> Vec<i8> {
 fn packed_int4_decodes_from_raw_and_int32_data_and_round_trips() {
     for n in [1usize, 3, 5, 17] {
         let vals = int4_values(n);
-        let packed: Vec<u8> = vals.chunks(2).map(|c| (c[0] as u8 & 15) | (c.get(1).map_or(0, |&v| v as u8 & 15) << 4)).collect();
+        let packed: Vec<u8> =
+            vals.chunks(2).map(|c| (c[0] as u8 & 15) | (c.get(1).map_or(0, |&v| v as u8 & 15) << 4)).collect();
         let mut t = proto(INT4, n);
         t.raw_data = packed.clone();
         let from_raw = decode(&t).unwrap();
@@ -66,7 +67,8 @@ fn float8_codes_decode_one_per_element() {
 
 /// f32 values around the overflow thresholds and the specials, `n` of them.
 fn probe(n: usize) -> Vec<f32> {
-    let pool = [464.0, 464.5, -465.0, 448.0, 61440.0, -61439.0, 1e6, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.3, -0.0];
+    let pool =
+        [464.0, 464.5, -465.0, 448.0, 61440.0, -61439.0, 1e6, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.3, -0.0];
     (0..n).map(|i| pool[i % pool.len()] * if i >= pool.len() { 0.5 } else { 1.0 }).collect()
 }
 
@@ -89,7 +91,13 @@ fn cast_without_saturation_overflows_to_inf_or_nan() {
                 let got = y[0].to_le_bytes();
                 for i in 0..n {
                     let both_nan = mf::decode(f, got[i]).is_nan() && mf::decode(f, want[i]).is_nan();
-                    assert!(got[i] == want[i] || both_nan, "{f:?} sat={saturate} x={}: {:#x} vs {:#x}", x[i], got[i], want[i]);
+                    assert!(
+                        got[i] == want[i] || both_nan,
+                        "{f:?} sat={saturate} x={}: {:#x} vs {:#x}",
+                        x[i],
+                        got[i],
+                        want[i]
+                    );
                 }
             }
         }

@@ -7,7 +7,8 @@ use kiln_ir::minifloat::{self as mf, E8M0Round, Format, Specials};
 use kiln_ir::narrow::{pack, unpack};
 use kiln_ir::{DType, Tensor};
 
-const FORMATS: [(Format, u32); 5] = [(mf::E4M3FN, 256), (mf::E4M3FNUZ, 256), (mf::E5M2, 256), (mf::E5M2FNUZ, 256), (mf::E2M1, 16)];
+const FORMATS: [(Format, u32); 5] =
+    [(mf::E4M3FN, 256), (mf::E4M3FNUZ, 256), (mf::E5M2, 256), (mf::E5M2FNUZ, 256), (mf::E2M1, 16)];
 
 /// The value of a code from its fields, by the textbook formula (NaN and inf per format).
 fn formula(f: Format, code: u32) -> f32 {
@@ -22,7 +23,11 @@ fn formula(f: Format, code: u32) -> f32 {
         _ => {}
     }
     let scale = 2f64.powi(1 - f.bias - f.man_bits as i32);
-    let v = if exp == 0 { man * scale } else { (man + (1 << f.man_bits) as f64) * 2f64.powi(exp - f.bias - f.man_bits as i32) };
+    let v = if exp == 0 {
+        man * scale
+    } else {
+        (man + (1 << f.man_bits) as f64) * 2f64.powi(exp - f.bias - f.man_bits as i32)
+    };
     (sign * v) as f32
 }
 
@@ -31,7 +36,10 @@ fn every_code_decodes_to_its_formula_value() {
     for (f, n) in FORMATS {
         for code in 0..n {
             let (got, want) = (mf::decode(f, code as u8), formula(f, code));
-            assert!(got.is_nan() && want.is_nan() || got.to_bits() == want.to_bits(), "{f:?} {code:#x}: {got} vs {want}");
+            assert!(
+                got.is_nan() && want.is_nan() || got.to_bits() == want.to_bits(),
+                "{f:?} {code:#x}: {got} vs {want}"
+            );
         }
     }
 }
@@ -57,7 +65,11 @@ fn nearest(f: Format, n: u32, x: f32) -> u32 {
     let finite: Vec<u32> = (0..n).filter(|&c| mf::decode(f, c as u8).is_finite()).collect();
     let dist = |c: u32| {
         let d = (f64::from(mf::decode(f, c as u8)) - f64::from(x)).abs();
-        if d.is_nan() { f64::INFINITY } else { d }
+        if d.is_nan() {
+            f64::INFINITY
+        } else {
+            d
+        }
     };
     // FNUZ has no -0: its zero serves both signs.
     let sign_ok = |c: u32| (c & f.sign_bit() != 0) == x.is_sign_negative() || f.specials == Specials::Fnuz && c == 0;
@@ -93,7 +105,10 @@ fn encoding_rounds_to_the_nearest_even_code_and_saturates() {
         for x in probes(f, n) {
             let got = u32::from(mf::encode(f, x, true));
             let want = nearest(f, n, x);
-            let same = got == want || mf::decode(f, got as u8) == 0.0 && mf::decode(f, want as u8) == 0.0 && f.specials == Specials::Finite;
+            let same = got == want
+                || mf::decode(f, got as u8) == 0.0
+                    && mf::decode(f, want as u8) == 0.0
+                    && f.specials == Specials::Finite;
             assert!(same, "{f:?} {x:e} ({:#x}): got {got:#x}, nearest {want:#x}", x.to_bits());
         }
     }
@@ -110,7 +125,7 @@ fn boundaries_match_the_onnx_reference() {
         (mf::E4M3FN, f32::NEG_INFINITY, false, 0xff),
         (mf::E4M3FN, f32::NAN, true, 0x7f),
         (mf::E4M3FN, -f32::NAN, true, 0xff),
-        (mf::E4M3FN, 2f32.powi(-9), true, 0x01), // smallest subnormal
+        (mf::E4M3FN, 2f32.powi(-9), true, 0x01),  // smallest subnormal
         (mf::E4M3FN, 2f32.powi(-10), true, 0x00), // half of it: tie to even 0
         (mf::E4M3FN, -0.0, true, 0x80),
         (mf::E4M3FN, 2.5, true, 0x42),
@@ -135,7 +150,7 @@ fn boundaries_match_the_onnx_reference() {
         (mf::E2M1, -f32::NAN, true, 0x0),
         (mf::E2M1, 0.25, true, 0x0), // tie between 0 and 0.5: even
         (mf::E2M1, 0.75, true, 0x2), // tie between 0.5 and 1: even (1)
-        (mf::E2M1, 5.0, true, 0x6), // tie between 4 and 6: even (4)
+        (mf::E2M1, 5.0, true, 0x6),  // tie between 4 and 6: even (4)
     ];
     for &(f, x, sat, want) in cases {
         assert_eq!(mf::encode(f, x, sat), want, "{f:?} {x} saturate={sat}");
@@ -158,7 +173,10 @@ fn e8m0_follows_to_float8e8m0() {
     let up = |x: f32, sat| mf::e8m0_encode(x, sat, E8M0Round::Up);
     // The suite's test_cast_e8m0 values: 0 -> 0 (2^-127), 0.124 -> 0.125, 1.1 -> 2.
     assert_eq!([up(0.0, true), up(0.124, true), up(1.1, true), up(-1.1, true)], [0, 124, 128, 128]);
-    assert_eq!([up(f32::MAX, true), up(f32::MAX, false), up(f32::INFINITY, true), up(f32::NAN, true)], [254, 255, 255, 255]);
+    assert_eq!(
+        [up(f32::MAX, true), up(f32::MAX, false), up(f32::INFINITY, true), up(f32::NAN, true)],
+        [254, 255, 255, 255]
+    );
     let near = |x: f32| mf::e8m0_encode(x, true, E8M0Round::Nearest);
     let down = |x: f32| mf::e8m0_encode(x, true, E8M0Round::Down);
     assert_eq!([near(1.49), near(1.5), near(1.75), down(1.99)], [127, 128, 128, 127]);
