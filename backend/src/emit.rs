@@ -84,8 +84,12 @@ pub fn hsum(b: &mut FunctionBuilder, v: Value) -> Value {
 }
 
 /// The Cranelift scalar type of a dtype (bool as `i8`; f16/bf16 as their `i16` bits, since they
-/// are storage types converted by integer code, see `kiln_ir::half`).
+/// are storage types converted by integer code, see `kiln_ir::half`; the narrow storage types
+/// as the `i8` each element is held in, see `kiln_ir::narrow`).
 pub fn clif_type(dtype: DType) -> Type {
+    if dtype.is_narrow() {
+        return types::I8;
+    }
     match dtype {
         DType::F16 | DType::BF16 => types::I16,
         DType::F32 => types::F32,
@@ -94,6 +98,7 @@ pub fn clif_type(dtype: DType) -> Type {
         DType::I16 | DType::U16 => types::I16,
         DType::I32 | DType::U32 => types::I32,
         DType::I64 | DType::U64 => types::I64,
+        _ => types::I8,
     }
 }
 

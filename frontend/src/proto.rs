@@ -6,7 +6,9 @@
 //!   `DataType` up to `INT4 = 22`). IR v11 additions (FLOAT4E2M1 = 23, device configuration
 //!   fields) are not in the schema, but protobuf keeps unknown fields and an unknown `data_type`
 //!   is just an `i32` here, so such models parse and kiln reports the dtype as unsupported, which
-//!   it would anyway (kiln has no 4-bit or 8-bit float types; f16 and bf16 are storage types, see `kiln_ir::half`). Nothing kiln imports is missing.
+//!   it would anyway for codes it does not know. Since then kiln reads FLOAT4E2M1 (23),
+//!   FLOAT8E8M0 (24), UINT2 (25) and INT2 (26) the same way (as `i32` codes), as storage types
+//!   like f16/bf16 (see `kiln_ir::half`, `kiln_ir::minifloat`). Nothing kiln imports is missing.
 //! - Copies: `TensorProto::raw_data` is a `Vec<u8>` (no `bytes::Bytes` zero-copy), so weights
 //!   are copied once out of the file buffer and once more into typed `Tensor` storage. prost with
 //!   `Bytes` would save one copy; for edge models (MBs to a few hundred MBs) that is not worth a
@@ -56,6 +58,16 @@ pub fn dtype_from_onnx(code: i32) -> Result<DType, String> {
         12 => DType::U32,
         13 => DType::U64,
         16 => DType::BF16,
+        17 => DType::F8E4M3FN,
+        18 => DType::F8E4M3FNUZ,
+        19 => DType::F8E5M2,
+        20 => DType::F8E5M2FNUZ,
+        21 => DType::U4,
+        22 => DType::I4,
+        23 => DType::F4E2M1,
+        24 => DType::F8E8M0,
+        25 => DType::U2,
+        26 => DType::I2,
         other => return Err(onnx_dtype_name(other)),
     })
 }
@@ -76,6 +88,16 @@ pub fn dtype_to_onnx(dtype: DType) -> i32 {
         DType::U64 => 13,
         DType::F16 => 10,
         DType::BF16 => 16,
+        DType::F8E4M3FN => 17,
+        DType::F8E4M3FNUZ => 18,
+        DType::F8E5M2 => 19,
+        DType::F8E5M2FNUZ => 20,
+        DType::U4 => 21,
+        DType::I4 => 22,
+        DType::F4E2M1 => 23,
+        DType::F8E8M0 => 24,
+        DType::U2 => 25,
+        DType::I2 => 26,
     }
 }
 
@@ -106,6 +128,9 @@ pub fn onnx_dtype_name(code: i32) -> String {
         21 => "UINT4",
         22 => "INT4",
         23 => "FLOAT4E2M1",
+        24 => "FLOAT8E8M0",
+        25 => "UINT2",
+        26 => "INT2",
         _ => return format!("data type code {code}"),
     };
     name.to_string()

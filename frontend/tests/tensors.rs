@@ -80,7 +80,8 @@ fn huge_or_negative_dims_are_errors_without_allocating() {
 
 #[test]
 fn unsupported_dtypes_name_tensor_and_type() {
-    for (code, name) in [(17, "FLOAT8E4M3FN"), (21, "UINT4"), (8, "STRING"), (14, "COMPLEX64"), (23, "FLOAT4E2M1")] {
+    // (FLOAT8E4M3FN 17, UINT4 21 and FLOAT4E2M1 23 load since the narrow storage types.)
+    for (code, name) in [(8, "STRING"), (14, "COMPLEX64"), (15, "COMPLEX128"), (27, "data type code 27")] {
         let mut t = TensorProto::new();
         t.name = "half".into();
         t.data_type = code;

@@ -3,6 +3,16 @@
 //! `F16` and `BF16` are storage types (see [`crate::half`]): tensors of them exist, move and
 //! convert, but arithmetic is done in f32. That is why [`DType::is_float`] stays false for them
 //! (it means "a type kernels compute in") and [`DType::is_half`] names them.
+//!
+//! The 8-bit floats (`F8E4M3FN`, `F8E4M3FNUZ`, `F8E5M2`, `F8E5M2FNUZ`, `F8E8M0`), the 4-bit
+//! float `F4E2M1` and the 2/4-bit integers (`I4`, `U4`, `I2`, `U2`) are storage types too
+//! ([`DType::is_narrow`], conversions in [`crate::minifloat`]): only Cast, Q/DQ (through f32)
+//! and data movement touch them. Inside kiln (IR, kernels, runtime tensors) every one of them is
+//! held UNPACKED, one element per byte: the sub-byte integers as their value (sign-extended for
+//! `I4`/`I2`), `F4E2M1` as its 4-bit code in the low bits. ONNX files pack 2 or 4 of them per
+//! byte (low bits first); only the file readers and writers pack and unpack
+//! ([`crate::narrow::pack`], [`crate::narrow::unpack`]). So [`DType::size`] stays a whole
+//! number of bytes, strides and offsets stay byte-granular, and no kernel handles packing.
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,11 +33,21 @@ pub enum DType {
     Bool,
     F16,
     BF16,
+    F8E4M3FN,
+    F8E4M3FNUZ,
+    F8E5M2,
+    F8E5M2FNUZ,
+    F8E8M0,
+    F4E2M1,
+    I4,
+    U4,
+    I2,
+    U2,
 }
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 13] = [
+    pub const ALL: [DType; 23] = [
         DType::F32,
         DType::F64,
         DType::I8,
@@ -41,15 +61,30 @@ impl DType {
         DType::Bool,
         DType::F16,
         DType::BF16,
+        DType::F8E4M3FN,
+        DType::F8E4M3FNUZ,
+        DType::F8E5M2,
+        DType::F8E5M2FNUZ,
+        DType::F8E8M0,
+        DType::F4E2M1,
+        DType::I4,
+        DType::U4,
+        DType::I2,
+        DType::U2,
     ];
 
-    /// Bytes per element (bool is stored as one byte, 0 or 1).
+    /// Bytes per element (bool is stored as one byte, 0 or 1; the narrow types unpacked, one
+    /// byte each).
     pub fn size(self) -> usize {
+        if self.is_narrow() {
+            return 1;
+        }
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
             DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
+            _ => 1,
         }
     }
     /// True for f32 and f64.
@@ -60,9 +95,39 @@ impl DType {
     pub fn is_half(self) -> bool {
         matches!(self, DType::F16 | DType::BF16)
     }
-    /// True for the signed and unsigned integer types (not bool, not the floats).
+    /// True for the 8-bit and 4-bit floats (stored as their code, one byte each).
+    pub fn is_minifloat(self) -> bool {
+        use DType::*;
+        matches!(self, F8E4M3FN | F8E4M3FNUZ | F8E5M2 | F8E5M2FNUZ | F8E8M0 | F4E2M1)
+    }
+    /// True for the 2- and 4-bit integers (held unpacked, one byte each).
+    pub fn is_sub_byte_int(self) -> bool {
+        matches!(self, DType::I4 | DType::U4 | DType::I2 | DType::U2)
+    }
+    /// True for the signed sub-byte integers (sign-extended when unpacked).
+    pub fn is_signed_narrow(self) -> bool {
+        matches!(self, DType::I4 | DType::I2)
+    }
+    /// True for the narrow storage types: minifloats and sub-byte integers.
+    pub fn is_narrow(self) -> bool {
+        self.is_minifloat() || self.is_sub_byte_int()
+    }
+    /// True for every type kernels do not compute in (half and narrow types).
+    pub fn is_storage_only(self) -> bool {
+        self.is_half() || self.is_narrow()
+    }
+    /// Bits per element in ONNX files when they pack several per byte (4 or 2), else `None`.
+    pub fn packed_bits(self) -> Option<u32> {
+        match self {
+            DType::I4 | DType::U4 | DType::F4E2M1 => Some(4),
+            DType::I2 | DType::U2 => Some(2),
+            _ => None,
+        }
+    }
+    /// True for the signed and unsigned integer types (not bool, not the floats, not the
+    /// storage-only narrow integers).
     pub fn is_int(self) -> bool {
-        !self.is_float() && !self.is_half() && self != DType::Bool
+        !self.is_float() && !self.is_storage_only() && self != DType::Bool
     }
     /// True for the signed integer types.
     pub fn is_signed_int(self) -> bool {
@@ -84,6 +149,16 @@ impl DType {
             DType::Bool => "bool",
             DType::F16 => "f16",
             DType::BF16 => "bf16",
+            DType::F8E4M3FN => "f8e4m3fn",
+            DType::F8E4M3FNUZ => "f8e4m3fnuz",
+            DType::F8E5M2 => "f8e5m2",
+            DType::F8E5M2FNUZ => "f8e5m2fnuz",
+            DType::F8E8M0 => "f8e8m0",
+            DType::F4E2M1 => "f4e2m1",
+            DType::I4 => "i4",
+            DType::U4 => "u4",
+            DType::I2 => "i2",
+            DType::U2 => "u2",
         }
     }
 }

@@ -130,9 +130,10 @@ fn one<'a>(inputs: &[&'a TensorType]) -> Res<&'a TensorType> {
     Ok(inputs[0])
 }
 
-/// Types ops compute in: not bool, not the storage-only half floats (the frontend widens those).
+/// Types ops compute in: not bool, not the storage-only half and narrow types (the frontend
+/// widens those).
 fn is_numeric(d: DType) -> bool {
-    d != DType::Bool && !d.is_half()
+    d != DType::Bool && !d.is_storage_only()
 }
 
 fn require(ok: bool, what: &str, t: &TensorType, allowed: &str) -> Res<()> {
@@ -174,6 +175,8 @@ pub fn binary_accepts(b: BinaryOp, d: DType) -> bool {
     match b {
         BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool || d.is_int(),
         BinaryOp::Equal => !d.is_half(),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool,
+        BinaryOp::Equal => !d.is_storage_only(),
         BinaryOp::PRelu => d.is_float() || matches!(d, DType::I32 | DType::I64 | DType::U32 | DType::U64),
         BinaryOp::Pow => d.is_float() || matches!(d, DType::I32 | DType::I64),
         _ => is_numeric(d),

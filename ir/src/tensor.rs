@@ -6,6 +6,7 @@
 
 use crate::dtype::{DType, TensorType};
 use crate::half::{BF16, F16};
+use crate::narrow::{F4E2M1, F8E4M3FN, F8E4M3FNUZ, F8E5M2, F8E5M2FNUZ, F8E8M0, I2, I4, U2, U4};
 use std::fmt;
 
 /// Typed element storage.
@@ -26,6 +27,16 @@ pub enum TensorData {
     F16(Vec<F16>),
     /// bf16 bits.
     BF16(Vec<BF16>),
+    F8E4M3FN(Vec<F8E4M3FN>),
+    F8E4M3FNUZ(Vec<F8E4M3FNUZ>),
+    F8E5M2(Vec<F8E5M2>),
+    F8E5M2FNUZ(Vec<F8E5M2FNUZ>),
+    F8E8M0(Vec<F8E8M0>),
+    F4E2M1(Vec<F4E2M1>),
+    I4(Vec<I4>),
+    U4(Vec<U4>),
+    I2(Vec<I2>),
+    U2(Vec<U2>),
 }
 
 /// Runs `$body` with `$v` bound to the inner `Vec` of a `TensorData`, whatever its dtype.
@@ -46,6 +57,16 @@ macro_rules! with_data {
             $crate::TensorData::Bool($v) => $body,
             $crate::TensorData::F16($v) => $body,
             $crate::TensorData::BF16($v) => $body,
+            $crate::TensorData::F8E4M3FN($v) => $body,
+            $crate::TensorData::F8E4M3FNUZ($v) => $body,
+            $crate::TensorData::F8E5M2($v) => $body,
+            $crate::TensorData::F8E5M2FNUZ($v) => $body,
+            $crate::TensorData::F8E8M0($v) => $body,
+            $crate::TensorData::F4E2M1($v) => $body,
+            $crate::TensorData::I4($v) => $body,
+            $crate::TensorData::U4($v) => $body,
+            $crate::TensorData::I2($v) => $body,
+            $crate::TensorData::U2($v) => $body,
         }
     };
 }
@@ -179,6 +200,16 @@ impl TensorData {
             TensorData::Bool(_) => DType::Bool,
             TensorData::F16(_) => DType::F16,
             TensorData::BF16(_) => DType::BF16,
+            TensorData::F8E4M3FN(_) => DType::F8E4M3FN,
+            TensorData::F8E4M3FNUZ(_) => DType::F8E4M3FNUZ,
+            TensorData::F8E5M2(_) => DType::F8E5M2,
+            TensorData::F8E5M2FNUZ(_) => DType::F8E5M2FNUZ,
+            TensorData::F8E8M0(_) => DType::F8E8M0,
+            TensorData::F4E2M1(_) => DType::F4E2M1,
+            TensorData::I4(_) => DType::I4,
+            TensorData::U4(_) => DType::U4,
+            TensorData::I2(_) => DType::I2,
+            TensorData::U2(_) => DType::U2,
         }
     }
     pub fn len(&self) -> usize {
@@ -210,6 +241,16 @@ impl TensorData {
             DType::Bool => conv::<bool>(it),
             DType::F16 => conv::<F16>(it),
             DType::BF16 => conv::<BF16>(it),
+            DType::F8E4M3FN => conv::<F8E4M3FN>(it),
+            DType::F8E4M3FNUZ => conv::<F8E4M3FNUZ>(it),
+            DType::F8E5M2 => conv::<F8E5M2>(it),
+            DType::F8E5M2FNUZ => conv::<F8E5M2FNUZ>(it),
+            DType::F8E8M0 => conv::<F8E8M0>(it),
+            DType::F4E2M1 => conv::<F4E2M1>(it),
+            DType::I4 => conv::<I4>(it),
+            DType::U4 => conv::<U4>(it),
+            DType::I2 => conv::<I2>(it),
+            DType::U2 => conv::<U2>(it),
         }
     }
     /// Element `i` as `f64` (exact for all but i64/u64 beyond 2^53).
@@ -253,6 +294,16 @@ impl TensorData {
             DType::Bool => conv::<bool>(bytes, size),
             DType::F16 => conv::<F16>(bytes, size),
             DType::BF16 => conv::<BF16>(bytes, size),
+            DType::F8E4M3FN => conv::<F8E4M3FN>(bytes, size),
+            DType::F8E4M3FNUZ => conv::<F8E4M3FNUZ>(bytes, size),
+            DType::F8E5M2 => conv::<F8E5M2>(bytes, size),
+            DType::F8E5M2FNUZ => conv::<F8E5M2FNUZ>(bytes, size),
+            DType::F8E8M0 => conv::<F8E8M0>(bytes, size),
+            DType::F4E2M1 => conv::<F4E2M1>(bytes, size),
+            DType::I4 => conv::<I4>(bytes, size),
+            DType::U4 => conv::<U4>(bytes, size),
+            DType::I2 => conv::<I2>(bytes, size),
+            DType::U2 => conv::<U2>(bytes, size),
         })
     }
 }

@@ -6,7 +6,9 @@
 //! Supported: little-endian (or byte-sized) numeric and bool dtypes in C order, including
 //! float16 (`<f2`). bfloat16 has no numpy dtype; kiln writes and reads it as 2-byte opaque
 //! records (`|V2`, what numpy itself saves for ml_dtypes' bfloat16), so files round-trip and
-//! numpy users recover the values with `arr.view(ml_dtypes.bfloat16)`. Big-endian and
+//! numpy users recover the values with `arr.view(ml_dtypes.bfloat16)`. The 8/4/2-bit types are
+//! written as `|V1` (unpacked, one byte each) but not read back, as that descr is ambiguous;
+//! `.pb` files carry them with their type. Big-endian and
 //! Fortran-order arrays are rejected with a message saying how to convert them, since silently
 //! reordering would hide a copy the user did not ask for. Every malformed input is an error,
 //! never a panic: lengths are checked before slicing and sizes multiplied with overflow checks.
@@ -79,12 +81,22 @@ fn descr_of(dtype: DType) -> &'static str {
         // numpy has no bfloat16: its bits go out as 2-byte opaque records, which numpy loads
         // and `arr.view(ml_dtypes.bfloat16)` reinterprets.
         DType::BF16 => "|V2",
+        // The 8/4/2-bit types have no numpy dtype either, and one opaque byte cannot say which
+        // of them it is: they go out unpacked, one byte per element (the in-memory layout of
+        // ml_dtypes arrays, so `arr.view(ml_dtypes.float8_e4m3fn)` etc. recovers them), and
+        // reading `|V1` back is refused (see `dtype_of_descr`); `.pb` keeps the type.
+        _ => "|V1",
     }
 }
 
 /// The dtype of a numpy type string; byte-sized types accept any byte-order mark.
 fn dtype_of_descr(descr: &str) -> Result<DType, String> {
     let (order, code) = descr.split_at(descr.len().min(1));
+    if code == "V1" {
+        return Err(format!(
+            "'{descr}' (one-byte opaque records) does not say which 8-, 4- or 2-bit type it holds; use a .pb file for these types"
+        ));
+    }
     let found = DType::ALL.into_iter().find(|&d| descr_of(d).get(1..) == Some(code));
     match (found, order) {
         (Some(DType::BF16), "|" | "<" | "=") => Ok(DType::BF16),
@@ -234,5 +246,16 @@ mod tests {
             let bytes = encode(&t);
             assert_eq!(decode(&bytes).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn narrow_types_are_written_as_v1_and_refused_on_read() {
+        let t = Tensor::from_vec(vec![3], vec![kiln_ir::I4(-8), kiln_ir::I4(7), kiln_ir::I4(0)]);
+        let bytes = encode(&t);
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("'|V1'"), "{text}");
+        assert!(bytes.ends_with(&[0xf8, 0x07, 0x00]));
+        let err = decode(&bytes).unwrap_err().to_string();
+        assert!(err.contains("use a .pb file"), "{err}");
     }
 }

@@ -306,7 +306,7 @@ pub fn compare_pb_files(expected: &Path, actual: &Path, tol: Tolerance) -> Resul
 }
 
 /// Same dtype and shape, then floats within `tol` (NaN equals NaN, infinities exact) and
-/// integers and bools exactly.
+/// integers, bools and the narrow types exactly (see [`exact_values`]).
 ///
 /// # Errors
 /// What differs: dtype, shape, or the number of mismatches with the first one and the largest
@@ -347,9 +347,15 @@ fn floats_close(e: f64, a: f64, tol: Tolerance) -> bool {
     (a - e).abs() <= tol.atol + tol.rtol * e.abs()
 }
 
-/// Integer and bool elements as bit-exact `i128`s (u64 beyond i64 stays distinct).
+/// Integer and bool elements as bit-exact `i128`s (u64 beyond i64 stays distinct); the narrow
+/// storage types (8/4-bit floats, 4/2-bit integers) as their stored byte, every NaN as -1 so
+/// NaN equals NaN whatever its code.
 fn exact_values(t: &Tensor) -> Vec<i128> {
     match t.dtype() {
+        d if d.is_narrow() => {
+            let bytes = t.to_le_bytes();
+            (0..t.numel()).map(|i| if t.data().get_f64(i).is_nan() { -1 } else { i128::from(bytes[i]) }).collect()
+        }
         DType::U64 => t.as_slice::<u64>().unwrap_or_default().iter().map(|&v| v as i128).collect(),
         _ => t.to_i64_vec().into_iter().map(i128::from).collect(),
     }

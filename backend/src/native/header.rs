@@ -43,6 +43,16 @@ pub fn onnx_dtype(d: DType) -> (&'static str, u32) {
         DType::U64 => ("UINT64", 13),
         DType::F16 => ("FLOAT16", 10),
         DType::BF16 => ("BFLOAT16", 16),
+        DType::F8E4M3FN => ("FLOAT8E4M3FN", 17),
+        DType::F8E4M3FNUZ => ("FLOAT8E4M3FNUZ", 18),
+        DType::F8E5M2 => ("FLOAT8E5M2", 19),
+        DType::F8E5M2FNUZ => ("FLOAT8E5M2FNUZ", 20),
+        DType::U4 => ("UINT4", 21),
+        DType::I4 => ("INT4", 22),
+        DType::F4E2M1 => ("FLOAT4E2M1", 23),
+        DType::F8E8M0 => ("FLOAT8E8M0", 24),
+        DType::U2 => ("UINT2", 25),
+        DType::I2 => ("INT2", 26),
     }
 }
 
@@ -89,6 +99,21 @@ const DTYPE_CODES: &str = "\
 #define KILN_DTYPE_FLOAT16 10
 #define KILN_DTYPE_BFLOAT16 16
 #endif
+/* The 8-bit floats are one code per byte. The 4- and 2-bit types (UINT4, INT4, FLOAT4E2M1,
+ * UINT2, INT2) are NOT packed as in ONNX files: kiln passes them one element per byte, the
+ * integers as their value (INT4/INT2 sign-extended), FLOAT4E2M1 as its code in the low 4 bits. */
+#ifndef KILN_DTYPE_FLOAT8E4M3FN
+#define KILN_DTYPE_FLOAT8E4M3FN 17
+#define KILN_DTYPE_FLOAT8E4M3FNUZ 18
+#define KILN_DTYPE_FLOAT8E5M2 19
+#define KILN_DTYPE_FLOAT8E5M2FNUZ 20
+#define KILN_DTYPE_UINT4 21
+#define KILN_DTYPE_INT4 22
+#define KILN_DTYPE_FLOAT4E2M1 23
+#define KILN_DTYPE_FLOAT8E8M0 24
+#define KILN_DTYPE_UINT2 25
+#define KILN_DTYPE_INT2 26
+#endif
 
 ";
 
@@ -96,7 +121,9 @@ const DTYPE_CODES: &str = "\
 fn tensor_macros(s: &mut String, n: &str, kind: &str, tensors: &[(String, TensorType)]) {
     let lower = kind.to_lowercase();
     for (i, (name, ty)) in tensors.iter().enumerate() {
-        let _ = writeln!(s, "/* {lower} {i}: \"{}\" {ty} ({} bytes) */", comment_safe(name), ty.byte_size());
+        let unpacked = if ty.dtype.packed_bits().is_some() { ", unpacked: one element per byte" } else { "" };
+        let (name, size) = (comment_safe(name), ty.byte_size());
+        let _ = writeln!(s, "/* {lower} {i}: \"{name}\" {ty} ({size} bytes{unpacked}) */");
     }
     if tensors.is_empty() {
         let _ = writeln!(s, "/* no {lower}s: each list below holds one placeholder 0 */");

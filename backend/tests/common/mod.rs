@@ -277,6 +277,8 @@ pub fn random_tensor(r: &mut StdRng, dtype: DType, shape: &[usize]) -> Tensor {
         DType::Bool => TensorData::Bool((0..n).map(|_| r.gen_bool(0.5)).collect()),
         DType::F16 => TensorData::F16((0..n).map(|_| kiln_ir::F16::from_f32(r.gen_range(-4.0f32..4.0))).collect()),
         DType::BF16 => TensorData::BF16((0..n).map(|_| kiln_ir::BF16::from_f32(r.gen_range(-4.0f32..4.0))).collect()),
+        // The narrow storage types: values in [-8, 8) converted as Cast does.
+        d => TensorData::from_f64_iter(d, (0..n).map(|_| r.gen_range(-8.0f64..8.0))),
     };
     Tensor::new(shape.to_vec(), data).expect("element count matches shape")
 }

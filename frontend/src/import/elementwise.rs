@@ -153,6 +153,9 @@ pub fn cast(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         let code = i32::try_from(code).map_err(|_| ctx.attr_err("to", format!("bad type code {code}")))?;
         dtype_from_onnx(code).map_err(|_| ctx.attr_err("to", format!("unsupported type {}", onnx_dtype_name(code))))?
     };
+    if let Some(y) = super::narrow_cast::cast_with_options(imp, ctx, x, to)? {
+        return Ok(vec![y]);
+    }
     if imp.ty(x).dtype == to {
         return Ok(vec![x]);
     }

@@ -42,6 +42,7 @@ mod loss;
 mod lp_norm;
 mod lstm;
 mod modulo;
+mod narrow_cast;
 mod nd_index;
 mod nms;
 mod nn;

@@ -9,9 +9,13 @@
 //! Scales and zero points are per tensor (scalar), per axis (1-D along `axis`) or blocked
 //! (`block_size`: same rank as the input, each entry repeated `block_size` times along `axis`);
 //! [`broadcastable`] reshapes or repeats them to broadcast against the input. Integer types up
-//! to 16 bits are exact in f32, so the float path gives the reference's results; float8/int4
-//! types are not tensor types kiln has (an error when loading). Output dtypes follow the zero
-//! point, or `output_dtype`, or uint8; the scale's float type is the dequantized type.
+//! to 16 bits are exact in f32, so the float path gives the reference's results. The 4/2-bit
+//! integers (held one per byte, see `kiln_ir::narrow`) are clipped to their range like the
+//! others; the 8/4-bit floats skip the integer rounding and clip: `Cast` to them rounds to
+//! nearest even and saturates (`kiln_ir::minifloat`), which is the reference's
+//! `saturate_cast`. Dequantizing any of them is the Cast to f32 above (exact). Output dtypes
+//! follow the zero point, or `output_dtype`, or uint8; the scale's float type is the
+//! dequantized type.
 
 use super::ctx::NodeCtx;
 use super::Importer;
@@ -122,6 +126,9 @@ fn quantize_value(
     let shape = imp.shape(x);
     let scale = broadcastable(imp, ctx, q.scale, &shape, q, "scale")?;
     let scaled = binary(imp, ctx, BinaryOp::Div, x, scale, ctx.tmp("scaled"))?;
+    if to.is_minifloat() {
+        return quantize_to_minifloat(imp, ctx, scaled, q, &shape, to, name);
+    }
     let rounded = imp.emit1(ctx, Op::Unary(UnaryOp::Round), vec![scaled], ctx.tmp("rounded"))?;
     let shifted = match real_zero_point(imp, ctx, q, &shape, real)? {
         Some(zf) => binary(imp, ctx, BinaryOp::Add, rounded, zf, ctx.tmp("shifted"))?,
@@ -129,6 +136,30 @@ fn quantize_value(
     };
     let clipped = saturate(imp, ctx, shifted, to, "clipped", false)?;
     imp.emit1(ctx, Op::Cast { to }, vec![clipped], name)
+}
+
+/// `to(x / scale + zero_point)` for the 8/4-bit float targets: no integer rounding, the cast
+/// rounds to nearest even and saturates (QuantizeLinear's `saturate`, default 1; 0 is handled
+/// like Cast's, see `narrow_cast`). The ONNX reference drops the float8 zero point (the spec
+/// requires it to be 0); adding it is the spec's formula and the same for that 0.
+fn quantize_to_minifloat(
+    imp: &mut Importer,
+    ctx: &NodeCtx,
+    scaled: ValueId,
+    q: &Quant,
+    shape: &[usize],
+    to: DType,
+    name: String,
+) -> Result<ValueId> {
+    let real = imp.ty(scaled).dtype;
+    let shifted = match real_zero_point(imp, ctx, q, shape, real)? {
+        Some(zf) => binary(imp, ctx, BinaryOp::Add, scaled, zf, ctx.tmp("shifted"))?,
+        None => scaled,
+    };
+    match super::narrow_cast::cast_with_options(imp, ctx, shifted, to)? {
+        Some(y) => Ok(y),
+        None => imp.emit1(ctx, Op::Cast { to }, vec![shifted], name),
+    }
 }
 
 /// The zero point, if any, broadcastable against `shape` and cast to `real`.
@@ -151,7 +182,14 @@ fn saturate(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, to: DType, name: &str
         DType::I8 => (-128.0, 127.0),
         DType::U16 => (0.0, 65535.0),
         DType::I16 => (-32768.0, 32767.0),
-        other => return Err(ctx.err(format!("quantized type {} is not int8, uint8, int16 or uint16", other.name()))),
+        DType::U4 => (0.0, 15.0),
+        DType::I4 => (-8.0, 7.0),
+        DType::U2 => (0.0, 3.0),
+        DType::I2 => (-2.0, 1.0),
+        other => {
+            let msg = format!("quantized type {} is not an 8/16/4/2-bit integer or an 8/4-bit float", other.name());
+            return Err(ctx.err(msg));
+        }
     };
     let x = if round { imp.emit1(ctx, Op::Unary(UnaryOp::Round), vec![x], ctx.tmp("round"))? } else { x };
     imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min, max }), vec![x], ctx.tmp(name))

@@ -398,13 +398,53 @@ macro_rules! for_all_dtypes {
                 type $T = $crate::half::BF16;
                 $body
             }
+            $crate::DType::F8E4M3FN => {
+                type $T = $crate::narrow::F8E4M3FN;
+                $body
+            }
+            $crate::DType::F8E4M3FNUZ => {
+                type $T = $crate::narrow::F8E4M3FNUZ;
+                $body
+            }
+            $crate::DType::F8E5M2 => {
+                type $T = $crate::narrow::F8E5M2;
+                $body
+            }
+            $crate::DType::F8E5M2FNUZ => {
+                type $T = $crate::narrow::F8E5M2FNUZ;
+                $body
+            }
+            $crate::DType::F8E8M0 => {
+                type $T = $crate::narrow::F8E8M0;
+                $body
+            }
+            $crate::DType::F4E2M1 => {
+                type $T = $crate::narrow::F4E2M1;
+                $body
+            }
+            $crate::DType::I4 => {
+                type $T = $crate::narrow::I4;
+                $body
+            }
+            $crate::DType::U4 => {
+                type $T = $crate::narrow::U4;
+                $body
+            }
+            $crate::DType::I2 => {
+                type $T = $crate::narrow::I2;
+                $body
+            }
+            $crate::DType::U2 => {
+                type $T = $crate::narrow::U2;
+                $body
+            }
             d => $crate::for_num_dtypes!(d, $T => $body, bool => { type $T = bool; $body }),
         }
     };
 }
 
 /// Runs `$body` with `$T` aliased to the Rust type of numeric dtype `$d`; bool and the
-/// storage-only half types run `$other` (every caller's `$other` is an "unsupported" error).
+/// storage-only half and narrow types run `$other` (every caller's `$other` is an "unsupported" error).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_num_dtypes {
@@ -451,6 +491,7 @@ macro_rules! for_num_dtypes {
                 $body
             }
             $crate::DType::Bool | $crate::DType::F16 | $crate::DType::BF16 => $other,
+            $crate::DType::F8E4M3FN | $crate::DType::F8E4M3FNUZ | $crate::DType::F8E5M2 | $crate::DType::F8E5M2FNUZ | $crate::DType::F8E8M0 | $crate::DType::F4E2M1 | $crate::DType::I4 | $crate::DType::U4 | $crate::DType::I2 | $crate::DType::U2 => $other,
         }
     };
 }

@@ -235,7 +235,8 @@ fn saturate<T: CastElem>(v: f64) -> T {
     let (lo, hi) = match T::DTYPE {
         crate::DType::F32 => (f32::MIN as f64, f32::MAX as f64),
         crate::DType::F64 => (f64::MIN, f64::MAX),
-        crate::DType::Bool => return T::from_scalar(Scalar::F(v)),
+        // Bool and the narrow storage types: Cast semantics (their range is not an f64 interval).
+        d if d == crate::DType::Bool || d.is_narrow() => return T::from_scalar(Scalar::F(v)),
         _ => (T::from_scalar(Scalar::F(f64::NEG_INFINITY)).to_f64(), T::from_scalar(Scalar::F(f64::INFINITY)).to_f64()),
     };
     T::from_scalar(Scalar::F(if v.is_nan() { v } else { v.clamp(lo, hi) }))

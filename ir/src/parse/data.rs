@@ -93,5 +93,15 @@ fn elements<'a>(dtype: DType, words: &[&'a str]) -> Result<TensorData, &'a str> 
         DType::Bool => typed::<bool>(words),
         DType::F16 => typed::<crate::half::F16>(words),
         DType::BF16 => typed::<crate::half::BF16>(words),
+        DType::F8E4M3FN => typed::<crate::narrow::F8E4M3FN>(words),
+        DType::F8E4M3FNUZ => typed::<crate::narrow::F8E4M3FNUZ>(words),
+        DType::F8E5M2 => typed::<crate::narrow::F8E5M2>(words),
+        DType::F8E5M2FNUZ => typed::<crate::narrow::F8E5M2FNUZ>(words),
+        DType::F8E8M0 => typed::<crate::narrow::F8E8M0>(words),
+        DType::F4E2M1 => typed::<crate::narrow::F4E2M1>(words),
+        DType::I4 => typed::<crate::narrow::I4>(words),
+        DType::U4 => typed::<crate::narrow::U4>(words),
+        DType::I2 => typed::<crate::narrow::I2>(words),
+        DType::U2 => typed::<crate::narrow::U2>(words),
     }
 }

@@ -118,6 +118,34 @@ macro_rules! half_text_element {
 half_text_element!(crate::half::F16, 0x7e00);
 half_text_element!(crate::half::BF16, 0x7fc0);
 
+/// The narrow types print their stored byte: sub-byte integers as their decimal value, the
+/// minifloats as their code in hex (`0x7e`), which round-trips every code (NaNs included)
+/// without a decimal spelling per format. Parsing rejects values the type cannot hold.
+macro_rules! narrow_text_element {
+    (int: $($t:ident($inner:ty, $lo:expr, $hi:expr)),*; code: $($f:ident($bits:expr)),*) => {
+        $(impl TextElement for crate::narrow::$t {
+            fn to_text(self) -> String {
+                self.0.to_string()
+            }
+            fn from_text(s: &str) -> Option<Self> {
+                let v: $inner = s.parse().ok()?;
+                ($lo..=$hi).contains(&v).then_some(crate::narrow::$t(v))
+            }
+        })*
+        $(impl TextElement for crate::narrow::$f {
+            fn to_text(self) -> String {
+                format!("0x{:02x}", self.0)
+            }
+            fn from_text(s: &str) -> Option<Self> {
+                let v = u16::from_str_radix(s.strip_prefix("0x")?, 16).ok()?;
+                (v < 1 << $bits).then_some(crate::narrow::$f(v as u8))
+            }
+        })*
+    };
+}
+narrow_text_element!(int: I4(i8, -8, 7), U4(u8, 0, 15), I2(i8, -2, 1), U2(u8, 0, 3);
+    code: F8E4M3FN(8), F8E4M3FNUZ(8), F8E5M2(8), F8E5M2FNUZ(8), F8E8M0(8), F4E2M1(4));
+
 impl TextElement for bool {
     fn to_text(self) -> String {
         self.to_string()

@@ -7,11 +7,17 @@
 //! as an f32; a half target is narrowed from f32, from f64 rounded to odd, or from an integer or
 //! bool converted to f64 first (exact up to 2^53), so every path rounds once, like the evaluator.
 //!
+//! The 8/4-bit floats and 2/4-bit integers ([`super::minifloat`]) follow the same pattern: a
+//! minifloat source decodes exactly to f32, a sub-byte integer source is read as the `i8`/`u8`
+//! it is held in; a minifloat target is encoded from f32 (reached like a half target, with one
+//! rounding), a sub-byte integer target truncates into an i64 and wraps to its bits.
+//!
 //! Float-to-narrow-integer conversions clamp in float first and then convert to `i32`/`i64`,
 //! since Cranelift has saturating conversions to 32 and 64 bits only.
 
 use super::float::clamp;
 use super::half;
+use super::minifloat;
 use crate::emit::clif_type;
 use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -26,8 +32,25 @@ pub(crate) fn convert(b: &mut FunctionBuilder, x: Value, from: DType, to: DType)
         let f = half::widen(b, x, from);
         return convert(b, f, DType::F32, to);
     }
+    if from.is_minifloat() {
+        let f = minifloat::widen(b, x, from);
+        return convert(b, f, DType::F32, to);
+    }
+    if from.is_sub_byte_int() {
+        let held = if from.is_signed_narrow() { DType::I8 } else { DType::U8 };
+        return convert(b, x, held, to);
+    }
     if to.is_half() {
-        return to_half(b, x, from, to);
+        let f = to_f32_once(b, x, from);
+        return half::narrow(b, f, to);
+    }
+    if to.is_minifloat() {
+        let f = to_f32_once(b, x, from);
+        return minifloat::narrow(b, f, to);
+    }
+    if to.is_sub_byte_int() {
+        let wide = convert(b, x, from, DType::I64);
+        return minifloat::wrap_int(b, wide, to);
     }
     if to == DType::Bool {
         return to_bool(b, x, from);
@@ -41,16 +64,17 @@ pub(crate) fn convert(b: &mut FunctionBuilder, x: Value, from: DType, to: DType)
     }
 }
 
-fn to_half(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
-    let f = match from {
+/// `x` as the f32 a storage type is narrowed from, rounded once (f64 and wide integers
+/// through f64 rounded to odd).
+fn to_f32_once(b: &mut FunctionBuilder, x: Value, from: DType) -> Value {
+    match from {
         DType::F32 => x,
         DType::F64 => half::f64_to_f32_round_odd(b, x),
         _ => {
             let wide = convert(b, x, from, DType::F64);
             half::f64_to_f32_round_odd(b, wide)
         }
-    };
-    half::narrow(b, f, to)
+    }
 }
 
 fn to_bool(b: &mut FunctionBuilder, x: Value, from: DType) -> Value {

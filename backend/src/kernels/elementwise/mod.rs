@@ -17,6 +17,7 @@ pub(crate) mod driver;
 pub(crate) mod float;
 mod half;
 pub(crate) mod int;
+mod minifloat;
 
 use crate::emit::clif_type;
 use crate::error::Result;
@@ -87,6 +88,9 @@ type Element = Box<dyn FnMut(&mut FunctionBuilder, &[Value]) -> Value>;
 fn element_body(spec: &KernelSpec, dtype: DType, out: DType, has_round: bool) -> Result<Element> {
     let unsupported = |what: &str| spec.unsupported(format!("{what} on {dtype}"));
     match spec.op.clone() {
+        Op::Unary(_) | Op::Binary(_) if dtype.is_storage_only() => {
+            Err(unsupported("arithmetic (a storage-only type: the frontend computes it in f32)"))
+        }
         Op::Unary(u) if dtype.is_float() => {
             float::check_unary(u).map_err(|m| unsupported(m))?;
             Ok(Box::new(move |b, v| float::unary(b, u, v[0], has_round)))
