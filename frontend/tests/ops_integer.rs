@@ -312,3 +312,28 @@ fn opset_1_ops_with_another_interface_are_rejected_per_node() {
     let g = concat(vec![a_int("axis", 1)]).graph();
     assert_eq!(out_shape(&g, 0), vec![2, 6]);
 }
+
+/// ReduceMax/ReduceMin (opset 20) of a bool `[rows, n]` input along axis 1.
+fn bool_reduce(op: &str, x: &Tensor) -> Vec<bool> {
+    let g = ModelBuilder::new(20)
+        .input_typed("x", elem(DType::Bool), dims(x.shape()))
+        .init("axes", &i64s(&[1]))
+        .node_attrs(op, &["x", "axes"], &["y"], vec![a_int("keepdims", 0)])
+        .output("y")
+        .graph();
+    let y = eval_graph(&verified(g), std::slice::from_ref(x)).expect("eval").remove(0);
+    y.as_slice::<bool>().expect("bool").to_vec()
+}
+
+#[test]
+fn bool_reduce_max_is_any_and_min_is_all() {
+    for n in [0, 1, 3, 5, 17] {
+        let v: Vec<bool> = (0..4 * n).map(|i| (i * 7 + i / n.max(1)) % 5 == 0 || i % n.max(1) == 0 && i < n).collect();
+        let x = Tensor::from_vec(vec![4, n], v.clone());
+        let rows: Vec<&[bool]> = if n == 0 { vec![&[]; 4] } else { v.chunks(n).collect() };
+        let any: Vec<bool> = rows.iter().map(|r| r.iter().any(|&b| b)).collect();
+        let all: Vec<bool> = rows.iter().map(|r| r.iter().all(|&b| b)).collect();
+        assert_eq!(bool_reduce("ReduceMax", &x), any, "n={n}");
+        assert_eq!(bool_reduce("ReduceMin", &x), all, "n={n}");
+    }
+}

@@ -1,5 +1,8 @@
 //! Reductions: every Reduce* op (axes an attribute before opset 13 for ReduceSum and before 18
 //! for the others, an input after, with `noop_with_empty_axes`), and ArgMax/ArgMin.
+//!
+//! ReduceMax/ReduceMin on bool (opset 20) are "any"/"all": the bools are reduced as u8 0/1 and
+//! cast back, so an empty set gives u8's identities 0 (false) and 255 (true), as ONNX specifies.
 
 use super::ctx::NodeCtx;
 use super::shape::{axes_param, normalise_axes};
@@ -27,6 +30,11 @@ pub fn reduce(imp: &mut Importer, ctx: &NodeCtx, kind: ReduceKind) -> Result<Vec
         return Ok(vec![log_sum_exp(imp, ctx, x, axes, keepdims)?]);
     }
     let op = Op::Reduce { kind, axes, keepdims };
+    if imp.ty(x).dtype == DType::Bool && matches!(kind, ReduceKind::Max | ReduceKind::Min) {
+        let bytes = imp.emit1(ctx, Op::Cast { to: DType::U8 }, vec![x], ctx.tmp("u8"))?;
+        let r = imp.emit1(ctx, op, vec![bytes], ctx.tmp("reduced_u8"))?;
+        return Ok(vec![imp.emit1(ctx, Op::Cast { to: DType::Bool }, vec![r], ctx.out(0))?]);
+    }
     Ok(vec![imp.emit1(ctx, op, vec![x], ctx.out(0))?])
 }
 
