@@ -174,8 +174,6 @@ pub fn unary_accepts(u: UnaryOp, d: DType) -> bool {
 pub fn binary_accepts(b: BinaryOp, d: DType) -> bool {
     match b {
         BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool || d.is_int(),
-        BinaryOp::Equal => !d.is_half(),
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => d == DType::Bool,
         BinaryOp::Equal => !d.is_storage_only(),
         BinaryOp::PRelu => d.is_float() || matches!(d, DType::I32 | DType::I64 | DType::U32 | DType::U64),
         BinaryOp::Pow => d.is_float() || matches!(d, DType::I32 | DType::I64),
