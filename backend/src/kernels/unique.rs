@@ -75,7 +75,8 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     Ok(())
 }
 
-/// The Cranelift type and comparison kind of `dtype`, or `None` for half types.
+/// The Cranelift type and comparison kind of `dtype`, or `None` for storage-only types (half
+/// and narrow types; the frontend computes Unique on them in f32).
 fn element(dtype: DType) -> Option<(Type, Kind)> {
     Some(match dtype {
         DType::F32 => (types::F32, Kind::Float),
@@ -88,7 +89,7 @@ fn element(dtype: DType) -> Option<(Type, Kind)> {
         DType::U16 => (types::I16, Kind::Unsigned),
         DType::U32 => (types::I32, Kind::Unsigned),
         DType::U64 => (types::I64, Kind::Unsigned),
-        DType::F16 | DType::BF16 => return None,
+        _ => return None,
     })
 }
 
