@@ -305,8 +305,9 @@ pub fn compare_pb_files(expected: &Path, actual: &Path, tol: Tolerance) -> Resul
     compare(&read_pb(expected)?, &got, tol)
 }
 
-/// Same dtype and shape, then floats within `tol` (NaN equals NaN, infinities exact) and
-/// integers, bools and the narrow types exactly (see [`exact_values`]).
+/// Same dtype and shape, then floats (f32, f64, and f16/bf16 by value) within `tol` (NaN
+/// equals NaN, infinities exact) and integers, bools and the narrow types exactly (see
+/// [`exact_values`]).
 ///
 /// # Errors
 /// What differs: dtype, shape, or the number of mismatches with the first one and the largest
@@ -318,7 +319,8 @@ pub fn compare(expected: &Tensor, actual: &Tensor, tol: Tolerance) -> Result<(),
     if expected.shape() != actual.shape() {
         return Err(format!("shape {:?}, expected {:?}", actual.shape(), expected.shape()));
     }
-    let bad: Vec<usize> = if expected.dtype().is_float() {
+    let bad: Vec<usize> = if expected.dtype().is_float() || expected.dtype().is_half() {
+        let tol = at_least_two_ulps(tol, expected.dtype());
         let (e, a) = (expected.to_f64_vec(), actual.to_f64_vec());
         (0..e.len()).filter(|&i| !floats_close(e[i], a[i], tol)).collect()
     } else {
@@ -335,6 +337,19 @@ pub fn compare(expected: &Tensor, actual: &Tensor, tol: Tolerance) -> Result<(),
         a[first],
         e[first]
     ))
+}
+
+/// f16/bf16 results: kiln computes each op in f32 and rounds once (as onnxruntime does on CPU),
+/// while a reference may round intermediate results too, so the two may differ by a rounding
+/// or two of the type: the relative tolerance is at least two units in the last place (f16
+/// 2^-9, bf16 2^-6). Other types keep `tol`.
+fn at_least_two_ulps(tol: Tolerance, dtype: DType) -> Tolerance {
+    let ulp = match dtype {
+        DType::F16 => 2f64.powi(-10),
+        DType::BF16 => 2f64.powi(-7),
+        _ => return tol,
+    };
+    Tolerance { rtol: tol.rtol.max(2.0 * ulp), ..tol }
 }
 
 fn floats_close(e: f64, a: f64, tol: Tolerance) -> bool {
@@ -543,6 +558,18 @@ mod self_tests {
         let tol = NODE_TOLERANCE;
         assert!(compare(&f32s(&[1.0, 0.0, f32::NAN]), &f32s(&[1.0005, 5e-6, f32::NAN]), tol).is_ok());
         assert!(compare(&f32s(&[f32::INFINITY]), &f32s(&[f32::INFINITY]), tol).is_ok());
+    }
+
+    #[test]
+    fn half_floats_compare_by_value() {
+        let half = |v: &[f32]| f32s(v).cast(DType::F16).expect("f32 -> f16");
+        assert!(compare(&half(&[0.5, 1.0]), &half(&[0.5, 1.0]), NODE_TOLERANCE).is_ok());
+        let err = compare(&half(&[0.5, 1.0]), &half(&[0.0, 1.0]), NODE_TOLERANCE).unwrap_err();
+        assert!(err.starts_with("1 of 2 elements differ; first at 0"), "{err}");
+        // Two f16 ulps apart passes, three do not (1 + k * 2^-10 is exact in f16).
+        let ulps = |k: f32| half(&[1.0 + k * 2f32.powi(-10)]);
+        assert!(compare(&ulps(0.0), &ulps(2.0), NODE_TOLERANCE).is_ok());
+        assert!(compare(&ulps(0.0), &ulps(3.0), NODE_TOLERANCE).is_err());
     }
 
     #[test]
