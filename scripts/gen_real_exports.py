@@ -21,8 +21,8 @@ Layout (the one `scripts/gen_test_data.py` writes and `tests/common/suite.rs` re
     real_exports/<model>/test_data_set_0/{input,output}_N.pb
     real_exports/manifest.json, real_exports/.stamp
 
-Deterministic: the same bytes on every run. Regenerated only when this script or the onnx or
-onnxruntime versions change (the stamp). Run through `scripts/gen-test-data.sh`, or directly:
+Deterministic: the same bytes on every run. Regenerated only when this script, the Python pins
+(scripts/requirements.txt) or the onnx or onnxruntime versions change (the stamp). Run through `scripts/gen-test-data.sh`, or directly:
 
     gen_real_exports.py [--out target/test-data] [--force]
 """
@@ -1003,6 +1003,7 @@ def write_model(name: str, case_dir: Path) -> onnx.ModelProto:
 def stamp() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(Path(gtd.__file__).read_bytes())
+    h.update(gtd.REQUIREMENTS.read_bytes())
     h.update(onnx.__version__.encode())
     import onnxruntime
 

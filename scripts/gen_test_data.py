@@ -20,7 +20,8 @@ Layout of the cache (default `target/test-data`, override with KILN_TEST_DATA or
                                                   models (scripts/gen_bench_models.py)
 
 Each category is regenerated only when its stamp (`<category>/.stamp`: onnx and onnxruntime
-versions plus a hash of this script and of its inputs) differs, so re-running is cheap.
+versions plus a hash of this script, of scripts/requirements.txt and of its inputs) differs, so
+re-running is cheap.
 Why a manifest: the Rust runner then needs no ONNX parser of its own to know a test's op type and
 input names, and it refuses to run when the manifest is missing (never a vacuous pass).
 """
@@ -45,6 +46,8 @@ ONNX_TEST_DIR = Path(onnx.__file__).parent / "backend" / "test"
 SHIPPED_MODEL_KINDS = ("simple", "pytorch-converted", "pytorch-operator")
 EXAMPLE_MODEL = ROOT / "examples" / "mobilenet_tiny.onnx"
 EXAMPLE_INPUT = ROOT / "examples" / "input.npy"
+# The pinned Python packages: a new pin regenerates every category.
+REQUIREMENTS = ROOT / "scripts" / "requirements.txt"
 
 
 def log(msg: str) -> None:
@@ -53,6 +56,7 @@ def log(msg: str) -> None:
 
 def script_hash(*extra: Path) -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(REQUIREMENTS.read_bytes())
     h.update(onnx.__version__.encode())
     try:
         import onnxruntime

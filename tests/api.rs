@@ -101,13 +101,24 @@ fn every_dtype() -> Vec<Tensor> {
     ts
 }
 
+/// Every dtype round-trips through `.npy` except the narrow (8/4/2-bit) ones: they are written
+/// as one-byte opaque records (`|V1`), which cannot say which type they hold, so reading one
+/// back is an error pointing at `.pb` files.
 #[test]
-fn npy_files_round_trip_every_dtype() {
+fn npy_files_round_trip_every_dtype_numpy_can_name() {
     let dir = scratch("api_npy_round_trip");
-    for (i, t) in every_dtype().into_iter().enumerate() {
+    let (narrow, named): (Vec<Tensor>, Vec<Tensor>) = every_dtype().into_iter().partition(|t| t.dtype().is_narrow());
+    assert!(!narrow.is_empty() && named.len() > narrow.len());
+    for (i, t) in named.into_iter().enumerate() {
         let path = dir.join(format!("t{i}.npy"));
         write_tensor(&path, "t", &t).unwrap();
         assert_eq!(read_tensor(&path).unwrap().tensor, t, "{t:?}");
+    }
+    for t in narrow {
+        let path = dir.join(format!("{}.npy", t.dtype()));
+        write_tensor(&path, "t", &t).unwrap();
+        let e = read_tensor(&path).unwrap_err().to_string();
+        assert!(e.contains("|V1") && e.contains(".pb"), "{}: {e}", t.dtype());
     }
 }
 

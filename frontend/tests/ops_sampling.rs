@@ -429,6 +429,25 @@ fn roi_align_adaptive_sampling_is_an_error() {
     assert!(e.contains("(RoiAlign), attribute 'sampling_ratio'"), "{e}");
 }
 
+/// Regression (mutation test): `output_height = 2^40` allocated a 2^40-entry bin table and
+/// aborted; the sample grid is bounded before any table is built.
+#[test]
+fn roi_align_huge_output_is_an_error_not_an_allocation() {
+    let b = ModelBuilder::new(22)
+        .input("x", &[1, 1, 10, 10])
+        .input("rois", &[3, 4])
+        .input_typed("batch", 7, vec![kiln_frontend::Dim::Fixed(3)])
+        .node_attrs(
+            "RoiAlign",
+            &["x", "rois", "batch"],
+            &["y"],
+            vec![a_int("output_height", 1 << 40), a_int("output_width", 5), a_int("sampling_ratio", 2)],
+        )
+        .output("y");
+    let e = b.import().map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("(RoiAlign)") && e.contains("sample grid"), "{e}");
+}
+
 // ---------------------------------------------------------------- MaxUnpool
 
 #[test]

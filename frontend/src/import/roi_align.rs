@@ -14,7 +14,7 @@
 //! `sampling_ratio = 0` (an adaptive, roi-dependent number of samples) is not supported: the IR
 //! needs a static sample count.
 
-use super::build::{bin, cast, scalar, select, un};
+use super::build::{bin, cast, scalar, select, un, MAX_TABLE_ELEMENTS};
 use super::ctx::NodeCtx;
 use super::sampling::{pixel_rows, tap_const};
 use super::Importer;
@@ -40,6 +40,12 @@ pub fn roi_align(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         return Err(ctx.input_err(1, format!("rois {rs:?} and batch_indices {bs:?} must be [R, 4] and int [R]")));
     }
     let spec = spec(ctx)?;
+    // The corner gather `[R, PH, PW, GH, GW, 2, 2, C]` is the largest tensor built: bound it
+    // before any attribute-sized constant (`bins`, `samples`) is allocated.
+    let corners = [rs[0], spec.pooled[0], spec.pooled[1], spec.grid, spec.grid, 4, xs[1]];
+    if corners.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > MAX_TABLE_ELEMENTS) {
+        return Err(ctx.err(format!("the sample grid {corners:?} exceeds {MAX_TABLE_ELEMENTS} elements")));
+    }
     let rois = if imp.ty(rois).dtype == dtype { rois } else { cast(imp, ctx, rois, dtype, ctx.tmp("rois_cast"))? };
     let (yi, yw) = axis(imp, ctx, &spec, rois, 1, 0, xs[2])?;
     let (xi, xw) = axis(imp, ctx, &spec, rois, 0, 1, xs[3])?;
