@@ -134,7 +134,10 @@ fn unsupported_ops_are_reported_before_other_errors() {
         .node("SequenceConstruct", &["a"], &["b"])
         .output("b");
     let e = b.import().unwrap_err();
-    assert!(matches!(&e, FrontendError::UnsupportedOps(v) if v.len() == 1 && v[0].op_type == "SequenceConstruct"), "{e}");
+    assert!(
+        matches!(&e, FrontendError::UnsupportedOps(v) if v.len() == 1 && v[0].op_type == "SequenceConstruct"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -223,9 +226,8 @@ fn shape_size_range_and_constants_fold_at_import() {
 /// limit (2 GiB) it is an error naming the node.
 #[test]
 fn huge_constant_of_shape_becomes_an_expand_node() {
-    let model = |dims: &[i64]| {
-        ModelBuilder::new(13).init("s", &i64s(dims)).node("ConstantOfShape", &["s"], &["y"]).output("y")
-    };
+    let model =
+        |dims: &[i64]| ModelBuilder::new(13).init("s", &i64s(dims)).node("ConstantOfShape", &["s"], &["y"]).output("y");
     let g = model(&[1 << 20, 1 << 8]).graph();
     assert_eq!(only_op(&g), Op::Expand { shape: vec![1 << 20, 1 << 8] });
     let e = model(&[1 << 20, 1 << 10]).import().unwrap_err().to_string();

@@ -467,7 +467,8 @@ fn name_filter() -> Option<NameFilter> {
 /// on a crash, on a regression of the expected list, or when `cases` is empty.
 pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
     let filter = name_filter();
-    let filtered: Vec<Case> = cases.iter().filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.name))).cloned().collect();
+    let filtered: Vec<Case> =
+        cases.iter().filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.name))).cloned().collect();
     let cases = &filtered[..];
     assert!(
         !cases.is_empty(),

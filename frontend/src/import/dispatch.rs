@@ -14,9 +14,9 @@ use super::{
     quantize, reduce, resize, rotary, scatter_elements, shape, source, space_depth, tensor_ops, top_k, triangular,
     trig_extra, window, Importer,
 };
+use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{nms, non_zero, unique};
-use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 

@@ -491,7 +491,16 @@ macro_rules! for_num_dtypes {
                 $body
             }
             $crate::DType::Bool | $crate::DType::F16 | $crate::DType::BF16 => $other,
-            $crate::DType::F8E4M3FN | $crate::DType::F8E4M3FNUZ | $crate::DType::F8E5M2 | $crate::DType::F8E5M2FNUZ | $crate::DType::F8E8M0 | $crate::DType::F4E2M1 | $crate::DType::I4 | $crate::DType::U4 | $crate::DType::I2 | $crate::DType::U2 => $other,
+            $crate::DType::F8E4M3FN
+            | $crate::DType::F8E4M3FNUZ
+            | $crate::DType::F8E5M2
+            | $crate::DType::F8E5M2FNUZ
+            | $crate::DType::F8E8M0
+            | $crate::DType::F4E2M1
+            | $crate::DType::I4
+            | $crate::DType::U4
+            | $crate::DType::I2
+            | $crate::DType::U2 => $other,
         }
     };
 }
