@@ -2,8 +2,8 @@
 //!
 //! Run before anything else so a user sees the whole list in one error rather than one op per
 //! attempt: ops of other domains (ai.onnx.ml, training, custom), unknown default-domain ops
-//! (sequences...), string tensors, and optional outputs kiln does not compute (Dropout's mask,
-//! MaxPool's indices, BatchNormalization's running statistics) when used; in If/Loop/Scan bodies
+//! (sequences...), string tensors, and optional outputs kiln does not compute when used
+//! (BatchNormalization's statistics outside opset-14+ training mode); in If/Loop/Scan bodies
 //! too, whose nodes are listed as `Parent/Child`, along with subgraph outputs that are not
 //! tensors (sequences, optionals).
 
@@ -86,8 +86,13 @@ fn why_unsupported(n: &NodeProto, used: &HashSet<&str>) -> Option<Option<String>
     if !known.contains(&n.op_type.as_str()) {
         return Some(None);
     }
+    // BatchNormalization's running statistics exist in training mode (opset 14+) only; its
+    // pre-14 training outputs (saved mean and variance) are not computed.
+    let training = n.attribute.iter().any(|a| a.name == "training_mode" && a.i != 0);
     let first_extra = match n.op_type.as_str() {
-        "MaxPool" | "BatchNormalization" => 1,
+        "MaxPool" => 2,
+        "BatchNormalization" if training => 3,
+        "BatchNormalization" => 1,
         _ => usize::MAX,
     };
     if let Some(out) = n.output.iter().skip(first_extra).find(|o| !o.is_empty() && used.contains(o.as_str())) {

@@ -153,13 +153,26 @@ fn pools_resolve_pads_and_options() {
 }
 
 #[test]
-fn max_pool_indices_output_is_unsupported_when_used() {
-    let b = ModelBuilder::new(12)
+fn max_pool_indices_output_imports_with_flat_input_indices() {
+    // 2x2 windows, stride 2, over [1, 2, 4, 4] holding 31 - i at flat index i (the maximum of
+    // each window is its first element); channel 1 adds the plane offset 16.
+    let g = ModelBuilder::new(12)
         .input("x", &[1, 2, 4, 4])
-        .node_attrs("MaxPool", &["x"], &["y", "idx"], vec![a_ints("kernel_shape", &[2, 2])])
-        .output("idx");
-    let e = b.import().unwrap_err().to_string();
-    assert!(e.contains("optional output 'idx' is used"), "{e}");
+        .node_attrs(
+            "MaxPool",
+            &["x"],
+            &["y", "idx"],
+            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
+        )
+        .output("y")
+        .output("idx")
+        .graph();
+    let x: Vec<f32> = (0..32).map(|i| 31.0 - i as f32).collect();
+    let out = kiln_ir::eval_graph(&g, &[f32s(&[1, 2, 4, 4], &x)]).unwrap();
+    let idx = vec![0, 2, 8, 10, 16, 18, 24, 26];
+    assert_eq!(out[1].shape(), &[1, 2, 2, 2]);
+    assert_eq!(out[1].to_i64_vec(), idx);
+    assert_eq!(out[0].to_f64_vec(), idx.iter().map(|&i| 31.0 - i as f64).collect::<Vec<_>>());
 }
 
 #[test]

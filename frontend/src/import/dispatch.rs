@@ -15,6 +15,7 @@ use super::{
     trig_extra, window, Importer,
 };
 use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
+use super::integer_linear;
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
 use super::{nms, non_zero, unique};
 use crate::error::Result;
@@ -91,6 +92,7 @@ pub const SUPPORTED: &[&str] = &[
     "Cos",
     "DequantizeLinear",
     "DFT",
+    "DeformConv",
     "Div",
     "Dropout",
     "DynamicQuantizeLinear",
@@ -129,6 +131,7 @@ pub const SUPPORTED: &[&str] = &[
     "MaxPool",
     "MaxUnpool",
     "Mean",
+    "MelWeightMatrix",
     "Min",
     "Mod",
     "Mul",
@@ -138,6 +141,9 @@ pub const SUPPORTED: &[&str] = &[
     "Or",
     "PRelu",
     "QLinearMatMul",
+    "MatMulInteger",
+    "ConvInteger",
+    "QLinearConv",
     "QuantizeLinear",
     "Pad",
     "Pow",
@@ -160,6 +166,7 @@ pub const SUPPORTED: &[&str] = &[
     "RoiAlign",
     "RotaryEmbedding",
     "Round",
+    "Scatter",
     "ScatterElements",
     "ScatterND",
     "Selu",
@@ -178,6 +185,7 @@ pub const SUPPORTED: &[&str] = &[
     "Softsign",
     "Split",
     "Sqrt",
+    "STFT",
     "Squeeze",
     "Sub",
     "Sum",
@@ -283,14 +291,21 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "Slice" => tensor_ops::slice(imp, ctx),
         "Gather" => tensor_ops::gather(imp, ctx),
         "GatherElements" => gather_elements::gather_elements(imp, ctx),
-        "ScatterElements" => scatter_elements::scatter_elements(imp, ctx),
+        // Scatter (opsets 9-10) is ScatterElements without `reduction` under its old name.
+        "Scatter" | "ScatterElements" => scatter_elements::scatter_elements(imp, ctx),
         "DequantizeLinear" => quantize::dequantize(imp, ctx),
         "QuantizeLinear" => quantize::quantize(imp, ctx),
         "DynamicQuantizeLinear" => quantize::dynamic_quantize(imp, ctx),
         "QLinearMatMul" => quantize::qlinear_matmul(imp, ctx),
+        "MatMulInteger" => integer_linear::matmul_integer(imp, ctx),
+        "ConvInteger" => integer_linear::conv_integer(imp, ctx),
+        "QLinearConv" => integer_linear::qlinear_conv(imp, ctx),
         "GatherND" => nd_index::gather_nd(imp, ctx),
         "Einsum" => einsum::einsum(imp, ctx),
         "DFT" => dft::dft(imp, ctx),
+        "STFT" => super::stft::stft(imp, ctx),
+        "MelWeightMatrix" => super::mel_weight_matrix::mel_weight_matrix(imp, ctx),
+        "DeformConv" => super::deform_conv::deform_conv(imp, ctx),
         "ScatterND" => nd_index::scatter_nd(imp, ctx),
         "Pad" => tensor_ops::pad(imp, ctx),
         "Resize" => resize::resize(imp, ctx),

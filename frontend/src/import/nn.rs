@@ -1,5 +1,6 @@
-//! Neural-network ops: Conv, Gemm, MatMul (1-D operands through reshapes), BatchNormalization,
-//! MaxPool/AveragePool (pads resolved from auto_pad), LpPool (from an average pool),
+//! Neural-network ops: Conv, Gemm, MatMul (1-D operands through reshapes), BatchNormalization
+//! (training mode in `batch_norm_training`), MaxPool/AveragePool (pads resolved from auto_pad;
+//! MaxPool's `Indices` output in `pool_indices`), LpPool (from an average pool),
 //! GlobalAveragePool/GlobalMaxPool (reduces over the spatial axes), LRN, and
 //! Softmax/LogSoftmax (the pre-13 "flatten to 2-D" semantics rewritten as reshape -> softmax ->
 //! reshape).
@@ -129,7 +130,7 @@ pub fn batch_norm(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         return Err(ctx.attr_err("spatial", "spatial=0 (per-element statistics) is not supported"));
     }
     if ctx.bool_or("training_mode", false)? {
-        return Err(ctx.attr_err("training_mode", "training mode is not supported"));
+        return super::batch_norm_training::batch_norm_training(imp, ctx);
     }
     let ins = (0..5).map(|i| imp.input(ctx, i)).collect::<Result<Vec<_>>>()?;
     let op = Op::BatchNorm { epsilon: ctx.float_or("epsilon", 1e-5)? };
@@ -144,7 +145,11 @@ pub fn pool(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         PoolKind::Avg { count_include_pad: ctx.bool_or("count_include_pad", false)? }
     };
     let attrs = pool_attrs(imp, ctx, x, kind)?;
-    Ok(vec![imp.emit1(ctx, Op::Pool(attrs), vec![x], ctx.out(0))?])
+    let y = imp.emit1(ctx, Op::Pool(attrs.clone()), vec![x], ctx.out(0))?;
+    if ctx.op() != "MaxPool" || ctx.node.output.get(1).is_none_or(|o| o.is_empty()) {
+        return Ok(vec![y]);
+    }
+    Ok(vec![y, super::pool_indices::max_pool_indices(imp, ctx, x, &attrs, y)?])
 }
 
 /// The window of a pooling node over `x`.

@@ -3,6 +3,7 @@
 //! attribute in opset 7-8, input in 9), both to the IR's `Resize` with full-rank scales and sizes.
 //! Scales are stored in f64 because that is what the reference's coordinate transform uses: given
 //! f32 scales widened exactly, or `out / in` in f64 when the model gives sizes.
+//! `antialias = 1` (opset 18+) goes to `resize_antialias` with the attributes built here.
 
 use super::ctx::NodeCtx;
 use super::Importer;
@@ -106,9 +107,7 @@ pub fn resize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         let attrs = legacy_attrs(ctx, &input, scales)?;
         return Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?]);
     }
-    if ctx.bool_or("antialias", false)? {
-        return Err(ctx.attr_err("antialias", "antialiased resize is not supported"));
-    }
+    let antialias = ctx.bool_or("antialias", false)?;
     let rank = input.len();
     let axes: Vec<usize> = match ctx.ints("axes")? {
         Some(a) => a.iter().map(|&a| ctx.axis("axes", a, rank)).collect::<Result<_>>()?,
@@ -138,6 +137,9 @@ pub fn resize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         exclude_outside: ctx.bool_or("exclude_outside", false)?,
         extrapolation_value: ctx.float_or("extrapolation_value", 0.0)?,
     };
+    if antialias {
+        return super::resize_antialias::import(imp, ctx, x, attrs, &axes);
+    }
     Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?])
 }
 
