@@ -29,7 +29,12 @@ ARTIFACTS="$OUT/artifacts/$TARGET"
 SEEDS=(test_abs test_relu test_conv_with_strides_padding test_convtranspose test_gather_0
   test_reshape_reordered_all_dims test_expand_dim_changed test_slice test_matmul_2d
   test_maxpool_2d_default test_concat_2d_axis_0 test_resize_upsample_scales_linear
-  test_scatter_elements_with_axis test_nllloss_NCd1d2 test_einsum_batch_matmul test_lstm_defaults)
+  test_scatter_elements_with_axis test_nllloss_NCd1d2 test_einsum_batch_matmul test_lstm_defaults
+  test_qlinearconv test_convinteger_with_padding test_matmulinteger test_basic_deform_conv_with_padding
+  test_stft test_melweightmatrix test_resize_downsample_scales_linear_antialias
+  test_maxpool_with_argmax_2d_precomputed_pads test_batchnorm_example_training_mode
+  test_roialign_aligned_true test_nonzero_example test_gridsample test_if test_loop11 test_scan9_sum
+  test_nonmaxsuppression_center_point_box_format test_unique_sorted_with_axis test_dft)
 
 if [ "$SECONDS_TO_FUZZ" = 0 ]; then
   echo "KILN_FUZZ_SECONDS=0: fuzzing skipped"

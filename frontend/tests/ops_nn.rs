@@ -158,12 +158,7 @@ fn max_pool_indices_output_imports_with_flat_input_indices() {
     // each window is its first element); channel 1 adds the plane offset 16.
     let g = ModelBuilder::new(12)
         .input("x", &[1, 2, 4, 4])
-        .node_attrs(
-            "MaxPool",
-            &["x"],
-            &["y", "idx"],
-            vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])],
-        )
+        .node_attrs("MaxPool", &["x"], &["y", "idx"], vec![a_ints("kernel_shape", &[2, 2]), a_ints("strides", &[2, 2])])
         .output("y")
         .output("idx")
         .graph();

@@ -6,6 +6,7 @@
 use super::causal_conv;
 use super::ctx::NodeCtx;
 use super::flex_attention;
+use super::integer_linear;
 use super::linear_attention;
 use super::tensor_scatter;
 use super::{
@@ -15,9 +16,8 @@ use super::{
     trig_extra, window, Importer,
 };
 use super::{affine_grid, col2im, grid_sample, roi_align, unpool};
-use super::integer_linear;
 use super::{control_flow, gru, loop_op, lstm, rnn, scan_op};
-use super::{nms, non_zero, unique};
+use super::{nms, non_zero, reverse_sequence, unique};
 use crate::error::Result;
 use kiln_ir::{BinaryOp, ReduceKind, UnaryOp, ValueId};
 
@@ -48,6 +48,7 @@ pub const SUPPORTED: &[&str] = &[
     "CumProd",
     "CumSum",
     "DepthToSpace",
+    "ReverseSequence",
     "Det",
     "Gelu",
     "GroupNormalization",
@@ -328,6 +329,7 @@ fn import_op(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         "LpNormalization" => lp_norm::lp_normalization(imp, ctx),
         "SpaceToDepth" => space_depth::space_to_depth(imp, ctx),
         "DepthToSpace" => space_depth::depth_to_space(imp, ctx),
+        "ReverseSequence" => reverse_sequence::reverse_sequence(imp, ctx),
         "SwiGLU" => act::swiglu(imp, ctx),
         "HannWindow" | "HammingWindow" | "BlackmanWindow" => window::window(imp, ctx),
         "CenterCropPad" => crop_pad::center_crop_pad(imp, ctx),

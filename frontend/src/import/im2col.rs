@@ -56,14 +56,8 @@ pub fn geometry(ctx: &NodeCtx, xs: &[usize], ws: &[usize], w_input: usize) -> Re
     }
     let input = xs[2..].to_vec();
     let n = input.len();
-    let per_axis = |name: &str| -> Result<Vec<usize>> {
-        let v = ctx.usizes(name)?.unwrap_or_else(|| vec![1; n]);
-        if v.len() != n || v.contains(&0) {
-            return Err(ctx.attr_err(name, format!("{v:?} is not {n} positive values")));
-        }
-        Ok(v)
-    };
-    let (strides, dilations) = (per_axis("strides")?, per_axis("dilations")?);
+    let (strides, dilations) =
+        (super::nn::positive_per_axis(ctx, "strides", n)?, super::nn::positive_per_axis(ctx, "dilations", n)?);
     let span = dilated_kernel(ctx, &kernel, &dilations)?;
     let pads = resolve_pads(ctx, &input, &span, &strides)?;
     let out = output_dims(ctx, &input, &span, &strides, &pads)?;

@@ -22,14 +22,7 @@ fn window(ctx: &NodeCtx, input: &[usize], kernel: &[usize]) -> Result<Window> {
     if kernel.len() != n {
         return Err(ctx.attr_err("kernel_shape", format!("has {} entries for {n} spatial axes", kernel.len())));
     }
-    let per_axis = |name: &str| -> Result<Vec<usize>> {
-        let v = ctx.usizes(name)?.unwrap_or_else(|| vec![1; n]);
-        if v.len() != n || v.contains(&0) {
-            return Err(ctx.attr_err(name, format!("{v:?} is not {n} positive values")));
-        }
-        Ok(v)
-    };
-    let (strides, dilations) = (per_axis("strides")?, per_axis("dilations")?);
+    let (strides, dilations) = (positive_per_axis(ctx, "strides", n)?, positive_per_axis(ctx, "dilations", n)?);
     let auto_pad = ctx.string_or("auto_pad", "NOTSET")?;
     let pads = match auto_pad.as_str() {
         "NOTSET" => ctx.usizes("pads")?.unwrap_or_else(|| vec![0; 2 * n]),
@@ -253,4 +246,14 @@ pub fn softmax(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let flat = imp.reshape(ctx, x, vec![rows, cols], ctx.tmp("rows"))?;
     let y = imp.emit1(ctx, make(1), vec![flat], ctx.tmp("normalised"))?;
     Ok(vec![imp.reshape(ctx, y, shape, ctx.out(0))?])
+}
+
+/// The window attribute `name` (`strides`, `dilations`): one positive entry per spatial axis,
+/// all 1 when absent.
+pub fn positive_per_axis(ctx: &NodeCtx, name: &str, n: usize) -> Result<Vec<usize>> {
+    let v = ctx.usizes(name)?.unwrap_or_else(|| vec![1; n]);
+    if v.len() != n || v.contains(&0) {
+        return Err(ctx.attr_err(name, format!("{v:?} is not {n} positive values")));
+    }
+    Ok(v)
 }
