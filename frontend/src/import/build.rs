@@ -80,3 +80,13 @@ pub fn iota_along(
     let vals: Vec<f64> = (0..n).map(|i| i as f64).collect();
     Ok(imp.constant(ctx.tmp("iota"), Tensor::from_f64(dtype, shape, &vals)))
 }
+
+/// Row-major multi-index of `i` in `dims`.
+pub fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; dims.len()];
+    for d in (0..dims.len()).rev() {
+        idx[d] = i % dims[d];
+        i /= dims[d];
+    }
+    idx
+}

@@ -10,7 +10,7 @@
 //! the last axis of `data` viewed as `[N, C, K*L + 1]` and a `ReduceSum` over `M`. The table is
 //! bounded by `build::MAX_TABLE_ELEMENTS`.
 
-use super::build::check_table;
+use super::build::{check_table, unravel};
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
@@ -108,14 +108,4 @@ fn contributions(g: &Geometry, l_total: usize) -> Vec<Vec<usize>> {
         }
     }
     lists
-}
-
-/// Row-major multi-index of `i` in `dims`.
-fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
-    let mut idx = vec![0; dims.len()];
-    for d in (0..dims.len()).rev() {
-        idx[d] = i % dims[d];
-        i /= dims[d];
-    }
-    idx
 }

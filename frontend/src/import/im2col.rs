@@ -16,12 +16,13 @@
 //! 3. that is `[N, G, C/G * K, L]` per group, and the weights `[M, C/G, k..]` are
 //!    `[G, M/G, C/G * K]`; the batched `MatMul` gives `[N, G, M/G, L]` = `[N, M, out..]`.
 //!
-//! The table is bounded by `build::MAX_TABLE_ELEMENTS`. Pads follow the reference's
-//! `_conv_implementation`: explicit `pads`, or `auto_pad` SAME_UPPER/SAME_LOWER with the
-//! dilated kernel (the odd pad at the end for SAME_UPPER), or VALID.
+//! The table is bounded by `build::MAX_TABLE_ELEMENTS`. Strides, dilations and pads (explicit,
+//! or `auto_pad` with the dilated kernel, as the reference's `_conv_implementation`) are
+//! resolved as for `Conv` (`nn::window`).
 
-use super::build::check_table;
+use super::build::{check_table, unravel};
 use super::ctx::NodeCtx;
+use super::nn::{window, Window};
 use super::Importer;
 use crate::error::Result;
 use kiln_ir::{Op, PadMode, Tensor, ValueId};
@@ -55,11 +56,8 @@ pub fn geometry(ctx: &NodeCtx, xs: &[usize], ws: &[usize], w_input: usize) -> Re
         return Err(ctx.attr_err("kernel_shape", format!("{kernel:?} must be the weights' non-empty {:?}", &ws[2..])));
     }
     let input = xs[2..].to_vec();
-    let n = input.len();
-    let (strides, dilations) =
-        (super::nn::positive_per_axis(ctx, "strides", n)?, super::nn::positive_per_axis(ctx, "dilations", n)?);
+    let Window { strides, dilations, pads } = window(ctx, &input, &kernel)?;
     let span = dilated_kernel(ctx, &kernel, &dilations)?;
-    let pads = resolve_pads(ctx, &input, &span, &strides)?;
     let out = output_dims(ctx, &input, &span, &strides, &pads)?;
     Ok(Geometry { group, kernel, strides, dilations, pads, input, out })
 }
@@ -68,32 +66,6 @@ pub fn geometry(ctx: &NodeCtx, xs: &[usize], ws: &[usize], w_input: usize) -> Re
 fn dilated_kernel(ctx: &NodeCtx, kernel: &[usize], dilations: &[usize]) -> Result<Vec<usize>> {
     let span = |(&k, &d): (&usize, &usize)| (k - 1).checked_mul(d).and_then(|s| s.checked_add(1));
     kernel.iter().zip(dilations).map(span).collect::<Option<_>>().ok_or_else(|| ctx.attr_err("dilations", "too large"))
-}
-
-/// Begin-then-end pads from `pads` or `auto_pad` (see the module docs).
-fn resolve_pads(ctx: &NodeCtx, input: &[usize], span: &[usize], strides: &[usize]) -> Result<Vec<usize>> {
-    let n = input.len();
-    let auto_pad = ctx.string_or("auto_pad", "NOTSET")?;
-    let pads = match auto_pad.as_str() {
-        "NOTSET" => ctx.usizes("pads")?.unwrap_or_else(|| vec![0; 2 * n]),
-        "VALID" => vec![0; 2 * n],
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut pads = vec![0; 2 * n];
-            for a in 0..n {
-                let target = input[a].div_ceil(strides[a]);
-                let reach = (target.saturating_sub(1)).checked_mul(strides[a]).and_then(|r| r.checked_add(span[a]));
-                let needed = reach.ok_or_else(|| ctx.attr_err("strides", "too large"))?.saturating_sub(input[a]);
-                let head = if auto_pad == "SAME_LOWER" { needed.div_ceil(2) } else { needed / 2 };
-                (pads[a], pads[n + a]) = (head, needed - head);
-            }
-            pads
-        }
-        other => return Err(ctx.attr_err("auto_pad", format!("unknown value '{other}'"))),
-    };
-    if pads.len() != 2 * n {
-        return Err(ctx.attr_err("pads", format!("has {} entries, expected {}", pads.len(), 2 * n)));
-    }
-    Ok(pads)
 }
 
 /// `(D + pads - span) / stride + 1` per axis; an error when the kernel does not fit.
@@ -166,14 +138,4 @@ fn window_table(ctx: &NodeCtx, g: &Geometry, kvol: usize, positions: usize) -> R
         }
     }
     Ok((p, table))
-}
-
-/// Row-major multi-index of `i` in `dims`.
-fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
-    let mut idx = vec![0; dims.len()];
-    for d in (0..dims.len()).rev() {
-        idx[d] = i % dims[d];
-        i /= dims[d];
-    }
-    idx
 }

@@ -11,13 +11,16 @@ use crate::error::Result;
 use kiln_ir::{BinaryOp, ConvAttrs, Op, PoolAttrs, PoolKind, ReduceKind, Tensor, UnaryOp, ValueId};
 
 /// Strides, dilations and begin-then-end pads of a windowed op over `input` spatial dims.
-struct Window {
-    strides: Vec<usize>,
-    dilations: Vec<usize>,
-    pads: Vec<usize>,
+pub(super) struct Window {
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    /// Begin pads, then end pads.
+    pub pads: Vec<usize>,
 }
 
-fn window(ctx: &NodeCtx, input: &[usize], kernel: &[usize]) -> Result<Window> {
+/// Strides, dilations and begin-then-end pads (explicit, or from `auto_pad`) of a conv or pool
+/// window of `kernel` over the spatial dims `input`.
+pub(super) fn window(ctx: &NodeCtx, input: &[usize], kernel: &[usize]) -> Result<Window> {
     let n = input.len();
     if kernel.len() != n {
         return Err(ctx.attr_err("kernel_shape", format!("has {} entries for {n} spatial axes", kernel.len())));
@@ -250,7 +253,7 @@ pub fn softmax(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
 
 /// The window attribute `name` (`strides`, `dilations`): one positive entry per spatial axis,
 /// all 1 when absent.
-pub fn positive_per_axis(ctx: &NodeCtx, name: &str, n: usize) -> Result<Vec<usize>> {
+fn positive_per_axis(ctx: &NodeCtx, name: &str, n: usize) -> Result<Vec<usize>> {
     let v = ctx.usizes(name)?.unwrap_or_else(|| vec![1; n]);
     if v.len() != n || v.contains(&0) {
         return Err(ctx.attr_err(name, format!("{v:?} is not {n} positive values")));

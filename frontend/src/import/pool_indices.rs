@@ -19,7 +19,7 @@
 //! reuses the vectorised slice/compare/select kernels. The tap count is bounded by
 //! [`MAX_TAPS`], the constant tables by `build::check_table`.
 
-use super::build::{bin, check_table, select};
+use super::build::{bin, check_table, select, unravel};
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
@@ -108,13 +108,7 @@ impl Geometry {
 
     /// The padded-coordinate start of tap `t` (row-major over the kernel) on every spatial axis.
     fn tap_offsets(&self, t: usize, a: &PoolAttrs) -> Vec<usize> {
-        let mut rest = t;
-        let mut offsets = vec![0; a.kernel.len()];
-        for i in (0..a.kernel.len()).rev() {
-            offsets[i] = (rest % a.kernel[i]) * a.dilations[i];
-            rest /= a.kernel[i];
-        }
-        offsets
+        unravel(t, &a.kernel).iter().zip(&a.dilations).map(|(k, d)| k * d).collect()
     }
 
     /// The strided slice of one tap: of the padded input (`full`) or of the `[1, 1, ..]` table.
