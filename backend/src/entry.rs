@@ -10,6 +10,7 @@
 use crate::emit::{copy_bytes, load, offset};
 use crate::error::{BackendError, Result};
 use crate::kernel::define_checked;
+use crate::mk::pack::PackedB;
 use crate::weights::Weights;
 use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -19,10 +20,12 @@ use kiln_passes::MemoryPlan;
 use std::collections::HashMap;
 
 /// One step of the entry function.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Step {
-    /// Call `func` with the node's input then output pointers.
-    Call { node: NodeId, func: FuncId },
+    /// Call `func` with the node's input then output pointers. Inputs listed in `packed` are
+    /// constants passed in a micro-kernel's packed layout instead (`crate::mk::pack`); with
+    /// `scratch`, a pointer to the workspace at that byte offset follows as the last argument.
+    Call { node: NodeId, func: FuncId, packed: Vec<(usize, PackedB)>, scratch: Option<usize> },
     /// Copy the node's single input into its single output (a Reshape/Identity that cannot alias).
     Copy { node: NodeId },
 }
@@ -74,7 +77,7 @@ pub fn emit_entry<M: Module>(
         cache: HashMap::new(),
     };
     for step in steps {
-        emit_step(module, &mut b, &mut cx, *step)?;
+        emit_step(module, &mut b, &mut cx, step)?;
     }
     copy_outputs_into_place(module, &mut b, &mut cx)?;
     let zero = b.ins().iconst(types::I32, 0);
@@ -86,20 +89,30 @@ pub fn emit_entry<M: Module>(
 }
 
 /// Emits one step: a kernel call on the node's buffers, or a copy.
-fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, step: Step) -> Result<()> {
+fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, step: &Step) -> Result<()> {
     let graph = cx.graph;
     match step {
-        Step::Call { node, func } => {
-            let nd = graph.node(node);
-            let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len());
-            for &v in nd.inputs.iter().chain(&nd.outputs) {
+        Step::Call { node, func, packed, scratch } => {
+            let nd = graph.node(*node);
+            let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len() + 1);
+            for (i, &v) in nd.inputs.iter().enumerate() {
+                let ptr = match packed.iter().find(|(input, _)| *input == i) {
+                    Some((_, packing)) => packed_pointer(module, b, cx, v, packing)?,
+                    None => pointer_of(module, b, cx, v)?,
+                };
+                args.push(ptr);
+            }
+            for &v in &nd.outputs {
                 args.push(pointer_of(module, b, cx, v)?);
             }
-            let callee = module.declare_func_in_func(func, b.func);
+            if let Some(off) = scratch {
+                args.push(offset(b, cx.workspace, *off as i64));
+            }
+            let callee = module.declare_func_in_func(*func, b.func);
             b.ins().call(callee, &args);
         }
         Step::Copy { node } => {
-            let nd = graph.node(node);
+            let nd = graph.node(*node);
             let (x, y) = (nd.inputs[0], nd.outputs[0]);
             let src = pointer_of(module, b, cx, x)?;
             let dst = pointer_of(module, b, cx, y)?;
@@ -141,6 +154,20 @@ fn pointer_of<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut Entry
     };
     cx.cache.insert(v, ptr);
     Ok(ptr)
+}
+
+/// The address of constant `v` packed as `packing` (a data object of its own, defined once per
+/// constant and packing).
+fn packed_pointer<M: Module>(
+    module: &mut M,
+    b: &mut FunctionBuilder,
+    cx: &mut EntryCx,
+    v: ValueId,
+    packing: &PackedB,
+) -> Result<Value> {
+    let data = cx.weights.packed_data_of(module, cx.graph, v, packing, cx.prefix)?;
+    let gv = weight_address(module, data, b.func);
+    Ok(b.ins().symbol_value(module.target_config().pointer_type(), gv))
 }
 
 /// Copies every graph output that was not produced in place: outputs that are graph inputs or

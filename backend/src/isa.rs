@@ -38,8 +38,10 @@ pub const X86_FEATURES: [&str; 17] = [
     "avx512bitalg",
     "avx512vbmi",
 ];
-/// The host features the JIT enables when present (the node suites run with these).
-const JIT_FEATURES: [&str; 5] = ["sse41", "sse42", "avx", "avx2", "fma"];
+/// The host features the JIT enables explicitly when present, on top of what
+/// `cranelift_native` detects (the node suites run with these). `avx512f` (or `avx2` + `fma`)
+/// selects the machine-code micro-kernels (`crate::mk`).
+const JIT_FEATURES: [&str; 6] = ["sse41", "sse42", "avx", "avx2", "fma", "avx512f"];
 /// aarch64 features [`isa_for_triple`] accepts (NEON is part of the baseline).
 pub const AARCH64_FEATURES: [&str; 4] = ["lse", "fp16", "dotprod", "i8mm"];
 
@@ -62,9 +64,34 @@ fn shared_flags(for_object: bool) -> Result<settings::Flags> {
 
 /// The ISA of the host CPU with every vector feature it has enabled explicitly.
 pub fn host_isa() -> Result<OwnedTargetIsa> {
-    let mut builder = cranelift_native::builder().map_err(|e| BackendError::Target(format!("host ISA: {e}")))?;
-    // The JIT keeps to the vector features it was validated with (not BMI or AVX-512).
-    for flag in host_features().into_iter().filter(|f| JIT_FEATURES.contains(f)) {
+    host_isa_with(&[])
+}
+
+/// [`host_isa`] with feature edits (`+name` / `-name`, comma-separated, as `kiln compile
+/// --features` takes them): `-avx512f` runs the JIT on the AVX2 micro-kernels, `-avx2` on
+/// Cranelift's kernels only. Additions beyond what the host has are an error (the code would not
+/// run here).
+pub fn host_isa_with(edits: &[String]) -> Result<OwnedTargetIsa> {
+    let triple = crate::native::target::host_triple();
+    let host = host_features();
+    let features = if edits.is_empty() {
+        host.clone()
+    } else {
+        crate::native::target::choose_features(&triple, Some(crate::native::target::Cpu::Native), edits)?.1
+    };
+    if let Some(f) = features.iter().find(|f| !host.contains(f)) {
+        return Err(BackendError::Target(format!("feature `{f}` is not available on this CPU (the JIT runs here)")));
+    }
+    // Without edits: what `cranelift_native` detects plus the vector features (as validated).
+    // With edits: exactly the chosen set, from a plain ISA, so removals hold.
+    let mut builder = if edits.is_empty() {
+        cranelift_native::builder().map_err(|e| BackendError::Target(format!("host ISA: {e}")))?
+    } else {
+        cranelift_codegen::isa::lookup(target_lexicon::Triple::host())
+            .map_err(|e| BackendError::Target(format!("host ISA: {e}")))?
+    };
+    let explicit = features.into_iter().filter(|f| !edits.is_empty() || JIT_FEATURES.contains(f));
+    for flag in explicit {
         // The flag names are Cranelift's own; enabling cannot fail for them.
         let _ = builder.enable(&format!("has_{flag}"));
     }

@@ -9,6 +9,7 @@
 //! Cranelift lowerings panic instead of erroring) and defines a kernel in any `Module`.
 
 use crate::error::{BackendError, Result};
+use crate::mk::{x86::Level, MicroIsa};
 use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, Signature, Type, UserFuncName, Value};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -65,6 +66,9 @@ pub fn emit_kernel(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
 pub struct TargetCaps {
     pub has_fma: bool,
     pub has_vector_round: bool,
+    /// The machine-code micro-kernel ISA (`crate::mk`), when the target has one: AVX-512 with
+    /// `avx512f`, AVX2 with `avx2` and `fma`, none otherwise.
+    pub micro: Option<MicroIsa>,
 }
 
 impl TargetCaps {
@@ -73,9 +77,16 @@ impl TargetCaps {
         let flag = |name: &str| isa.isa_flags().iter().any(|v| v.name == name && v.as_bool() == Some(true));
         match isa.triple().architecture {
             target_lexicon::Architecture::X86_64 => {
-                TargetCaps { has_fma: flag("has_avx") && flag("has_fma"), has_vector_round: flag("has_sse41") }
+                let micro = if flag("has_avx512f") {
+                    Some(MicroIsa::X86(Level::Avx512))
+                } else if flag("has_avx2") && flag("has_fma") {
+                    Some(MicroIsa::X86(Level::Avx2))
+                } else {
+                    None
+                };
+                TargetCaps { has_fma: flag("has_avx") && flag("has_fma"), has_vector_round: flag("has_sse41"), micro }
             }
-            _ => TargetCaps { has_fma: true, has_vector_round: true },
+            _ => TargetCaps { has_fma: true, has_vector_round: true, micro: None },
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod kernels;
 pub mod loops;
 pub mod math;
+pub mod mk;
 pub mod native;
 pub mod parallel;
 pub mod weights;

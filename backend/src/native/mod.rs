@@ -64,7 +64,7 @@ pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject>
     let run_symbol = format!("{}_run", cfg.name);
     let compiled = compile_graph_as(&mut module, graph, &plan, &prefix, &run_symbol)?;
     let workspace_symbol = format!("{}_workspace_size", cfg.name);
-    let size_fn = define_constant_function(&mut module, &workspace_symbol, plan.arena_size as i64)?;
+    let size_fn = define_constant_function(&mut module, &workspace_symbol, compiled.workspace_size as i64)?;
     let bytes = module
         .finish()
         .emit()

@@ -7,6 +7,8 @@
 //! number of inputs/outputs works without hand-written `extern "C"` signatures.
 #![allow(dead_code)]
 
+pub mod graph;
+
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Value};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -19,10 +21,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// Bytes appended after every buffer and checked after the run (catches out-of-bounds writes).
-const GUARD: usize = 64;
-const GUARD_BYTE: u8 = 0xCD;
+pub const GUARD: usize = 64;
+pub const GUARD_BYTE: u8 = 0xCD;
 /// Initial content of output buffers, so unwritten elements show up as mismatches.
-const POISON_BYTE: u8 = 0xA5;
+pub const POISON_BYTE: u8 = 0xA5;
 
 /// Which ISA flags the JIT uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

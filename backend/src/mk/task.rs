@@ -1,0 +1,152 @@
+//! What a machine-code GEMM kernel computes, independent of the ISA: [`GemmTask`].
+//!
+//! Every dense kernel with micro-kernels is one shape of the same loop nest:
+//!
+//! ```text
+//! for each outer index (batch, image, group)        -- Outer loops, pointers move by strides
+//!   [copy the image into a zero-padded scratch]      -- PadCopy (convolutions with pads)
+//!   for each row r = (r1, r2) of the row grid        -- rows of C: matrix rows, or output pixels
+//!     for each column j < n                          -- columns of C: matrix columns, channels
+//!       C[r, j] = epilogue( sum over taps (t1, t2), depth d:
+//!                             A[r] @ (t1*tap1 + t2*tap2 + 4*d)  *  B[(t1, t2, d), j] )
+//! ```
+//!
+//! A row's A elements are contiguous along `depth` inside a tap, taps sit at constant byte
+//! offsets from the row's start, and rows sit at constant strides along the two grid axes. That
+//! one form covers a plain GEMM (grid `[1, M]`, one tap, `depth = K`), a 1x1 convolution on
+//! NHWC (grid `[1, H*W]`), a KxK convolution on NHWC as implicit GEMM (grid `[OH, OW]`, taps
+//! `(KH, KW)` over a padded image, `depth = C/groups`: no im2col) and a batched MatMul (outer
+//! loops over the batch). B is either prepacked at compile time into panels of `NR` columns
+//! ([`BSource::Packed`], see `super::pack`) or read in place with a row stride.
+//!
+//! All offsets and strides are in bytes, all elements f32. The plan that builds a task
+//! (`super::plan`) checks that every displacement the generated code uses fits in 32 bits.
+
+use kiln_ir::Program;
+
+/// A pointer the kernel starts from: kernel parameter `param` plus `offset` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Base {
+    pub param: usize,
+    pub offset: i64,
+}
+
+/// How an operand's address moves: byte strides per outer loop, per row-grid axis and per
+/// column (`col` is 0, broadcast along columns, or 4, contiguous).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Strides {
+    pub outer: Vec<i64>,
+    pub rows: [i64; 2],
+    pub col: i64,
+}
+
+/// An operand of the epilogue (a bias, a residual, a per-channel scale...).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Operand {
+    pub base: Base,
+    pub strides: Strides,
+}
+
+/// Where B comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BSource {
+    /// Prepacked panels (`super::pack::PackedB`): for each panel of `nr` columns (the last one
+    /// narrower, rounded up to whole vectors), the K rows of the panel, contiguous.
+    Packed,
+    /// Row-major in place: element (k, j) at `k * row + 4 * j` bytes.
+    Strided { row: i64 },
+}
+
+/// One outer loop: trip count and the byte strides of A, B and C (the epilogue operands carry
+/// their own in [`Strides::outer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Outer {
+    pub count: usize,
+    pub a: i64,
+    pub b: i64,
+    pub c: i64,
+}
+
+/// A zero-padded copy of one image into the kernel's scratch, made once per outer iteration
+/// before its rows are computed: `src` is `[h][w][c]` floats (dense), the copy is
+/// `[top + h + bottom][left + w + right][c]`. The task's A then reads the copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PadCopy {
+    pub src: Base,
+    /// Byte stride of `src` per outer loop.
+    pub src_outer: [i64; 2],
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
+impl PadCopy {
+    /// Bytes of one padded image.
+    pub fn bytes(&self) -> usize {
+        4 * (self.top + self.h + self.bottom) * (self.left + self.w + self.right) * self.c
+    }
+}
+
+/// The epilogue applied to each accumulated element before its store:
+/// `program(alpha * acc + beta * addend, extras...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epilogue {
+    pub alpha: f32,
+    /// A conv bias or a Gemm C, with its beta.
+    pub addend: Option<(Operand, f32)>,
+    /// A fused elementwise program; `x0` is the value so far, `x{k}` is `extras[k - 1]`.
+    pub program: Option<Program>,
+    pub extras: Vec<Operand>,
+}
+
+impl Epilogue {
+    pub fn none() -> Epilogue {
+        Epilogue { alpha: 1.0, addend: None, program: None, extras: Vec::new() }
+    }
+    /// The operands the epilogue reads, addend first.
+    pub fn operands(&self) -> impl Iterator<Item = &Operand> {
+        self.addend.iter().map(|(o, _)| o).chain(&self.extras)
+    }
+}
+
+/// The whole kernel (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmTask {
+    pub outer: Vec<Outer>,
+    pub pad: Option<PadCopy>,
+    /// The row grid `[r1, r2]`.
+    pub rows: [usize; 2],
+    /// A: the start of row (0, 0) (the padded copy when `pad` is set) and the row strides.
+    pub a: Base,
+    pub a_rows: [i64; 2],
+    /// Taps: counts and byte strides `[(t1, stride1), (t2, stride2)]` (1 and 0 for a GEMM).
+    pub taps: [(usize, i64); 2],
+    /// Contiguous reduction elements per tap.
+    pub depth: usize,
+    pub b: Base,
+    pub b_source: BSource,
+    /// Columns of C.
+    pub n: usize,
+    pub c: Base,
+    pub c_rows: [i64; 2],
+    pub epilogue: Epilogue,
+}
+
+impl GemmTask {
+    /// The reduction length: taps times depth.
+    pub fn k(&self) -> usize {
+        self.taps[0].0 * self.taps[1].0 * self.depth
+    }
+    /// Rows of C per outer iteration.
+    pub fn m(&self) -> usize {
+        self.rows[0] * self.rows[1]
+    }
+    /// Multiply-adds of the whole kernel.
+    pub fn macs(&self) -> usize {
+        self.outer.iter().map(|o| o.count).product::<usize>() * self.m() * self.n * self.k()
+    }
+}

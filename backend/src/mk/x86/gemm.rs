@@ -1,0 +1,737 @@
+//! The x86-64 generator of [`GemmTask`] kernels (AVX-512F or AVX2+FMA): the whole loop nest in
+//! machine code for one exact shape, around one register-blocked micro-kernel.
+//!
+//! Loop nest, outermost first (every trip count is a constant of the shape):
+//! 1. the task's outer loops (batch, images, groups); at the start of each image, the
+//!    zero-padded copy of the input into scratch when the task has one ([`PadCopy`]);
+//! 2. column panels of `nv` vectors (`NR = nv * lanes` columns), then the narrower last panel;
+//! 3. rows of tiles along the first row-grid axis (`th` at a time, then the leftover);
+//! 4. tiles along the second axis (`tw` at a time, then the leftover);
+//! 5. the micro-kernel: `th * tw` rows by `nv` vectors of accumulators, over the taps and the
+//!    contiguous depth (unrolled by [`unroll`]), then the epilogue and the stores.
+//!
+//! B's panel stays hot in L1/L2 across the row tiles of level 3-4 (the BLIS order for a
+//! prepacked B); A rows are read in place through constant displacements from one pointer (row
+//! `r` of a tile is `(r / tw) * stride1 + (r % tw) * stride2` bytes away), so A is never packed:
+//! for convolutions that is the implicit GEMM over the (padded) NHWC image, with no im2col.
+//! On AVX-512 each A element is an embedded-broadcast memory operand of its FMAs
+//! (`vfmadd231ps zmm, zmm, dword bcst [mem]`); on AVX2 it is broadcast once into a register.
+//!
+//! Every leftover (rows, columns, the partial last vector of N) gets its own specialised copy of
+//! the micro-kernel, so no tile ever reads or writes outside its operands: partial vectors use
+//! masked loads and stores (AVX-512 `k1`, AVX2 `vmaskmovps`), which never fault on the masked
+//! lanes. Pointers advance by constant strides as loops iterate and are moved back when a loop
+//! ends, so each loop level sees the same pointer values on every iteration of its parent.
+
+use super::asm::{Asm, Level, Op3, Src, G, M, V};
+use super::frame::{CallConv, Frame, ALLOCATABLE};
+use super::program::{self, Temps};
+use crate::mk::task::{BSource, GemmTask, Operand, PadCopy};
+use crate::mk::tile::Tile;
+
+/// Where a pointer or counter lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loc {
+    Reg(G),
+    Mem(M),
+}
+
+/// One pointer movement: add `delta` bytes to `loc`.
+type Moves = Vec<(Loc, i64)>;
+
+/// Assembles the kernel of `task` with register tile `tile` for `level` and `conv`; the kernel
+/// takes `params` pointer parameters.
+pub fn assemble(level: Level, conv: CallConv, params: usize, task: &GemmTask, tile: Tile) -> Result<Vec<u8>, String> {
+    super::asm::assemble(level, |asm| Gen::new(asm, level, conv, params, task, tile).emit())
+}
+
+/// Reduction steps unrolled per loop iteration.
+fn unroll(mr: usize, nv: usize) -> usize {
+    if mr * nv >= 12 {
+        4
+    } else {
+        8
+    }
+}
+
+/// The pointers and counters of the generated code.
+struct Regs {
+    a: G,
+    ak: G,
+    b: G,
+    bk: G,
+    c: G,
+    ops: Vec<G>,
+    k: Loc,
+    t1: Loc,
+    t2: Loc,
+    r2: Loc,
+    r1: Loc,
+    panel: Loc,
+    outer: Vec<Loc>,
+    pad_src: M,
+}
+
+struct Gen<'a, 't> {
+    asm: &'a mut Asm,
+    level: Level,
+    task: &'t GemmTask,
+    tile: Tile,
+    lanes: usize,
+    vb: i64,
+    frame: Frame,
+    regs: Regs,
+}
+
+impl<'a, 't> Gen<'a, 't> {
+    fn new(asm: &'a mut Asm, level: Level, conv: CallConv, params: usize, task: &'t GemmTask, tile: Tile) -> Self {
+        let nops = task.epilogue.operands().count();
+        let mut gprs = ALLOCATABLE.iter().copied();
+        let mut next = || gprs.next();
+        let (a, ak, b, bk, c) = (next(), next(), next(), next(), next());
+        let ops: Vec<G> = (0..nops).filter_map(|_| next()).collect();
+        // Counters: innermost first get the remaining registers, the rest are stack slots.
+        let wanted = 6 + task.outer.len();
+        let mut slots = 0;
+        let mut counters = Vec::with_capacity(wanted);
+        for _ in 0..wanted {
+            counters.push(match next() {
+                Some(g) => Loc::Reg(g),
+                None => {
+                    slots += 1;
+                    Loc::Mem(M::at(G(4), 0)) // placeholder, fixed below
+                }
+            });
+        }
+        let frame = Frame::new(conv, params, slots + 1);
+        let mut slot = 0;
+        for c in counters.iter_mut() {
+            if let Loc::Mem(_) = c {
+                *c = Loc::Mem(frame.slot(slot));
+                slot += 1;
+            }
+        }
+        let pad_src = frame.slot(slots);
+        let unwrap = |g: Option<G>| g.unwrap_or(G(0));
+        let regs = Regs {
+            a: unwrap(a),
+            ak: unwrap(ak),
+            b: unwrap(b),
+            bk: unwrap(bk),
+            c: unwrap(c),
+            ops,
+            k: counters[0],
+            t1: counters[1],
+            t2: counters[2],
+            r2: counters[3],
+            r1: counters[4],
+            panel: counters[5],
+            outer: counters[6..].to_vec(),
+            pad_src,
+        };
+        Gen { asm, level, task, tile, lanes: level.lanes(), vb: level.vbytes(), frame, regs }
+    }
+
+    fn emit(&mut self) {
+        if self.regs.ops.len() != self.task.epilogue.operands().count() {
+            self.asm.fail("too many epilogue operands for the general registers");
+            return;
+        }
+        self.frame.prologue(self.asm);
+        self.load_pointers();
+        if self.level == Level::Avx512 && self.tail_lanes() != 0 {
+            self.asm.set_mask(1, (1u32 << self.tail_lanes()) - 1, self.regs.ak);
+        }
+        self.outer_body(0);
+        self.frame.epilogue(self.asm);
+    }
+
+    fn load_pointers(&mut self) {
+        let t = self.task;
+        let load = |g: G, p: crate::mk::task::Base, asm: &mut Asm, frame: &Frame| {
+            asm.load_gpr(g, frame.param(p.param));
+            asm.add_imm(g, p.offset);
+        };
+        load(self.regs.a, t.a, self.asm, &self.frame);
+        load(self.regs.b, t.b, self.asm, &self.frame);
+        load(self.regs.c, t.c, self.asm, &self.frame);
+        for (i, op) in t.epilogue.operands().enumerate() {
+            load(self.regs.ops[i], op.base, self.asm, &self.frame);
+        }
+        if let Some(p) = &t.pad {
+            load(self.regs.ak, p.src, self.asm, &self.frame);
+            self.asm.store_gpr(self.regs.pad_src, self.regs.ak);
+        }
+    }
+
+    /// Columns in the partial last vector of N (0 when N is a multiple of the lanes).
+    fn tail_lanes(&self) -> usize {
+        self.task.n % self.lanes
+    }
+
+    // ---- loops ----
+
+    fn init(&mut self, ctr: Loc, count: usize) {
+        match ctr {
+            Loc::Reg(g) => self.asm.mov_imm(g, count as i64),
+            Loc::Mem(m) => self.asm.store_imm(m, count as i32),
+        }
+    }
+
+    fn dec(&mut self, ctr: Loc) {
+        match ctr {
+            Loc::Reg(g) => self.asm.dec(g),
+            Loc::Mem(m) => self.asm.dec_mem(m),
+        }
+    }
+
+    fn advance(&mut self, moves: &Moves, times: i64) {
+        for &(loc, d) in moves {
+            match loc {
+                Loc::Reg(g) => self.asm.add_imm(g, d * times),
+                Loc::Mem(m) => self.asm.add_mem_imm(m, d * times),
+            }
+        }
+    }
+
+    /// Runs `body` `count` times, advancing `moves` after each run (no restore).
+    fn repeat(&mut self, count: usize, ctr: Loc, moves: &Moves, body: &dyn Fn(&mut Self)) {
+        match count {
+            0 => {}
+            1 => {
+                body(self);
+                self.advance(moves, 1);
+            }
+            _ => {
+                self.init(ctr, count);
+                let mut top = self.asm.label();
+                self.asm.bind(&mut top);
+                body(self);
+                self.advance(moves, 1);
+                self.dec(ctr);
+                self.asm.jnz(top);
+            }
+        }
+    }
+
+    /// The moves of every pointer for one step of `rows` rows along row-grid axis `axis`.
+    fn row_moves(&self, axis: usize, rows: usize) -> Moves {
+        let t = self.task;
+        let r = rows as i64;
+        let mut m = vec![(Loc::Reg(self.regs.a), r * t.a_rows[axis]), (Loc::Reg(self.regs.c), r * t.c_rows[axis])];
+        for (i, op) in t.epilogue.operands().enumerate() {
+            m.push((Loc::Reg(self.regs.ops[i]), r * op.strides.rows[axis]));
+        }
+        m
+    }
+
+    fn panel_moves(&self, nv: usize) -> Moves {
+        let t = self.task;
+        let cols = (nv * self.lanes) as i64;
+        let b = match t.b_source {
+            BSource::Packed => cols * 4 * t.k() as i64,
+            BSource::Strided { .. } => cols * 4,
+        };
+        let mut m = vec![(Loc::Reg(self.regs.b), b), (Loc::Reg(self.regs.c), cols * 4)];
+        for (i, op) in t.epilogue.operands().enumerate() {
+            m.push((Loc::Reg(self.regs.ops[i]), cols * op.strides.col));
+        }
+        m
+    }
+
+    fn outer_moves(&self, l: usize) -> Moves {
+        let t = self.task;
+        let o = &t.outer[l];
+        let mut m = vec![(Loc::Reg(self.regs.a), o.a), (Loc::Reg(self.regs.b), o.b), (Loc::Reg(self.regs.c), o.c)];
+        for (i, op) in t.epilogue.operands().enumerate() {
+            m.push((Loc::Reg(self.regs.ops[i]), op.strides.outer.get(l).copied().unwrap_or(0)));
+        }
+        if let (Some(p), 0) = (&t.pad, l) {
+            m.push((Loc::Mem(self.regs.pad_src), p.src_outer[0]));
+        }
+        m
+    }
+
+    /// The body at outer depth `l`: the pad copy at the start of each image, then the deeper
+    /// loops or the panels.
+    fn outer_body(&mut self, l: usize) {
+        let t = self.task;
+        if l == t.outer.len().min(1) {
+            if let Some(p) = t.pad {
+                self.pad_copy(&p);
+            }
+        }
+        if l == t.outer.len() {
+            return self.panels();
+        }
+        let count = t.outer[l].count;
+        let moves = self.outer_moves(l);
+        let ctr = self.regs.outer[l];
+        self.repeat(count, ctr, &moves, &|g: &mut Self| g.outer_body(l + 1));
+        self.advance(&moves, -(count as i64));
+    }
+
+    /// Column panels: `(count, vectors, masked last vector)` parts.
+    fn panel_parts(&self) -> Vec<(usize, usize, bool)> {
+        let vectors = self.task.n.div_ceil(self.lanes);
+        let nv = self.tile.nv;
+        let (full, rest) = (vectors / nv, vectors % nv);
+        let partial = self.tail_lanes() != 0;
+        let mut parts = Vec::new();
+        if rest > 0 {
+            parts.push((full, nv, false));
+            parts.push((1, rest, partial));
+        } else if partial {
+            parts.push((full - 1, nv, false));
+            parts.push((1, nv, true));
+        } else {
+            parts.push((full, nv, false));
+        }
+        parts.retain(|p| p.0 > 0);
+        parts
+    }
+
+    fn panels(&mut self) {
+        let mut total: Moves = Vec::new();
+        for (count, nv, masked) in self.panel_parts() {
+            let moves = self.panel_moves(nv);
+            let ctr = self.regs.panel;
+            self.repeat(count, ctr, &moves, &|g: &mut Self| g.row_tiles(nv, masked));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+        }
+        self.advance(&total, -1);
+    }
+
+    fn row_tiles(&mut self, nv: usize, masked: bool) {
+        let (rows, th) = (self.task.rows[0], self.tile.th);
+        let mut total: Moves = Vec::new();
+        for (count, size) in [(rows / th, th), (usize::from(rows % th != 0), rows % th)] {
+            if count == 0 {
+                continue;
+            }
+            let moves = self.row_moves(0, size);
+            let ctr = self.regs.r1;
+            self.repeat(count, ctr, &moves, &|g: &mut Self| g.col_tiles(size, nv, masked));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+        }
+        self.advance(&total, -1);
+    }
+
+    fn col_tiles(&mut self, th: usize, nv: usize, masked: bool) {
+        let (rows, tw) = (self.task.rows[1], self.tile.tw);
+        let mut total: Moves = Vec::new();
+        for (count, size) in [(rows / tw, tw), (usize::from(rows % tw != 0), rows % tw)] {
+            if count == 0 {
+                continue;
+            }
+            let moves = self.row_moves(1, size);
+            let ctr = self.regs.r2;
+            self.repeat(count, ctr, &moves, &|g: &mut Self| g.micro(th, size, nv, masked));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+        }
+        self.advance(&total, -1);
+    }
+
+    // ---- the micro-kernel ----
+
+    fn micro(&mut self, th: usize, tw: usize, nv: usize, masked: bool) {
+        let mk = Micro { th, tw, nv, masked };
+        for i in 0..mk.mr() * nv {
+            self.asm.vzero(V(i as u8));
+        }
+        self.asm.mov(self.regs.ak, self.regs.a);
+        self.asm.mov(self.regs.bk, self.regs.b);
+        if let (Level::Avx2, true, BSource::Strided { .. }) = (self.level, masked, self.task.b_source) {
+            let m = self.asm.lane_mask(self.tail_lanes());
+            self.asm.vset(mk.mask_reg(), m);
+        }
+        self.taps(&mk);
+        self.epilogue(&mk);
+    }
+
+    fn taps(&mut self, mk: &Micro) {
+        let [(t1, s1), (t2, s2)] = self.task.taps;
+        let depth_bytes = 4 * self.task.depth as i64;
+        let ak = self.regs.ak;
+        let inner = |g: &mut Self| {
+            let (ctr2, moves2) = (g.regs.t2, vec![(Loc::Reg(ak), s2 - depth_bytes)]);
+            if t2 > 1 || t1 > 1 {
+                g.repeat(t2, ctr2, &moves2, &|g: &mut Self| g.depth(mk));
+            } else {
+                g.depth(mk);
+            }
+        };
+        if t1 > 1 {
+            let moves1 = vec![(Loc::Reg(ak), s1 - t2 as i64 * s2)];
+            let ctr1 = self.regs.t1;
+            self.repeat(t1, ctr1, &moves1, &inner);
+        } else {
+            inner(self);
+        }
+    }
+
+    /// B bytes per reduction step in the current panel.
+    fn b_step(&self, nv: usize) -> i64 {
+        match self.task.b_source {
+            BSource::Packed => (nv * self.lanes * 4) as i64,
+            BSource::Strided { row } => row,
+        }
+    }
+
+    fn depth(&mut self, mk: &Micro) {
+        let d = self.task.depth;
+        let u = unroll(mk.mr(), mk.nv);
+        let (q, rem) = (d / u, d % u);
+        let bstep = self.b_step(mk.nv);
+        let moves = vec![(Loc::Reg(self.regs.ak), 4 * u as i64), (Loc::Reg(self.regs.bk), bstep * u as i64)];
+        let ctr = self.regs.k;
+        self.repeat(q, ctr, &moves, &|g: &mut Self| (0..u).for_each(|s| g.kstep(mk, s)));
+        for s in 0..rem {
+            self.kstep(mk, s);
+        }
+        let tail = vec![(Loc::Reg(self.regs.ak), 4 * rem as i64), (Loc::Reg(self.regs.bk), bstep * rem as i64)];
+        self.advance(&tail, 1);
+    }
+
+    /// One reduction step `s` of the unrolled block: B vectors, then every row's FMAs.
+    fn kstep(&mut self, mk: &Micro, s: usize) {
+        let bstep = self.b_step(mk.nv);
+        let strided = matches!(self.task.b_source, BSource::Strided { .. });
+        for v in 0..mk.nv {
+            let m = M::at(self.regs.bk, s as i64 * bstep + v as i64 * self.vb);
+            let partial = strided && mk.masked && v == mk.nv - 1;
+            match (partial, self.level) {
+                (false, _) => self.asm.vload(mk.b_reg(v), m),
+                (true, Level::Avx512) => self.asm.vload_k(mk.b_reg(v), m, 1),
+                (true, Level::Avx2) => self.asm.vload_maskv(mk.b_reg(v), m, mk.mask_reg()),
+            }
+        }
+        for r in 0..mk.mr() {
+            let am = M::at(self.regs.ak, mk.row_offset(r, self.task.a_rows) + 4 * s as i64);
+            match self.level {
+                Level::Avx512 => {
+                    for v in 0..mk.nv {
+                        self.asm.vfma(mk.acc(r, v), mk.b_reg(v), Src::Bcst(am));
+                    }
+                }
+                Level::Avx2 => {
+                    self.asm.vbroadcast(mk.bcst_reg(), am);
+                    for v in 0..mk.nv {
+                        self.asm.vfma(mk.acc(r, v), mk.b_reg(v), Src::Reg(mk.bcst_reg()));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- epilogue ----
+
+    fn epilogue(&mut self, mk: &Micro) {
+        let e = &self.task.epilogue;
+        let first_temp = mk.mr() * mk.nv;
+        let mut temps = Temps::new((first_temp..self.level.vregs()).rev().map(|i| V(i as u8)));
+        let in_registers = match &e.program {
+            Some(p) => self.program_fits(p, temps.len()),
+            None => true,
+        };
+        for r in 0..mk.mr() {
+            for v in 0..mk.nv {
+                let acc = mk.acc(r, v);
+                self.scale_and_add(mk, r, v, acc, &mut temps);
+                let res = match (&e.program, in_registers) {
+                    (Some(p), true) => self.apply_program(p, mk, r, v, acc, &mut temps),
+                    _ => acc,
+                };
+                self.store(mk, r, v, res, &mut temps);
+                temps.give(res);
+                temps.give(acc);
+            }
+        }
+        if let (Some(p), false) = (&e.program, in_registers) {
+            self.program_from_memory(p, mk);
+        }
+    }
+
+    /// Whether `p` can run with `free` temporaries plus those its argument loads need.
+    fn program_fits(&self, p: &kiln_ir::Program, free: usize) -> bool {
+        if !program::supported(p) {
+            return false;
+        }
+        let loads = self.task.epilogue.extras.len() + 1;
+        if free <= loads {
+            return false;
+        }
+        let mut dry = Asm::scratch(self.level);
+        let mut temps = Temps::new((0..free - loads).map(|i| V((i + 1) as u8)));
+        let args: Vec<Src> = self.task.epilogue.extras.iter().map(|_| Src::Mem(M::at(G(0), 0))).collect();
+        program::emit(&mut dry, p, V(0), &args, &mut temps).is_some()
+    }
+
+    /// `acc = alpha * acc + beta * addend`.
+    fn scale_and_add(&mut self, mk: &Micro, r: usize, v: usize, acc: V, temps: &mut Temps) {
+        let e = &self.task.epilogue;
+        if e.alpha != 1.0 {
+            let k = self.asm.constant(e.alpha);
+            self.asm.vop(Op3::Mul, acc, acc, k);
+        }
+        if let Some((op, beta)) = &e.addend {
+            let (src, owned) = self.operand_src(0, op, mk, r, v, temps);
+            if *beta == 1.0 {
+                self.asm.vop(Op3::Add, acc, acc, src);
+            } else {
+                let t = match src {
+                    Src::Reg(t) => t,
+                    other => {
+                        let t = temps.take().unwrap_or(V(0));
+                        self.asm.vset(t, other);
+                        temps.give(t);
+                        t
+                    }
+                };
+                let k = self.asm.constant(*beta);
+                self.asm.vfma(acc, t, k);
+            }
+            if let (Some(t), true) = (reg_of(src), owned) {
+                temps.give(t);
+            }
+        }
+    }
+
+    /// The source of epilogue operand `i` (addend first) at tile element (r, v), loading it
+    /// into a temporary when it cannot be a memory operand; returns whether a temporary is held.
+    fn operand_src(
+        &mut self,
+        i: usize,
+        op: &Operand,
+        mk: &Micro,
+        r: usize,
+        v: usize,
+        temps: &mut Temps,
+    ) -> (Src, bool) {
+        let col_off = v as i64 * self.lanes as i64 * op.strides.col;
+        let m = M::at(self.regs.ops[i], mk.row_offset(r, op.strides.rows) + col_off);
+        let partial = mk.masked && v == mk.nv - 1 && op.strides.col != 0;
+        match (op.strides.col == 0, partial, self.level) {
+            (true, _, Level::Avx512) => (Src::Bcst(m), false),
+            (false, false, _) => (Src::Mem(m), false),
+            (true, _, Level::Avx2) => {
+                let t = temps.take().unwrap_or(V(0));
+                self.asm.vbroadcast(t, m);
+                (Src::Reg(t), true)
+            }
+            (false, true, Level::Avx512) => {
+                let t = temps.take().unwrap_or(V(0));
+                self.asm.vload_k(t, m, 1);
+                (Src::Reg(t), true)
+            }
+            (false, true, Level::Avx2) => {
+                let t = temps.take().unwrap_or(V(0));
+                let mask = self.asm.lane_mask(self.tail_lanes());
+                self.asm.vset(t, mask);
+                self.asm.vload_maskv(t, m, t);
+                (Src::Reg(t), true)
+            }
+        }
+    }
+
+    fn apply_program(&mut self, p: &kiln_ir::Program, mk: &Micro, r: usize, v: usize, acc: V, temps: &mut Temps) -> V {
+        let extras = self.task.epilogue.extras.clone();
+        let first = usize::from(self.task.epilogue.addend.is_some());
+        let mut args = Vec::with_capacity(extras.len());
+        let mut held = Vec::new();
+        for (k, op) in extras.iter().enumerate() {
+            let (src, owned) = self.operand_src(first + k, op, mk, r, v, temps);
+            if owned {
+                held.extend(reg_of(src));
+            }
+            args.push(src);
+        }
+        let res = program::emit(self.asm, p, acc, &args, temps).unwrap_or(acc);
+        for t in held {
+            temps.give(t);
+        }
+        res
+    }
+
+    fn c_mem(&self, mk: &Micro, r: usize, v: usize) -> M {
+        M::at(self.regs.c, mk.row_offset(r, self.task.c_rows) + v as i64 * self.vb)
+    }
+
+    fn store(&mut self, mk: &Micro, r: usize, v: usize, val: V, temps: &mut Temps) {
+        let m = self.c_mem(mk, r, v);
+        let partial = mk.masked && v == mk.nv - 1;
+        match (partial, self.level) {
+            (false, _) => self.asm.vstore(m, val),
+            (true, Level::Avx512) => self.asm.vstore_k(m, val, 1),
+            (true, Level::Avx2) => {
+                let t = temps.take().unwrap_or(V(15));
+                let mask = self.asm.lane_mask(self.tail_lanes());
+                self.asm.vset(t, mask);
+                self.asm.vstore_maskv(m, val, t);
+                temps.give(t);
+            }
+        }
+    }
+
+    /// The fallback when the program needs more registers than the tile leaves: every stored
+    /// element is loaded back (from L1) and the program runs with all registers free.
+    fn program_from_memory(&mut self, p: &kiln_ir::Program, mk: &Micro) {
+        for r in 0..mk.mr() {
+            for v in 0..mk.nv {
+                let mut temps = Temps::new((1..self.level.vregs()).rev().map(|i| V(i as u8)));
+                let m = self.c_mem(mk, r, v);
+                let x = V(0);
+                let partial = mk.masked && v == mk.nv - 1;
+                match (partial, self.level) {
+                    (false, _) => self.asm.vload(x, m),
+                    (true, Level::Avx512) => self.asm.vload_k(x, m, 1),
+                    (true, Level::Avx2) => {
+                        let mask = self.asm.lane_mask(self.tail_lanes());
+                        self.asm.vset(x, mask);
+                        self.asm.vload_maskv(x, m, x);
+                    }
+                }
+                let res = self.apply_program(p, mk, r, v, x, &mut temps);
+                self.store(mk, r, v, res, &mut temps);
+            }
+        }
+    }
+
+    // ---- padded copy ----
+
+    /// Copies one image into the zero-padded scratch the task's A reads (see [`PadCopy`]).
+    fn pad_copy(&mut self, p: &PadCopy) {
+        let (dst, src) = (self.regs.ak, self.regs.bk);
+        let (row_ctr, fill_ctr) = (self.regs.t1, self.regs.k);
+        let wp = p.left + p.w + p.right;
+        self.asm.mov(dst, self.regs.a);
+        self.asm.load_gpr(src, self.regs.pad_src);
+        self.fill(dst, None, p.top * wp * p.c, fill_ctr);
+        let body = |g: &mut Self| {
+            g.fill(dst, None, p.left * p.c, fill_ctr);
+            g.fill(dst, Some(src), p.w * p.c, fill_ctr);
+            g.fill(dst, None, p.right * p.c, fill_ctr);
+        };
+        self.repeat(p.h, row_ctr, &Vec::new(), &body);
+        self.fill(dst, None, p.bottom * wp * p.c, fill_ctr);
+    }
+
+    /// Writes `n` floats at `dst` (zeros, or copied from `src`), advancing the pointers.
+    fn fill(&mut self, dst: G, src: Option<G>, n: usize, ctr: Loc) {
+        if n == 0 {
+            return;
+        }
+        let (lanes, vb) = (self.lanes, self.vb);
+        let zero = V(0);
+        if src.is_none() {
+            self.asm.vzero(zero);
+        }
+        let block = 4;
+        let chunk = |g: &mut Self, vectors: usize| {
+            for i in 0..vectors {
+                let off = i as i64 * vb;
+                let x = match src {
+                    Some(s) => {
+                        g.asm.vload(V(1 + i as u8), M::at(s, off));
+                        V(1 + i as u8)
+                    }
+                    None => zero,
+                };
+                g.asm.vstore(M::at(dst, off), x);
+            }
+        };
+        let mut moves = vec![(Loc::Reg(dst), block as i64 * vb)];
+        if let Some(s) = src {
+            moves.push((Loc::Reg(s), block as i64 * vb));
+        }
+        let full = n / lanes;
+        self.repeat(full / block, ctr, &moves, &|g: &mut Self| chunk(g, block));
+        chunk(self, full % block);
+        let rest_moves: Moves = moves.iter().map(|&(l, _)| (l, (full % block) as i64 * vb)).collect();
+        self.advance(&rest_moves, 1);
+        let tail = n % lanes;
+        if tail > 0 {
+            self.partial_fill(dst, src, tail);
+            let tail_moves: Moves = moves.iter().map(|&(l, _)| (l, 4 * tail as i64)).collect();
+            self.advance(&tail_moves, 1);
+        }
+    }
+
+    /// Writes the first `n < lanes` floats of one vector at `dst` (zeros or from `src`).
+    fn partial_fill(&mut self, dst: G, src: Option<G>, n: usize) {
+        let x = V(1);
+        match self.level {
+            Level::Avx512 => {
+                let Some(scratch) = self.regs.spare_gpr() else {
+                    return self.asm.fail("no general register free for the pad copy's mask");
+                };
+                self.asm.set_mask(3, (1u32 << n) - 1, scratch);
+                match src {
+                    Some(s) => self.asm.vload_k(x, M::at(s, 0), 3),
+                    None => self.asm.vzero(x),
+                }
+                self.asm.vstore_k(M::at(dst, 0), x, 3);
+            }
+            Level::Avx2 => {
+                let mask = V(2);
+                let m = self.asm.lane_mask(n);
+                self.asm.vset(mask, m);
+                match src {
+                    Some(s) => self.asm.vload_maskv(x, M::at(s, 0), mask),
+                    None => self.asm.vzero(x),
+                }
+                self.asm.vstore_maskv(M::at(dst, 0), x, mask);
+            }
+        }
+    }
+}
+
+impl Regs {
+    /// A general register free during the pad copy (a tile or tap counter not in use yet).
+    fn spare_gpr(&self) -> Option<G> {
+        [self.t2, self.r2, self.r1, self.panel].into_iter().find_map(|l| match l {
+            Loc::Reg(g) => Some(g),
+            Loc::Mem(_) => None,
+        })
+    }
+}
+
+fn reg_of(s: Src) -> Option<V> {
+    match s {
+        Src::Reg(v) => Some(v),
+        _ => None,
+    }
+}
+
+/// One specialised copy of the micro-kernel: `th x tw` rows by `nv` vectors, the last vector
+/// partial when `masked`. Vector registers: accumulators first, then B, then (AVX2) the
+/// broadcast and the mask register.
+#[derive(Clone, Copy, Debug)]
+struct Micro {
+    th: usize,
+    tw: usize,
+    nv: usize,
+    masked: bool,
+}
+
+impl Micro {
+    fn mr(&self) -> usize {
+        self.th * self.tw
+    }
+    fn acc(&self, r: usize, v: usize) -> V {
+        V((r * self.nv + v) as u8)
+    }
+    fn b_reg(&self, v: usize) -> V {
+        V((self.mr() * self.nv + v) as u8)
+    }
+    fn bcst_reg(&self) -> V {
+        V((self.mr() * self.nv + self.nv) as u8)
+    }
+    fn mask_reg(&self) -> V {
+        V((self.mr() * self.nv + self.nv + 1) as u8)
+    }
+    /// Byte offset of tile row `r` for row strides `s`.
+    fn row_offset(&self, r: usize, s: [i64; 2]) -> i64 {
+        (r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]
+    }
+}
