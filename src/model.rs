@@ -71,24 +71,30 @@ impl Model {
         self.spec.values.contains_key(name)
     }
 
-    /// Imports and runs the graph passes, without generating code (for inspection).
+    /// Imports and runs the graph passes for the host JIT, without generating code (for
+    /// inspection).
     pub fn lower(&self, opts: &Options) -> Result<Lowered> {
+        self.lower_for(opts, pipeline::host_micro_bits(opts)?)
+    }
+
+    /// [`Model::lower`] priced for a target whose micro-kernels have `micro_bits`-wide vectors.
+    fn lower_for(&self, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
         self.check_names()?;
-        pipeline::lower(&self.onnx, &self.spec, opts)
+        pipeline::lower(&self.onnx, &self.spec, opts, micro_bits)
     }
 
     /// Runs the whole pipeline and JIT-compiles the model for the host CPU.
     pub fn compile(&self, opts: &Options) -> Result<CompiledModel> {
         let start = Instant::now();
         let lowered = self.lower(opts)?;
-        let jit = pipeline::jit(&lowered)?;
+        let jit = pipeline::jit(&lowered, opts)?;
         Ok(CompiledModel::new(jit, lowered, start.elapsed()))
     }
 
     /// Runs the pipeline and compiles the model into a native object file with a C header
     /// (see [`crate::native`]); the default C name is the model file's stem.
     pub fn compile_object(&self, opts: &Options, native: &NativeOptions) -> Result<CompiledObject> {
-        let lowered = self.lower(opts)?;
+        let lowered = self.lower_for(opts, crate::native::micro_bits(native)?)?;
         let file = |f: fn(&Path) -> Option<&std::ffi::OsStr>| {
             self.path.as_deref().and_then(f).and_then(|s| s.to_str()).map(str::to_string)
         };

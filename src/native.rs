@@ -78,6 +78,14 @@ impl CompiledObject {
     }
 }
 
+/// The micro-kernel vector width of the object `native` asks for (see `pipeline::lower`).
+pub(crate) fn micro_bits(native: &NativeOptions) -> Result<Option<u32>> {
+    let triple = native.target.clone().unwrap_or_else(host_triple);
+    let (_, features) = choose_features(&triple, native.cpu, &native.features)?;
+    let isa = kiln_backend::isa_for_triple(&triple, &features)?;
+    Ok(kiln_backend::isa::micro_vector_bits(&*isa))
+}
+
 /// Compiles the last stage of `lowered` into an object; `stem` is the default C name's source,
 /// `source` names the model in the header's opening comment.
 pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &NativeOptions) -> Result<CompiledObject> {

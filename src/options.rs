@@ -16,6 +16,9 @@ pub struct Options {
     pub egraph_iter_limit: usize,
     /// Wall time of saturation at most.
     pub egraph_time_limit: Duration,
+    /// CPU feature edits for the in-process JIT (`-avx512f`, `-avx2`, ...; see
+    /// `kiln_backend::isa::host_isa_with`); empty: every feature of this CPU.
+    pub jit_features: Vec<String>,
 }
 
 impl Default for Options {
@@ -27,6 +30,7 @@ impl Default for Options {
             egraph_node_limit: limits.node_limit,
             egraph_iter_limit: limits.iter_limit,
             egraph_time_limit: limits.time_limit,
+            jit_features: Vec::new(),
         }
     }
 }

@@ -53,15 +53,16 @@ impl fmt::Display for Stage {
 pub use kiln_passes::OptReport;
 
 /// Runs the equality-saturation optimizer with the rule families of `opts.opt_level`
-/// (1: algebra and folding; 2: also fusion and layout).
-fn optimize(graph: &Graph, opts: &Options) -> Result<(Graph, OptReport)> {
+/// (1: algebra and folding; 2: also fusion and layout), its cost model priced for a target
+/// whose micro-kernels have `micro_bits`-wide vectors (or none).
+fn optimize(graph: &Graph, opts: &Options, micro_bits: Option<u32>) -> Result<(Graph, OptReport)> {
     let rules = kiln_passes::all_rules(opts.opt_level);
     let cfg = kiln_passes::OptConfig {
         level: opts.opt_level,
         node_limit: opts.egraph_node_limit,
         iter_limit: opts.egraph_iter_limit,
         time_limit: opts.egraph_time_limit,
-        ..kiln_passes::OptConfig::default()
+        cost: kiln_passes::egraph::CostModel::for_target(micro_bits),
     };
     Ok(kiln_passes::optimize(graph, &rules, &cfg)?)
 }
@@ -88,14 +89,21 @@ impl Lowered {
     }
 }
 
-/// Runs import and the graph passes.
-pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options) -> Result<Lowered> {
+/// The micro-kernel vector width of the host JIT with `opts.jit_features` (see [`lower`]).
+pub fn host_micro_bits(opts: &Options) -> Result<Option<u32>> {
+    let isa = kiln_backend::isa::host_isa_with(&opts.jit_features)?;
+    Ok(kiln_backend::isa::micro_vector_bits(&*isa))
+}
+
+/// Runs import and the graph passes, the optimizer priced for a target whose micro-kernels
+/// have `micro_bits`-wide vectors (`None`: Cranelift kernels only).
+pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
     let imported = onnx.import(spec)?;
     verify_stage(Stage::Import.name(), &imported.graph, opts)?;
     let (graph, optimizer) = if opts.opt_level == 0 {
         (imported.graph.clone(), None)
     } else {
-        let (graph, report) = optimize(&imported.graph, opts)?;
+        let (graph, report) = optimize(&imported.graph, opts, micro_bits)?;
         verify_stage(Stage::Optimized.name(), &graph, opts)?;
         (graph, Some(report))
     };
@@ -103,10 +111,11 @@ pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options) -> Result<L
     Ok(Lowered { stages, notes: imported.notes, optimizer })
 }
 
-/// Compiles the last stage's graph for the host CPU.
-pub fn jit(lowered: &Lowered) -> Result<kiln_runtime::JitModel> {
+/// Compiles the last stage's graph for the host CPU (restricted by `opts.jit_features`).
+pub fn jit(lowered: &Lowered, opts: &Options) -> Result<kiln_runtime::JitModel> {
     let graph = lowered.last().cloned().unwrap_or_default();
-    Ok(kiln_runtime::JitModel::compile(graph, &kiln_runtime::JitOptions::default())?)
+    let jit = kiln_runtime::JitOptions { features: opts.jit_features.clone() };
+    Ok(kiln_runtime::JitModel::compile(graph, &jit)?)
 }
 
 fn verify_stage(stage: &'static str, graph: &Graph, opts: &Options) -> Result<()> {

@@ -99,6 +99,12 @@ pub fn host_isa_with(edits: &[String]) -> Result<OwnedTargetIsa> {
     builder.finish(shared_flags(false)?).map_err(|e| BackendError::Target(format!("host ISA: {e}")))
 }
 
+/// The vector width (bits) of the micro-kernels `isa` gets (`crate::mk`), or `None`: what the
+/// graph optimizer's cost model prices channels-last ops and MatMul by.
+pub fn micro_vector_bits(isa: &dyn cranelift_codegen::isa::TargetIsa) -> Option<u32> {
+    crate::TargetCaps::of(isa).micro.map(|m| 32 * m.lanes() as u32)
+}
+
 /// The features of [`X86_FEATURES`] / [`AARCH64_FEATURES`] the host CPU has.
 #[cfg(target_arch = "x86_64")]
 pub fn host_features() -> Vec<&'static str> {

@@ -149,7 +149,10 @@ impl Program {
 
 /// The ops `Op::Fused` accepts as its base (`WinogradOutput` stands for a conv's output).
 pub fn is_fusable_base(op: &Op) -> bool {
-    matches!(op, Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. })
+    match op {
+        Op::ChannelsLast(inner) => matches!(**inner, Op::Conv(_)),
+        _ => matches!(op, Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. }),
+    }
 }
 
 /// Output type of `Op::Fused`: the base's output, checked against the epilogue's arguments.

@@ -52,6 +52,7 @@ pub fn infer_types(op: &Op, inputs: &[&TensorType]) -> Result<Vec<TensorType>, S
         Op::WinogradOutput { out_shape, tile } => vec![winograd_output(out_shape, *tile, inputs)?],
         Op::WinogradWeights { tile } => vec![winograd_weights(*tile, inputs)?],
         Op::Elementwise(p) => vec![p.infer(inputs)?],
+        Op::ChannelsLast(inner) => crate::layout::infer(inner, inputs)?,
         Op::Fused { base, base_inputs, epilogue } => {
             vec![crate::fused::infer_fused(base, *base_inputs, epilogue, inputs)?]
         }

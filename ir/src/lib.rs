@@ -11,6 +11,7 @@
 //! - [`infer`]: output types of an op from its input types; [`verify`]: the graph invariants;
 //!   [`print`]/[`parse`]: a text form that round-trips; [`eval`]: a plain scalar reference
 //!   evaluator of every op (constant folding and the oracle of the backend tests).
+//! - [`layout`]: channels-last (NHWC) forms of conv and pooling.
 //! - [`dynamic`]: the few ops whose output extent is data-dependent (bounded buffer + length).
 
 pub mod arena;
@@ -22,6 +23,7 @@ pub mod fused;
 pub mod graph;
 pub mod half;
 pub mod infer;
+pub mod layout;
 pub mod minifloat;
 pub mod narrow;
 pub mod op;

@@ -20,6 +20,7 @@
 //! `Reshape`, `Expand`, `Cast`, `Identity`: x. `Concat`: x0..xn. `Split`: x -> y0..yn.
 //! `WinogradInput`: x[N,C,H,W] -> V[a*a,C,T]. `WinogradOutput`: m[a*a,M,T], bias?[M] -> y[N,M,OH,OW]
 //! (see [`crate::winograd`]; only the graph optimizer creates these two).
+//! `ChannelsLast`: the inner op's operands, the first (and the result) channels-last.
 //! `Elementwise`: x0..xn (broadcast). `Fused`: the base op's inputs, then the epilogue's extra
 //! operands (see [`crate::fused`]; only the graph optimizer creates these two).
 //! `NonZero`: x -> indices, len. `Unique`: x -> y, indices, inverse, counts, len.
@@ -341,6 +342,9 @@ pub enum Op {
     },
     /// A fused elementwise chain over the node's inputs (see [`crate::fused`]).
     Elementwise(crate::fused::Program),
+    /// `inner` (a Conv or Pool) with its first input and its output channels-last,
+    /// `[N, spatial.., C]` (see [`crate::layout`]; only the graph optimizer creates it).
+    ChannelsLast(Box<Op>),
     /// A conv/gemm/matmul with an elementwise epilogue (see [`crate::fused`]).
     Fused {
         base: Box<Op>,
@@ -404,7 +408,14 @@ impl Op {
             Op::WinogradOutput { .. } => "winograd_output",
             Op::WinogradWeights { .. } => "winograd_weights",
             Op::Elementwise(_) => "elementwise",
-            Op::Fused { base, .. } => match **base {
+            Op::ChannelsLast(inner) => match **inner {
+                Op::Conv(_) => "conv_nhwc",
+                Op::Pool(PoolAttrs { kind: PoolKind::Max, .. }) => "max_pool_nhwc",
+                Op::Pool(PoolAttrs { kind: PoolKind::Avg { .. }, .. }) => "avg_pool_nhwc",
+                _ => "channels_last",
+            },
+            Op::Fused { base, .. } => match &**base {
+                Op::ChannelsLast(inner) if matches!(**inner, Op::Conv(_)) => "fused_conv_nhwc",
                 Op::Conv(_) => "fused_conv",
                 Op::Gemm { .. } => "fused_gemm",
                 Op::MatMul => "fused_matmul",

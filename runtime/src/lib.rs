@@ -18,9 +18,11 @@
 //! not. FIXME: move kernel scratch into the planned workspace, as native objects for small
 //! devices will need.
 
+mod peak;
 mod perf_map;
 mod workspace;
 
+pub use peak::{measure_fma_peak, probe_widths};
 pub use perf_map::PERF_MAP_ENV;
 
 use cranelift_jit::{JITBuilder, JITModule};
@@ -48,12 +50,19 @@ pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
 /// How to compile.
 #[derive(Clone, Debug, Default)]
-pub struct JitOptions {}
+pub struct JitOptions {
+    /// CPU feature edits on the host's set (`-avx512f` runs the AVX2 micro-kernels, `-avx2`
+    /// Cranelift's kernels only), as `kiln compile --features` takes them.
+    pub features: Vec<String>,
+}
 
 /// Figures about one compilation.
 #[derive(Clone, Debug, Default)]
 pub struct CompileStats {
     pub kernels: usize,
+    /// Distinct kernels that are machine-code micro-kernels, and their ISA (`avx512`, `avx2`).
+    pub micro_kernels: usize,
+    pub micro_isa: Option<&'static str>,
     pub code_bytes: usize,
     pub workspace_bytes: usize,
     pub weight_bytes: usize,
@@ -79,12 +88,14 @@ unsafe impl Sync for JitModel {}
 impl JitModel {
     /// Compiles `graph` for the host CPU.
     pub fn compile(graph: Graph, opts: &JitOptions) -> Result<JitModel> {
-        let _ = opts;
-        let isa = kiln_backend::host_isa()?;
+        let isa = kiln_backend::isa::host_isa_with(&opts.features)?;
+        let caps = kiln_backend::TargetCaps::of(&*isa);
         let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         let mut module = JITModule::new(builder);
-        let plan = kiln_passes::plan_memory(&graph);
-        let compiled = kiln_backend::compile_graph(&mut module, &graph, &plan, "kiln_")?;
+        let legal = kiln_backend::legalize(&graph, caps)?;
+        let lowered = legal.as_ref().unwrap_or(&graph);
+        let plan = kiln_passes::plan_memory(lowered);
+        let compiled = kiln_backend::compile_graph(&mut module, lowered, &plan, "kiln_")?;
         module.finalize_definitions().map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
         perf_map::write_if_enabled(&module, &compiled.functions);
         let code = module.get_finalized_function(compiled.entry);
@@ -92,6 +103,8 @@ impl JitModel {
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
         let stats = CompileStats {
             kernels: compiled.kernels,
+            micro_kernels: compiled.micro_kernels,
+            micro_isa: compiled.micro_isa,
             code_bytes: compiled.code_bytes,
             workspace_bytes: compiled.workspace_size,
             weight_bytes: compiled.weight_bytes,

@@ -103,12 +103,24 @@ pub struct InputArgs {
     pub inputs: Vec<InputArg>,
 }
 
+/// The CPU features of the in-process JIT (`run`, `bench`).
+#[derive(Debug, Args)]
+pub struct JitArgs {
+    /// Restrict the CPU features the JIT uses, as `kiln compile --features` edits them, e.g.
+    /// `--features -avx512f` runs the AVX2 micro-kernels on an AVX-512 machine and
+    /// `--features -avx2` Cranelift's 128-bit kernels only [default: every feature of this CPU].
+    #[arg(long = "features", value_name = "-F,+F", allow_hyphen_values = true)]
+    pub features: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub inputs: InputArgs,
+    #[command(flatten)]
+    pub jit: JitArgs,
     /// Write the outputs into DIR as output_0.<ext>, output_1.<ext>... (the inputs' format,
     /// .npy when no input was given).
     #[arg(long, value_name = "DIR")]
@@ -130,6 +142,8 @@ pub struct BenchArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub inputs: InputArgs,
+    #[command(flatten)]
+    pub jit: JitArgs,
     /// Timed runs [default: 20, stopping early after about 10 s].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iters: Option<u64>,

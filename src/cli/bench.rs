@@ -13,7 +13,7 @@ const DEFAULT_ITERS: u64 = 20;
 const TIME_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    let p = prepare(&args.model, &args.inputs.inputs)?;
+    let p = prepare(&args.model, &args.inputs.inputs, &args.jit.features)?;
     let start = Instant::now();
     for _ in 0..args.warmup {
         p.compiled.run(&p.inputs)?;

@@ -1,11 +1,16 @@
-//! `kiln calibrate`: times kiln's own kernels on this machine and prints the throughputs the
-//! optimizer's cost model (`kiln_passes::egraph::cost`) is calibrated with.
+//! `kiln calibrate`: measures this machine's FMA peak at every vector width it has, then times
+//! kiln's own kernels and prints each one's throughput and its fraction of the peak of the
+//! width its kernel uses (the optimizer's cost model, `kiln_passes::egraph::cost`, is calibrated
+//! from these figures).
 //!
-//! Each probe is a one-node graph at a size typical of the edge models kiln targets (ResNet and
-//! MobileNet layers at 56x56, a 256^3 GEMM, 1M-element elementwise ops), compiled through the
-//! normal backend and timed as the median of repeated runs. A one-element op measures the fixed
-//! cost of a kernel call. The printed figures are what the `CostModel` constants are set from;
-//! rerun this after changing a kernel family and update them (the module doc records the run).
+//! The peak is measured, never assumed (machines change: a Zen 4 core has half the 512-bit FMA
+//! throughput of a Zen 5 one): independent FMA chains in machine code (`kiln_runtime::
+//! measure_fma_peak`), best of five. Each probe is a one-node graph at a size typical of the
+//! edge models kiln targets (the GEMM shapes of ResNet-18's convolutions as implicit GEMMs,
+//! MobileNet layers at 56x56, 1M-element elementwise ops), compiled through the normal backend
+//! for each ISA level the host has (AVX-512 micro-kernels, AVX2 micro-kernels with
+//! `-avx512f`, Cranelift's 128-bit kernels with `-avx2`) and timed as the median of repeated
+//! runs. A one-element op measures the fixed cost of a kernel call.
 
 use anyhow::{anyhow, Result};
 use kiln_ir::{BinaryOp, ConvAttrs, DType, Graph, Op, Tensor, TensorType, UnaryOp};
@@ -14,11 +19,18 @@ use std::time::Instant;
 
 /// One timed kernel: its graph and what one run does.
 struct Probe {
-    name: &'static str,
+    name: String,
     graph: Graph,
     inputs: Vec<Tensor>,
     flops: f64,
     bytes: f64,
+}
+
+/// An ISA level to run the probes at: the JIT feature edits and the vector width its kernels
+/// use.
+struct Level {
+    edits: &'static [&'static str],
+    bits: u32,
 }
 
 fn f32t(shape: &[usize]) -> TensorType {
@@ -31,7 +43,7 @@ fn random(shape: &[usize], rng: &mut StdRng) -> Tensor {
 }
 
 /// A conv probe: `c` -> `m` channels at `hw`x`hw`, `k`x`k` kernel, `group` groups.
-fn conv(name: &'static str, c: usize, m: usize, hw: usize, k: usize, group: usize, rng: &mut StdRng) -> Probe {
+fn conv(name: &str, c: usize, m: usize, hw: usize, k: usize, group: usize, rng: &mut StdRng) -> Probe {
     let mut g = Graph::new();
     let x = g.add_input("x", f32t(&[1, c, hw, hw]));
     let w = g.add_const("w", random(&[m, c / group, k, k], rng));
@@ -43,42 +55,57 @@ fn conv(name: &'static str, c: usize, m: usize, hw: usize, k: usize, group: usiz
     g.outputs.push(y);
     let flops = 2.0 * (m * hw * hw * (c / group) * k * k) as f64;
     let bytes = 4.0 * (c * hw * hw + m * hw * hw + m * (c / group) * k * k) as f64;
-    Probe { name, graph: g, inputs: vec![random(&[1, c, hw, hw], rng)], flops, bytes }
+    Probe { name: name.to_string(), graph: g, inputs: vec![random(&[1, c, hw, hw], rng)], flops, bytes }
 }
 
-fn gemm(n: usize, rng: &mut StdRng) -> Probe {
+/// A GEMM probe `[m, k] x [k, n]` with the weights constant (prepacked).
+fn gemm(m: usize, n: usize, k: usize, rng: &mut StdRng) -> Probe {
     let mut g = Graph::new();
-    let a = g.add_input("a", f32t(&[n, n]));
-    let b = g.add_const("b", random(&[n, n], rng));
-    let y = g.add_node1("matmul", Op::MatMul, vec![a, b], "y", f32t(&[n, n]));
+    let a = g.add_input("a", f32t(&[m, k]));
+    let b = g.add_const("b", random(&[k, n], rng));
+    let y = g.add_node1("matmul", Op::MatMul, vec![a, b], "y", f32t(&[m, n]));
     g.outputs.push(y);
     Probe {
-        name: "matmul",
+        name: format!("gemm {m}x{n}x{k}"),
         graph: g,
-        inputs: vec![random(&[n, n], rng)],
-        flops: 2.0 * (n * n * n) as f64,
-        bytes: 12.0 * (n * n) as f64,
+        inputs: vec![random(&[m, k], rng)],
+        flops: 2.0 * (m * n * k) as f64,
+        bytes: 4.0 * (m * k + k * n + m * n) as f64,
     }
 }
 
 /// An elementwise probe over `n` elements: `op` with one or two inputs.
-fn elementwise(name: &'static str, op: Op, n: usize, rng: &mut StdRng) -> Probe {
+fn elementwise(name: &str, op: Op, n: usize, rng: &mut StdRng) -> Probe {
     let mut g = Graph::new();
     let arity = if matches!(op, Op::Binary(_)) { 2 } else { 1 };
     let ins: Vec<_> = (0..arity).map(|i| g.add_input(format!("x{i}"), f32t(&[n]))).collect();
     let y = g.add_node1(name, op, ins, "y", f32t(&[n]));
     g.outputs.push(y);
     let inputs = (0..arity).map(|_| random(&[n], rng)).collect();
-    Probe { name, graph: g, inputs, flops: n as f64, bytes: 4.0 * ((arity + 1) * n) as f64 }
+    Probe { name: name.to_string(), graph: g, inputs, flops: n as f64, bytes: 4.0 * ((arity + 1) * n) as f64 }
 }
 
-fn probes() -> Vec<Probe> {
+/// The probes run at every ISA level: GEMMs (a square one and ResNet-18's convolutions as
+/// implicit GEMMs: M = output pixels, N = output channels, K = 9 x input channels) and convs.
+fn kernel_probes() -> Vec<Probe> {
     let rng = &mut StdRng::seed_from_u64(7);
     vec![
+        gemm(512, 512, 512, rng),
+        gemm(3136, 64, 576, rng),
+        gemm(784, 128, 1152, rng),
+        gemm(196, 256, 2304, rng),
+        gemm(49, 512, 4608, rng),
+        gemm(256, 256, 256, rng),
         conv("conv3x3", 64, 64, 56, 3, 1, rng),
         conv("conv1x1", 256, 64, 56, 1, 1, rng),
         conv("depthwise3x3", 144, 144, 56, 3, 144, rng),
-        gemm(256, rng),
+    ]
+}
+
+/// The probes whose kernels do not depend on the ISA level (run once).
+fn memory_probes() -> Vec<Probe> {
+    let rng = &mut StdRng::seed_from_u64(8);
+    vec![
         elementwise("add", Op::Binary(BinaryOp::Add), 1 << 20, rng),
         elementwise("relu", Op::Unary(UnaryOp::Relu), 1 << 20, rng),
         elementwise("sigmoid", Op::Unary(UnaryOp::Sigmoid), 1 << 20, rng),
@@ -86,10 +113,28 @@ fn probes() -> Vec<Probe> {
     ]
 }
 
-/// Median seconds of one run of `p` over `runs` runs, after a warm-up.
-fn time(p: &Probe, runs: usize) -> Result<f64> {
-    let model = kiln_runtime::JitModel::compile(p.graph.clone(), &kiln_runtime::JitOptions::default())
-        .map_err(|e| anyhow!("probe {}: {e}", p.name))?;
+/// The ISA levels of this host, widest first.
+fn levels() -> Vec<Level> {
+    let widths = kiln_runtime::probe_widths();
+    let mut v = Vec::new();
+    if widths.contains(&512) {
+        v.push(Level { edits: &[], bits: 512 });
+    }
+    if widths.contains(&256) {
+        let edits: &[&str] = if widths.contains(&512) { &["-avx512f"] } else { &[] };
+        v.push(Level { edits, bits: 256 });
+    }
+    let cranelift: &[&str] = if widths.contains(&256) { &["-avx2"] } else { &[] };
+    v.push(Level { edits: cranelift, bits: 128 });
+    v
+}
+
+/// Median seconds of one run of `p` over `runs` runs, after a warm-up, and the micro-kernel ISA
+/// the compiled graph used.
+fn time(p: &Probe, edits: &[&str], runs: usize) -> Result<(f64, Option<&'static str>)> {
+    let opts = kiln_runtime::JitOptions { features: edits.iter().map(|s| s.to_string()).collect() };
+    let model =
+        kiln_runtime::JitModel::compile(p.graph.clone(), &opts).map_err(|e| anyhow!("probe {}: {e}", p.name))?;
     model.run(&p.inputs)?;
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
@@ -99,16 +144,56 @@ fn time(p: &Probe, runs: usize) -> Result<f64> {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok((times[times.len() / 2], model.stats().micro_isa))
 }
 
 /// Runs every probe and prints throughputs.
 pub fn calibrate(runs: usize) -> Result<()> {
-    println!("{:<14} {:>10} {:>10} {:>10}", "probe", "median us", "GFLOP/s", "GB/s");
-    for p in probes() {
-        let s = time(&p, runs)?;
-        println!("{:<14} {:>10.2} {:>10.2} {:>10.2}", p.name, s * 1e6, p.flops / s / 1e9, p.bytes / s / 1e9);
+    println!("FMA peak of one core (independent f32 FMA chains, best of 5):");
+    let mut peaks = Vec::new();
+    for bits in [512, 256, 128] {
+        if let Some(gflops) = kiln_runtime::measure_fma_peak(bits) {
+            println!("  {bits:>3}-bit vectors {gflops:>8.1} GFLOP/s");
+            peaks.push((bits, gflops));
+        }
     }
-    println!("(the `call` row is the fixed cost of one kernel call, including the runtime's own overhead)");
+    if peaks.is_empty() {
+        println!("  (no FMA probe for this CPU; fractions of peak are not printed)");
+    }
+    let peak_of = |bits: u32| peaks.iter().find(|p| p.0 == bits).map(|p| p.1);
+    println!();
+    println!("{:<18} {:<10} {:>10} {:>9} {:>8} {:>8}", "probe", "kernels", "median us", "GFLOP/s", "of peak", "GB/s");
+    for level in levels() {
+        for p in kernel_probes() {
+            let (s, micro) = time(&p, level.edits, runs)?;
+            let gflops = p.flops / s / 1e9;
+            let frac = peak_of(micro.map_or(128, |_| level.bits))
+                .map_or("-".to_string(), |pk| format!("{:.0}%", 100.0 * gflops / pk));
+            let kind = micro.unwrap_or("cranelift");
+            println!(
+                "{:<18} {:<10} {:>10.1} {:>9.1} {:>8} {:>8.2}",
+                p.name,
+                kind,
+                s * 1e6,
+                gflops,
+                frac,
+                p.bytes / s / 1e9
+            );
+        }
+    }
+    for p in memory_probes() {
+        let (s, _) = time(&p, &[], runs)?;
+        println!(
+            "{:<18} {:<10} {:>10.2} {:>9.2} {:>8} {:>8.2}",
+            p.name,
+            "cranelift",
+            s * 1e6,
+            p.flops / s / 1e9,
+            "-",
+            p.bytes / s / 1e9
+        );
+    }
+    println!("(`kernels`: the micro-kernel ISA the probe compiled to, or Cranelift's 128-bit kernels;");
+    println!(" `of peak`: of the FMA peak at that width; the `call` row is the fixed cost of one kernel call)");
     Ok(())
 }

@@ -39,11 +39,12 @@ pub fn load_model(args: &ModelArgs) -> Result<Model> {
 }
 
 /// Loads, binds, specialises and compiles; see the module docs.
-pub fn prepare(args: &ModelArgs, files: &[InputArg]) -> Result<Prepared> {
+pub fn prepare(args: &ModelArgs, files: &[InputArg], features: &[String]) -> Result<Prepared> {
     let model = load_model(args)?;
     let bound = bind_files(&model, files)?;
     let model = specialise_on_shapes(model, &bound, args);
-    let compiled = compile_binding_values(model, &bound, &args.options())?;
+    let options = Options { jit_features: features.to_vec(), ..args.options() };
+    let compiled = compile_binding_values(model, &bound, &options)?;
     for note in compiled.notes() {
         eprintln!("note: {note}");
     }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use kiln::io::{write_tensor, TensorFormat};
 
 pub fn run(args: &RunArgs) -> Result<()> {
-    let p = prepare(&args.model, &args.inputs.inputs)?;
+    let p = prepare(&args.model, &args.inputs.inputs, &args.jit.features)?;
     let outputs = p.compiled.run(&p.inputs)?;
     let names = p.compiled.output_names();
     for (i, t) in outputs.iter().enumerate() {

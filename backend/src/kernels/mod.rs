@@ -42,6 +42,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         Op::WinogradInput { .. } | Op::WinogradOutput { .. } => winograd::emit(cx, spec),
         Op::WinogradWeights { .. } => Err(spec.unsupported("a compile-time weight transform (fold it first)")),
         Op::Elementwise(_) | Op::Fused { .. } => fused::emit(cx, spec),
+        Op::ChannelsLast(_) => Err(spec.unsupported("a channels-last op without a micro-kernel (legalize it first)")),
         Op::NonZero => non_zero::emit(cx, spec),
         Op::NonMaxSuppression { .. } => nms::emit(cx, spec),
         Op::Unique { .. } => unique::emit(cx, spec),

@@ -14,6 +14,7 @@
 //!   implicit-GEMM convolution over NHWC and batched MatMul);
 //! - [`plan`]: from a node's `KernelSpec` to a task, the tile, the packed weights and the scratch
 //!   it needs, or `None` (the node keeps its Cranelift kernel);
+//! - [`conv`]: NHWC convolutions as implicit-GEMM tasks;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels;
 //! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86.
@@ -23,6 +24,7 @@
 //! same crate for disassembly in tests. dynasm's x64 backend stops at AVX2, and writing
 //! encodings by hand is the bug farm these crates exist to avoid.
 
+pub mod conv;
 pub mod pack;
 pub mod plan;
 pub mod task;

@@ -65,6 +65,10 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
         }
     }
     let lanes = isa.lanes();
+    if let Op::ChannelsLast(inner) = base {
+        let Op::Conv(attrs) = &**inner else { return None };
+        return super::conv::plan(spec, constant, base_inputs, program, attrs, isa);
+    }
     let (mut task, packing) = match base {
         Op::MatMul => matmul(spec, constant, base_inputs)?,
         Op::Gemm { alpha, beta, trans_a: false, trans_b } => {
@@ -84,7 +88,7 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
     Some(MicroKernel { isa, task, tile, packed, scratch: 0, params })
 }
 
-fn program_supported(isa: MicroIsa, p: &Program) -> bool {
+pub(super) fn program_supported(isa: MicroIsa, p: &Program) -> bool {
     match isa {
         MicroIsa::X86(_) => x86::program::supported(p),
     }
@@ -93,12 +97,12 @@ fn program_supported(isa: MicroIsa, p: &Program) -> bool {
 /// A constant B to pack: (input index, layout, K, N).
 type Packing = Option<(usize, WeightLayout, usize, usize)>;
 
-fn param(param: usize) -> Base {
+pub(super) fn param(param: usize) -> Base {
     Base { param, offset: 0 }
 }
 
 /// Element strides of `shape` broadcast to `out` (numpy rules; 0 on broadcast axes).
-fn broadcast_strides(shape: &[usize], out: &[usize]) -> Option<Vec<i64>> {
+pub(super) fn broadcast_strides(shape: &[usize], out: &[usize]) -> Option<Vec<i64>> {
     if shape.len() > out.len() {
         return None;
     }

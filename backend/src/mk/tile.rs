@@ -107,11 +107,11 @@ pub fn efficiency(task: &GemmTask, rf: &RegisterFile, t: Tile) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests_support {
     use super::*;
     use crate::mk::task::{BSource, Base, Epilogue};
 
-    fn task(rows: [usize; 2], n: usize, k: usize) -> GemmTask {
+    pub fn task(rows: [usize; 2], n: usize, k: usize) -> GemmTask {
         let base = Base { param: 0, offset: 0 };
         GemmTask {
             outer: vec![],
@@ -130,8 +130,8 @@ mod tests {
         }
     }
 
-    const AVX512: RegisterFile = RegisterFile { lanes: 16, vregs: 32, bcst_operand: true };
-    const AVX2: RegisterFile = RegisterFile { lanes: 8, vregs: 16, bcst_operand: false };
+    pub const AVX512: RegisterFile = RegisterFile { lanes: 16, vregs: 32, bcst_operand: true };
+    pub const AVX2: RegisterFile = RegisterFile { lanes: 8, vregs: 16, bcst_operand: false };
 
     #[test]
     fn large_gemm_fills_the_register_file() {
@@ -159,6 +159,20 @@ mod tests {
                     assert!(rf.fits(t.mr(), t.nv), "{rows:?} {n} {t:?}");
                     assert!(t.th <= rows[0] && t.tw <= rows[1] && t.nv <= n.div_ceil(rf.lanes), "{t:?}");
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod print_choices {
+    use super::tests_support::*;
+    #[test]
+    fn print() {
+        for (m, n, k) in [(512, 512, 512), (3136, 64, 576), (784, 128, 1152), (196, 256, 2304), (49, 512, 4608)] {
+            for rf in [AVX512, AVX2] {
+                let t = super::choose(&task([1, m], n, k), &rf);
+                eprintln!("{m}x{n}x{k} lanes {} -> {t:?}", rf.lanes);
             }
         }
     }

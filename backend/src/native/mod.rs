@@ -56,6 +56,8 @@ pub struct NativeObject {
 pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject> {
     check_c_identifier(cfg.name)?;
     let isa = isa_for_triple(cfg.triple, cfg.features)?;
+    let legal = crate::legalize(graph, crate::TargetCaps::of(&*isa))?;
+    let graph = legal.as_ref().unwrap_or(graph);
     let builder = ObjectBuilder::new(isa, cfg.name, cranelift_module::default_libcall_names())
         .map_err(|e| BackendError::Module(format!("object for `{}`: {e}", cfg.triple)))?;
     let mut module = ObjectModule::new(builder);

@@ -21,12 +21,15 @@ pub struct GraphRun {
 pub fn run_graph(graph: &Graph, inputs: &[Tensor], edits: &[&str]) -> Result<GraphRun, String> {
     let edits: Vec<String> = edits.iter().map(|s| s.to_string()).collect();
     let isa = kiln_backend::isa::host_isa_with(&edits).map_err(|e| e.to_string())?;
+    let caps = kiln_backend::TargetCaps::of(&*isa);
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let plan = kiln_passes::plan_memory(graph);
-    let compiled = kiln_backend::compile_graph(&mut module, graph, &plan, "t_").map_err(|e| e.to_string())?;
+    let legal = kiln_backend::legalize(graph, caps).map_err(|e| e.to_string())?;
+    let lowered = legal.as_ref().unwrap_or(graph);
+    let plan = kiln_passes::plan_memory(lowered);
+    let compiled = kiln_backend::compile_graph(&mut module, lowered, &plan, "t_").map_err(|e| e.to_string())?;
     module.finalize_definitions().map_err(|e| e.to_string())?;
     let entry = module.get_finalized_function(compiled.entry);
-    let result = execute(graph, entry, inputs, compiled.workspace_size);
+    let result = execute(lowered, entry, inputs, compiled.workspace_size);
     // SAFETY: the code is not used after this point.
     unsafe { module.free_memory() };
     Ok(GraphRun { outputs: result?, micro_kernels: compiled.micro_kernels, micro_isa: compiled.micro_isa })

@@ -92,6 +92,7 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
             one(winograd::winograd_output(x, inputs.get(1).copied(), out_shape, *tile))
         }
         Op::Elementwise(p) => one(p.eval(inputs)),
+        Op::ChannelsLast(inner) => crate::layout::eval(inner, inputs),
         Op::Fused { base, base_inputs, epilogue } => {
             one(crate::fused::eval_fused(base, *base_inputs, epilogue, inputs))
         }

@@ -158,6 +158,9 @@ pub(super) fn unary_op(name: &str, attrs: &mut Attrs) -> PResult<Option<UnaryOp>
 
 /// Every op that is neither unary, binary nor a reduction.
 fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
+    if let Some(inner) = name.strip_suffix("_nhwc") {
+        return Ok(Op::ChannelsLast(Box::new(other_op(inner, a)?)));
+    }
     Ok(match name {
         "where" => Op::Where,
         "identity" => Op::Identity,
@@ -219,7 +222,7 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
             Op::NonMaxSuppression { center_point_box: a.bool("center_point_box")?, max_boxes: a.usize("max_boxes")? }
         }
         "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")?, tile: a.usize("tile")? },
-        "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" => {
+        "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" | "fused_conv_nhwc" => {
             let base = Box::new(other_op(&name["fused_".len()..], a)?);
             Op::Fused { base, base_inputs: a.usize("base_inputs")?, epilogue: a.program("epilogue")? }
         }

@@ -142,6 +142,7 @@ pub(crate) fn op_attrs(op: &Op) -> Vec<(&'static str, String)> {
         Op::WinogradWeights { tile } => vec![("tile", tile.to_string())],
         Op::WinogradOutput { out_shape, tile } => vec![("out_shape", list(out_shape)), ("tile", tile.to_string())],
         Op::Elementwise(p) => vec![("expr", quote(&program_text(p)))],
+        Op::ChannelsLast(inner) => op_attrs(inner),
         Op::Fused { base, base_inputs, epilogue } => {
             let mut attrs = op_attrs(base);
             attrs.push(("base_inputs", base_inputs.to_string()));

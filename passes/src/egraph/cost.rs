@@ -42,6 +42,27 @@ use super::lang::TensorLang;
 use egg::Id;
 use kiln_ir::{BinaryOp, ConvAttrs, Op, Program, ResizeMode, Step, TensorType, UnaryOp};
 
+/// Throughputs of the target's machine-code micro-kernels (FLOP/s), which the channels-last
+/// convolutions and the f32 MatMul/Gemm run on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MicroRates {
+    /// KxK and grouped convolutions (implicit GEMM over the padded NHWC image).
+    pub conv: f64,
+    /// 1x1 convolutions (a GEMM over the pixels).
+    pub conv_1x1: f64,
+    /// MatMul and Gemm.
+    pub gemm: f64,
+}
+
+impl MicroRates {
+    /// The rates at `vector_bits` (512: AVX-512, 256: AVX2, 128: NEON), from `kiln calibrate`
+    /// on the development machine at 512 and 256 bits (see the module docs), NEON scaled.
+    pub fn at(vector_bits: u32) -> MicroRates {
+        let scale = vector_bits as f64 / 512.0;
+        MicroRates { conv: 150e9 * scale, conv_1x1: 140e9 * scale, gemm: 150e9 * scale }
+    }
+}
+
 /// Throughputs and overheads; see the module docs. Rates are per second, times in microseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostModel {
@@ -72,6 +93,12 @@ pub struct CostModel {
     pub kernel_overhead: f64,
     /// Cost of an alias (`Reshape`): microseconds.
     pub alias: f64,
+    /// Effective bandwidth of a layout reorder (`Transpose` of a 4-D tensor): bytes/s. Strided
+    /// on one side, it runs well below the streaming bandwidth.
+    pub transpose_bandwidth: f64,
+    /// The target's micro-kernels; `None`: it has none, so channels-last ops cost infinity and
+    /// MatMul/Gemm run at the Cranelift rates above.
+    pub micro: Option<MicroRates>,
 }
 
 impl Default for CostModel {
@@ -89,11 +116,18 @@ impl Default for CostModel {
             transform_bandwidth: 8e9,
             kernel_overhead: 0.22,
             alias: 1e-3,
+            transpose_bandwidth: 12e9,
+            micro: None,
         }
     }
 }
 
 impl CostModel {
+    /// The model of a target whose micro-kernels have `vector_bits`-wide vectors, or none.
+    pub fn for_target(vector_bits: Option<u32>) -> CostModel {
+        CostModel { micro: vector_bits.map(MicroRates::at), ..CostModel::default() }
+    }
+
     /// Cost of e-node `node` of class `class`, with types from the analysis.
     pub fn enode_cost(&self, eg: &EGraph, class: Id, node: &TensorLang) -> f64 {
         let TensorLang::Op(key, children) = node else { return 0.0 };
@@ -147,14 +181,37 @@ impl CostModel {
         let us = |flops: f64, rate: f64| flops / rate * 1e6;
         match op {
             Op::Conv(a) => us(conv_flops(a, ins, out), self.conv_rate(a, ins)),
-            Op::Gemm { .. } => us(gemm_flops(op, ins, out), self.gemm),
-            Op::MatMul => us(gemm_flops(op, ins, out), self.matmul),
+            Op::ChannelsLast(inner) => self.channels_last_time(inner, ins, outs),
+            Op::Gemm { .. } => us(gemm_flops(op, ins, out), self.micro.map_or(self.gemm, |m| m.gemm)),
+            Op::MatMul => us(gemm_flops(op, ins, out), self.micro.map_or(self.matmul, |m| m.gemm)),
+            Op::Transpose { .. } => {
+                let bytes = ins.iter().map(|t| t.byte_size()).sum::<usize>() as f64;
+                bytes * 2.0 * (1.0 / self.transpose_bandwidth - 1.0 / self.bandwidth).max(0.0) * 1e6
+            }
             Op::Fused { base, base_inputs, epilogue } => {
                 let base_ins = &ins[..(*base_inputs).min(ins.len())];
                 let base_time = self.compute_time(base, base_ins, outs);
                 base_time + us(out * self.epilogue_flops(epilogue), self.elementwise)
             }
             _ => us(self.simple_flops(op, input, out), self.elementwise),
+        }
+    }
+
+    /// A channels-last op: its NCHW op's FLOPs at the micro-kernel rate (convolutions), or at
+    /// the elementwise rate (pooling); infinite without micro-kernels.
+    fn channels_last_time(&self, inner: &Op, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
+        let Some(micro) = self.micro else { return f64::INFINITY };
+        let out = outs.first().map_or(0.0, |t| t.numel() as f64);
+        match inner {
+            Op::Conv(a) => {
+                let cin = ins.first().and_then(|t| t.shape.last()).copied().unwrap_or(1);
+                let flops = conv_flops_c(a, cin, ins.len() > 2, out);
+                let rate = if a.kernel.iter().all(|&k| k == 1) { micro.conv_1x1 } else { micro.conv };
+                flops / rate * 1e6
+            }
+            other => {
+                self.simple_flops(other, ins.first().map_or(0.0, |t| t.numel() as f64), out) / self.elementwise * 1e6
+            }
         }
     }
 
@@ -234,9 +291,14 @@ impl CostModel {
 
 /// `2 * out * (C/group) * prod(kernel)`, plus one add per output with a bias.
 fn conv_flops(a: &ConvAttrs, ins: &[&TensorType], out: f64) -> f64 {
-    let cin = ins.first().and_then(|t| t.shape.get(1)).copied().unwrap_or(1) as f64;
-    let per_out = cin / a.group.max(1) as f64 * a.kernel.iter().product::<usize>() as f64;
-    2.0 * out * per_out + if ins.len() > 2 { out } else { 0.0 }
+    let cin = ins.first().and_then(|t| t.shape.get(1)).copied().unwrap_or(1);
+    conv_flops_c(a, cin, ins.len() > 2, out)
+}
+
+/// [`conv_flops`] for `cin` input channels.
+fn conv_flops_c(a: &ConvAttrs, cin: usize, bias: bool, out: f64) -> f64 {
+    let per_out = cin as f64 / a.group.max(1) as f64 * a.kernel.iter().product::<usize>() as f64;
+    2.0 * out * per_out + if bias { out } else { 0.0 }
 }
 
 /// `2 * out * K` for Gemm/MatMul (K the reduced dimension), plus one add per output for `c`.

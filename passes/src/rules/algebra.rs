@@ -102,21 +102,24 @@ fn is_identity_perm(perm: &[usize]) -> bool {
 }
 
 /// `transpose<p2>(transpose<p1>(x))` -> `transpose<p1[p2[k]]>(x)`, or `x` when that is the
-/// identity.
-fn transpose_transpose(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
-    let (Op::Transpose { perm: p2 }, [inner]) = op_of(node)? else { return None };
-    ops(eg, *inner).find_map(|(op, kids)| {
-        let (Op::Transpose { perm: p1 }, [x]) = (op, kids) else { return None };
-        let q: Option<Vec<usize>> = p2.iter().map(|&k| p1.get(k).copied()).collect();
-        let q = q?;
-        if is_identity_perm(&q) {
-            return Some(same(*x));
-        }
-        let mut t = Term::new();
-        let x = t.class(*x);
-        t.op(Op::Transpose { perm: q }, &[x]);
-        Some(t)
-    })
+/// identity; for every transpose in the inner class (layout rules put several there: the same
+/// NCHW value as the reorder of different NHWC computations, which this rule then unites).
+fn transpose_transpose(eg: &EGraph, _class: Id, node: &TensorLang) -> Vec<Term> {
+    let Some((Op::Transpose { perm: p2 }, [inner])) = op_of(node) else { return vec![] };
+    ops(eg, *inner)
+        .filter_map(|(op, kids)| {
+            let (Op::Transpose { perm: p1 }, [x]) = (op, kids) else { return None };
+            let q: Option<Vec<usize>> = p2.iter().map(|&k| p1.get(k).copied()).collect();
+            let q = q?;
+            if is_identity_perm(&q) {
+                return Some(same(*x));
+            }
+            let mut t = Term::new();
+            let x = t.class(*x);
+            t.op(Op::Transpose { perm: q }, &[x]);
+            Some(t)
+        })
+        .collect()
 }
 
 fn transpose_identity(_eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {

@@ -162,7 +162,7 @@ struct Base {
 fn as_base(eg: &EGraph, node: &TensorLang) -> Option<Base> {
     let inputs = children(eg, node);
     match node.op()? {
-        op @ (Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. }) => {
+        op if kiln_ir::fused::is_fusable_base(op) => {
             Some(Base { op: op.clone(), base_inputs: inputs.len(), epilogue: Program::default(), inputs })
         }
         Op::Fused { base, base_inputs, epilogue } => {

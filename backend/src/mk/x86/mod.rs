@@ -3,11 +3,13 @@
 //! - [`asm`]: registers by number and width-generic instruction forms over iced's assembler;
 //! - [`frame`]: the System V and Windows calling conventions (prologue, epilogue, parameters);
 //! - [`gemm`]: the generator of `GemmTask` kernels;
-//! - [`program`]: fused elementwise epilogues on one vector register.
+//! - [`program`]: fused elementwise epilogues on one vector register;
+//! - [`peak`]: the FMA peak probe of `kiln calibrate`.
 
 pub mod asm;
 pub mod frame;
 pub mod gemm;
+pub mod peak;
 pub mod program;
 
 pub use asm::Level;

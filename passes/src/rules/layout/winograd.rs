@@ -1,6 +1,4 @@
-//! Rule family `layout`: rewrites that change how a conv's data is laid out and computed.
-//!
-//! Today one rewrite, `conv-to-winograd`: a 3x3, stride-1, ungrouped f32 conv becomes
+//! `conv-to-winograd`: a 3x3, stride-1, ungrouped f32 conv becomes
 //! Winograd F(2x2, 3x3) or F(4x4, 3x3) (as MNN and ncnn choose per layer; both are added as
 //! alternatives and the cost model picks one, or neither):
 //! `WinogradOutput(MatMul(U, WinogradInput(x)), b)`, where the input transform re-lays the
@@ -12,23 +10,14 @@
 //! pays depends on the shape (the transforms are memory-bound, small channel counts favour the
 //! direct kernel); the cost model decides per layer. The output transform is a fusable base, so
 //! bias, BatchNorm-as-affine, activations and residual adds still fuse into its stores.
-//!
-//! FIXME(layout): channel-blocked NCHW4c/NCHW8c and NHWC regions (with conversions at region
-//! borders cancelled by the algebra rules' transpose/reshape pairs) need conv and pool kernels
-//! for those layouts, which the backend does not have yet.
 
-use crate::egraph::{children, constant, rule, ty, EGraph, Rewrite, TensorLang, Term};
+use crate::egraph::{children, constant, ty, EGraph, TensorLang, Term};
 use egg::Id;
 use kiln_ir::winograd::{winograd_ops, TILES};
 use kiln_ir::Op;
 
-/// The family's rules.
-pub fn rules() -> Vec<Rewrite> {
-    vec![rule("conv-to-winograd", conv_to_winograd)]
-}
-
 /// `conv-to-winograd`: one alternative per tile size (F(2,3) and F(4,3)); the cost model picks.
-fn conv_to_winograd(eg: &EGraph, _class: Id, node: &TensorLang) -> Vec<Term> {
+pub(super) fn conv_to_winograd(eg: &EGraph, _class: Id, node: &TensorLang) -> Vec<Term> {
     TILES.iter().filter_map(|&tile| winograd_term(eg, node, tile)).collect()
 }
 

@@ -1,0 +1,35 @@
+//! `conv-to-nhwc`: `Conv(x, w, b)` on a 4-D f32 input equals
+//! `T_nchw(ChannelsLast(Conv)(T_nhwc(x), w, b))`, where `T_nhwc`/`T_nchw` are the reorders
+//! (`Transpose` by `[0, 2, 3, 1]` and `[0, 3, 1, 2]`). The weights stay as they are (the
+//! backend prepacks them for the micro-kernel), so the rewrite adds no constant.
+//!
+//! Depthwise convolutions (one input channel per group) are left alone until the backend has
+//! a channels-last depthwise kernel (FIXME(mk)); everything else the NHWC GEMM kernel covers
+//! (dense, grouped, strided, dilated, padded).
+
+use crate::egraph::{children, constant, ty, EGraph, TensorLang, Term};
+use egg::Id;
+use kiln_ir::layout::{to_channels_first, to_channels_last};
+use kiln_ir::{DType, Op};
+
+pub(super) fn conv_to_nhwc(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
+    let Some(Op::Conv(attrs)) = node.op() else { return None };
+    let ch = children(eg, node);
+    let (x, w) = (*ch.first()?, *ch.get(1)?);
+    let xt = ty(eg, x)?;
+    if xt.dtype != DType::F32 || xt.shape.len() != 4 || constant(eg, w).is_none() {
+        return None;
+    }
+    let cg = xt.shape[1] / attrs.group.max(1);
+    if attrs.group > 1 && cg == 1 {
+        return None;
+    }
+    let mut t = Term::new();
+    let xr = t.class(x);
+    let xl = t.op(Op::Transpose { perm: to_channels_last(4) }, &[xr]);
+    let mut args = vec![xl];
+    args.extend(ch[1..].iter().map(|&c| t.class(c)));
+    let y = t.op(Op::ChannelsLast(Box::new(Op::Conv(attrs.clone()))), &args);
+    t.op(Op::Transpose { perm: to_channels_first(4) }, &[y]);
+    Some(t)
+}
