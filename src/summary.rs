@@ -61,6 +61,8 @@ pub fn node_flops(graph: &Graph, node: &Node) -> u64 {
             node_flops(graph, &base_node).saturating_add(out.saturating_mul(epilogue.steps.len() as u64))
         }
         Op::Elementwise(p) => out.saturating_mul(p.steps.len() as u64),
+        // Counts are layout-independent: a channels-last op counts as its inner op.
+        Op::ChannelsLast(inner) => node_flops(graph, &Node { op: (**inner).clone(), ..node.clone() }),
         Op::Conv(_) => macs(out, product(weights.get(1..).unwrap_or(&[]))),
         Op::Gemm { trans_a, .. } => macs(out, a.get(usize::from(!trans_a)).map_or(0, |&k| k as u64)),
         Op::MatMul => macs(out, a.last().map_or(0, |&k| k as u64)),

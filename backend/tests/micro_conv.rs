@@ -187,11 +187,46 @@ fn hard_swish_and_leaky_relu_epilogues() {
 }
 
 #[test]
-fn depthwise_is_legalized_until_it_has_a_kernel() {
-    let c = Case { n: 1, hw: (6, 6), c: 8, m: 8, k: (3, 3), stride: 1, dilation: 1, pads: [1; 4], group: 8 };
-    let (g, ins) = conv_graph(c, true, None, 40);
+fn depthwise_every_channel_tail_stride_and_pad() {
+    for edits in levels() {
+        for &c in &[1, 3, 8, 17, 33, 100] {
+            for &(hw, k, stride, pad) in
+                &[((6, 6), 3, 1, 1), ((7, 9), 3, 2, 1), ((5, 5), 5, 1, 2), ((4, 3), 3, 1, 0), ((1, 1), 3, 1, 1)]
+            {
+                for n in [1, 2] {
+                    let cs = Case { n, hw, c, m: c, k: (k, k), stride, dilation: 1, pads: [pad; 4], group: c };
+                    let (g, ins) = conv_graph(cs, c % 2 == 1, None, 40 + c as u64);
+                    check_graph(&g, &ins, &edits, 1, 1e-4, 1e-4);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn depthwise_fused_bn_relu6_and_residual() {
+    let program = Program {
+        steps: vec![
+            Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Arg(2)),
+            Step::Binary(BinaryOp::Add, Operand::Reg(0), Operand::Arg(1)),
+            Step::Unary(UnaryOp::Clip { min: 0.0, max: 6.0 }, Operand::Reg(1)),
+        ],
+    };
+    for edits in levels() {
+        for &c in &[24, 40, 144] {
+            let cs = Case { n: 1, hw: (14, 14), c, m: c, k: (3, 3), stride: 1, dilation: 1, pads: [1; 4], group: c };
+            let (g, ins) = conv_graph(cs, true, Some((program.clone(), vec![vec![1, 14, 14, c], vec![c]])), 50);
+            check_graph(&g, &ins, &edits, 1, 1e-4, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn channel_multipliers_are_legalized() {
+    let c = Case { n: 1, hw: (6, 6), c: 4, m: 8, k: (3, 3), stride: 1, dilation: 1, pads: [1; 4], group: 4 };
+    let (g, ins) = conv_graph(c, true, None, 60);
     for edits in levels() {
         let run = check_graph(&g, &ins, &edits, 0, 1e-4, 1e-4);
-        assert_eq!(run.micro_kernels, 0, "FIXME(mk): depthwise micro-kernel");
+        assert_eq!(run.micro_kernels, 0, "FIXME(mk): a depthwise channel multiplier > 1 has no micro-kernel");
     }
 }

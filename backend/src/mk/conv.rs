@@ -12,13 +12,15 @@
 //! - with one group and unit dilation along W, a tap row's `KW` pixels are contiguous, so they
 //!   merge into the depth (`KW * C` contiguous elements per tap row: longer unrolled loops);
 //! - grouped convolutions are an outer loop over groups (A, B and C offsets per group);
-//!   depthwise convolutions have their own kernel (FIXME(mk): not yet; they are legalized).
+//! - depthwise convolutions (one channel per group) read A as vectors of channels
+//!   ([`AMode::Vector`]): columns are channels, each tap one multiply-add of an input vector by
+//!   the tap's weight vector; a channel multiplier above 1 is not covered (legalized).
 //!
 //! 1-D convolutions (rank 3) and non-constant weights are not covered (legalized to NCHW).
 
 use super::pack::{PackedB, WeightLayout};
 use super::plan::{broadcast_strides, param, MicroKernel};
-use super::task::{BSource, Base, Epilogue, GemmTask, Operand, Outer, PadCopy, Strides};
+use super::task::{AMode, BSource, Base, Epilogue, GemmTask, Operand, Outer, PadCopy, Strides};
 use super::{tile, MicroIsa};
 use crate::kernel::KernelSpec;
 use kiln_ir::{ConvAttrs, Program};
@@ -55,6 +57,10 @@ impl Dims {
     }
     fn has_pads(&self) -> bool {
         self.pads.iter().any(|&p| p > 0)
+    }
+    /// One input and one output channel per group.
+    fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.groups == self.c && self.groups == self.m
     }
     /// A 1x1, stride-1, unpadded conv: a GEMM over the pixels.
     fn is_pointwise(&self) -> bool {
@@ -101,8 +107,8 @@ pub fn plan(
         return None;
     }
     let d = dims(spec, attrs)?;
-    if d.groups > 1 && d.cg() == 1 {
-        return None; // FIXME(mk): depthwise kernel
+    if d.groups > 1 && d.cg() == 1 && !d.is_depthwise() {
+        return None; // a channel multiplier > 1: FIXME(mk), legalized
     }
     let params = spec.inputs.len() + spec.outputs.len();
     let scratch_param = params;
@@ -120,8 +126,9 @@ pub fn plan(
     let lanes = isa.lanes();
     let layout = WeightLayout::Oihw { cg: d.cg(), kh: d.kh, kw: d.kw };
     let k = d.kh * d.kw * d.cg();
-    let packing = PackedB { layout, k, n: d.mg(), groups: d.groups, nr: tile.nv * lanes, lanes };
-    if d.groups > 1 {
+    let (n, groups) = if d.is_depthwise() { (d.c, 1) } else { (d.mg(), d.groups) };
+    let packing = PackedB { layout, k, n, groups, nr: tile.nv * lanes, lanes };
+    if groups > 1 {
         if let Some(g) = task.outer.last_mut() {
             g.b = packing.group_bytes();
         }
@@ -150,7 +157,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
     let a = if pad.is_some() { param(scratch) } else { param(0) };
     let image_a = if pad.is_some() { 0 } else { f * (d.h * d.w) as i64 * c };
     let mut outer = vec![Outer { count: d.n, a: image_a, b: 0, c: f * (d.oh * d.ow) as i64 * m }];
-    if d.groups > 1 {
+    if d.groups > 1 && !d.is_depthwise() {
         // `b` is set to the packed group stride by the caller.
         outer.push(Outer { count: d.groups, a: f * d.cg() as i64, b: 0, c: f * d.mg() as i64 });
     }
@@ -159,7 +166,9 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
     } else {
         ([d.oh, d.ow], [f * d.sh as i64 * wp * c, f * d.sw as i64 * c], [f * d.ow as i64 * m, f * m])
     };
-    let (taps, depth) = if d.groups == 1 && d.dw == 1 {
+    let (taps, depth) = if d.is_depthwise() {
+        ([(d.kh, f * d.dh as i64 * wp * c), (d.kw, f * d.dw as i64 * c)], 1)
+    } else if d.groups == 1 && d.dw == 1 {
         ([(d.kh, f * d.dh as i64 * wp * c), (1, 0)], d.kw * d.cg())
     } else {
         ([(d.kh, f * d.dh as i64 * wp * c), (d.kw, f * d.dw as i64 * c)], d.cg())
@@ -170,11 +179,12 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
         rows,
         a,
         a_rows,
+        a_mode: if d.is_depthwise() { AMode::Vector } else { AMode::Broadcast },
         taps,
         depth,
         b: Base { param: 1, offset: 0 },
         b_source: BSource::Packed,
-        n: d.mg(),
+        n: if d.is_depthwise() { d.c } else { d.mg() },
         c: param(output),
         c_rows,
         epilogue: Epilogue::none(),
@@ -184,7 +194,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
 /// Outer strides of an epilogue operand: per image `image` bytes, per group `group` bytes
 /// (only when the task has a group loop).
 fn outer_strides(d: &Dims, image: i64, group: i64) -> Vec<i64> {
-    if d.groups > 1 {
+    if d.groups > 1 && !d.is_depthwise() {
         vec![image, group]
     } else {
         vec![image]

@@ -12,7 +12,7 @@
 //! with equal specs share one kernel (the weights differ per node and are passed by pointer).
 
 use super::pack::{PackedB, WeightLayout};
-use super::task::{BSource, Base, Epilogue, GemmTask, Operand, Outer, Strides};
+use super::task::{AMode, BSource, Base, Epilogue, GemmTask, Operand, Outer, Strides};
 use super::tile::{self, Tile};
 use super::{x86, MicroIsa};
 use crate::kernel::KernelSpec;
@@ -131,6 +131,7 @@ fn gemm_task(a: usize, b: usize, c: usize, m: usize, n: usize, k: usize, b_sourc
         rows: [1, m],
         a: param(a),
         a_rows: [0, 4 * k as i64],
+        a_mode: AMode::Broadcast,
         taps: [(1, 0), (1, 0)],
         depth: k,
         b: param(b),

@@ -57,6 +57,18 @@ pub enum BSource {
     Strided { row: i64 },
 }
 
+/// How the micro-kernel reads A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AMode {
+    /// One element per row and reduction step, broadcast against a vector of B's columns: the
+    /// dense GEMM and convolutions.
+    Broadcast,
+    /// A vector per row and tap along the columns, multiplied lane by lane with B's vector of
+    /// that tap: depthwise convolution (column j of C reads channel j of A). `depth` is then 1,
+    /// and A moves with the column panels.
+    Vector,
+}
+
 /// One outer loop: trip count and the byte strides of A, B and C (the epilogue operands carry
 /// their own in [`Strides::outer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,6 +135,7 @@ pub struct GemmTask {
     /// A: the start of row (0, 0) (the padded copy when `pad` is set) and the row strides.
     pub a: Base,
     pub a_rows: [i64; 2],
+    pub a_mode: AMode,
     /// Taps: counts and byte strides `[(t1, stride1), (t2, stride2)]` (1 and 0 for a GEMM).
     pub taps: [(usize, i64); 2],
     /// Contiguous reduction elements per tap.

@@ -46,16 +46,18 @@ impl RegisterFile {
     }
 }
 
-/// Cycles of one reduction step of an `mr x nv` tile.
-fn step_cycles(mr: usize, nv: usize) -> f64 {
+/// Cycles of one reduction step of an `mr x nv` tile; `vector_a`: every FMA loads its own A
+/// vector (depthwise) instead of sharing one broadcast per row.
+fn step_cycles(mr: usize, nv: usize, vector_a: bool) -> f64 {
     let fmas = (mr * nv) as f64 / 2.0;
-    let loads = (mr + nv) as f64 / 2.5;
+    let a_loads = if vector_a { mr * nv } else { mr };
+    let loads = (a_loads + nv) as f64 / 2.5;
     fmas.max(loads).max(4.0)
 }
 
 /// Cycles of one `mr x nv` tile over reduction length `k`.
-fn tile_cycles(mr: usize, nv: usize, k: usize) -> f64 {
-    k as f64 * step_cycles(mr, nv) + (mr * nv) as f64 + 12.0
+fn tile_cycles(mr: usize, nv: usize, k: usize, vector_a: bool) -> f64 {
+    k as f64 * step_cycles(mr, nv, vector_a) + (mr * nv) as f64 + 12.0
 }
 
 /// Full blocks and the leftover of `n` split by `b`: `[(count, size)]` with nonzero entries.
@@ -67,11 +69,12 @@ fn splits(n: usize, b: usize) -> Vec<(usize, usize)> {
 fn task_cycles(task: &GemmTask, rf: &RegisterFile, t: Tile) -> f64 {
     let vectors = task.n.div_ceil(rf.lanes);
     let k = task.k();
+    let vector_a = task.a_mode == super::task::AMode::Vector;
     let mut total = 0.0;
     for (pc, nv) in splits(vectors, t.nv) {
         for (c1, th) in splits(task.rows[0], t.th) {
             for (c2, tw) in splits(task.rows[1], t.tw) {
-                total += (pc * c1 * c2) as f64 * tile_cycles(th * tw, nv, k);
+                total += (pc * c1 * c2) as f64 * tile_cycles(th * tw, nv, k, vector_a);
             }
         }
     }
@@ -119,6 +122,7 @@ pub mod tests_support {
             rows,
             a: base,
             a_rows: [0, 4 * k as i64],
+            a_mode: crate::mk::task::AMode::Broadcast,
             taps: [(1, 0), (1, 0)],
             depth: k,
             b: base,

@@ -52,6 +52,8 @@ pub struct MicroRates {
     pub conv_1x1: f64,
     /// MatMul and Gemm.
     pub gemm: f64,
+    /// Depthwise convolutions (vectors of channels; bound by L1 loads, 1 per FMA).
+    pub depthwise: f64,
 }
 
 impl MicroRates {
@@ -59,7 +61,7 @@ impl MicroRates {
     /// on the development machine at 512 and 256 bits (see the module docs), NEON scaled.
     pub fn at(vector_bits: u32) -> MicroRates {
         let scale = vector_bits as f64 / 512.0;
-        MicroRates { conv: 150e9 * scale, conv_1x1: 140e9 * scale, gemm: 150e9 * scale }
+        MicroRates { conv: 150e9 * scale, conv_1x1: 140e9 * scale, gemm: 150e9 * scale, depthwise: 60e9 * scale }
     }
 }
 
@@ -206,7 +208,12 @@ impl CostModel {
             Op::Conv(a) => {
                 let cin = ins.first().and_then(|t| t.shape.last()).copied().unwrap_or(1);
                 let flops = conv_flops_c(a, cin, ins.len() > 2, out);
-                let rate = if a.kernel.iter().all(|&k| k == 1) { micro.conv_1x1 } else { micro.conv };
+                let depthwise = a.group > 1 && a.group == cin;
+                let rate = match (depthwise, a.kernel.iter().all(|&k| k == 1)) {
+                    (true, _) => micro.depthwise,
+                    (false, true) => micro.conv_1x1,
+                    (false, false) => micro.conv,
+                };
                 flops / rate * 1e6
             }
             other => {

@@ -425,6 +425,13 @@ impl Asm {
     pub fn vfma(&mut self, acc: V, a: V, s: Src) {
         self.op3(Op3::Fma231, acc, a, s);
     }
+    /// `acc += a * [m]` on the lanes of mask `k` only (AVX-512; masked-off lanes of `[m]`
+    /// never fault and `acc` keeps them).
+    pub fn vfma_k(&mut self, acc: V, a: V, m: M, k: u8) {
+        let mem = zmmword_ptr(self.mem(m));
+        let r = self.a.vfmadd231ps(with_k(ZMM[acc.0 as usize], k), ZMM[a.0 as usize], mem);
+        self.ok(r);
+    }
     /// `d = a * d + s` (`vfmadd213ps`).
     pub fn vfma213(&mut self, d: V, a: V, s: Src) {
         self.op3(Op3::Fma213, d, a, s);

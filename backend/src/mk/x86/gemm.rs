@@ -26,7 +26,7 @@
 use super::asm::{Asm, Level, Op3, Src, G, M, V};
 use super::frame::{CallConv, Frame, ALLOCATABLE};
 use super::program::{self, Temps};
-use crate::mk::task::{BSource, GemmTask, Operand, PadCopy};
+use crate::mk::task::{AMode, BSource, GemmTask, Operand, PadCopy};
 use crate::mk::tile::Tile;
 
 /// Where a pointer or counter lives.
@@ -233,6 +233,9 @@ impl<'a, 't> Gen<'a, 't> {
             BSource::Strided { .. } => cols * 4,
         };
         let mut m = vec![(Loc::Reg(self.regs.b), b), (Loc::Reg(self.regs.c), cols * 4)];
+        if t.a_mode == AMode::Vector {
+            m.push((Loc::Reg(self.regs.a), cols * 4));
+        }
         for (i, op) in t.epilogue.operands().enumerate() {
             m.push((Loc::Reg(self.regs.ops[i]), cols * op.strides.col));
         }
@@ -341,7 +344,8 @@ impl<'a, 't> Gen<'a, 't> {
         }
         self.asm.mov(self.regs.ak, self.regs.a);
         self.asm.mov(self.regs.bk, self.regs.b);
-        if let (Level::Avx2, true, BSource::Strided { .. }) = (self.level, masked, self.task.b_source) {
+        let partial_loads = matches!(self.task.b_source, BSource::Strided { .. }) || self.task.a_mode == AMode::Vector;
+        if self.level == Level::Avx2 && masked && partial_loads {
             let m = self.asm.lane_mask(self.tail_lanes());
             self.asm.vset(mk.mask_reg(), m);
         }
@@ -351,6 +355,14 @@ impl<'a, 't> Gen<'a, 't> {
 
     fn taps(&mut self, mk: &Micro) {
         let [(t1, s1), (t2, s2)] = self.task.taps;
+        if self.task.a_mode == AMode::Vector {
+            // Depthwise: one step per tap, unrolled (at most a few dozen taps).
+            for i in 0..t1 * t2 {
+                let a_off = (i / t2) as i64 * s1 + (i % t2) as i64 * s2;
+                self.vector_step(mk, a_off, i as i64 * self.b_step(mk.nv));
+            }
+            return;
+        }
         let depth_bytes = 4 * self.task.depth as i64;
         let ak = self.regs.ak;
         let inner = |g: &mut Self| {
@@ -417,6 +429,28 @@ impl<'a, 't> Gen<'a, 't> {
                 Level::Avx2 => {
                     self.asm.vbroadcast(mk.bcst_reg(), am);
                     for v in 0..mk.nv {
+                        self.asm.vfma(mk.acc(r, v), mk.b_reg(v), Src::Reg(mk.bcst_reg()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One tap of a depthwise tile: the tap's weight vectors, then every row's input vectors
+    /// multiplied in (partial last vector: masked loads).
+    fn vector_step(&mut self, mk: &Micro, a_off: i64, b_off: i64) {
+        for v in 0..mk.nv {
+            self.asm.vload(mk.b_reg(v), M::at(self.regs.bk, b_off + v as i64 * self.vb));
+        }
+        for r in 0..mk.mr() {
+            for v in 0..mk.nv {
+                let m = M::at(self.regs.ak, mk.row_offset(r, self.task.a_rows) + a_off + v as i64 * self.vb);
+                let partial = mk.masked && v == mk.nv - 1;
+                match (partial, self.level) {
+                    (false, _) => self.asm.vfma(mk.acc(r, v), mk.b_reg(v), Src::Mem(m)),
+                    (true, Level::Avx512) => self.asm.vfma_k(mk.acc(r, v), mk.b_reg(v), m, 1),
+                    (true, Level::Avx2) => {
+                        self.asm.vload_maskv(mk.bcst_reg(), m, mk.mask_reg());
                         self.asm.vfma(mk.acc(r, v), mk.b_reg(v), Src::Reg(mk.bcst_reg()));
                     }
                 }

@@ -3,9 +3,8 @@
 //! (`Transpose` by `[0, 2, 3, 1]` and `[0, 3, 1, 2]`). The weights stay as they are (the
 //! backend prepacks them for the micro-kernel), so the rewrite adds no constant.
 //!
-//! Depthwise convolutions (one input channel per group) are left alone until the backend has
-//! a channels-last depthwise kernel (FIXME(mk)); everything else the NHWC GEMM kernel covers
-//! (dense, grouped, strided, dilated, padded).
+//! Covered: what the backend's NHWC micro-kernels compute (dense, grouped, depthwise, strided,
+//! dilated, padded). A depthwise conv with a channel multiplier above 1 is left alone.
 
 use crate::egraph::{children, constant, ty, EGraph, TensorLang, Term};
 use egg::Id;
@@ -20,8 +19,8 @@ pub(super) fn conv_to_nhwc(eg: &EGraph, _class: Id, node: &TensorLang) -> Option
     if xt.dtype != DType::F32 || xt.shape.len() != 4 || constant(eg, w).is_none() {
         return None;
     }
-    let cg = xt.shape[1] / attrs.group.max(1);
-    if attrs.group > 1 && cg == 1 {
+    let (c, m) = (xt.shape[1], ty(eg, w)?.shape[0]);
+    if attrs.group > 1 && c / attrs.group == 1 && m != c {
         return None;
     }
     let mut t = Term::new();
