@@ -16,6 +16,9 @@ pub struct Options {
     pub egraph_iter_limit: usize,
     /// Wall time of saturation at most.
     pub egraph_time_limit: Duration,
+    /// Optimizer rules not to run, by name (`conv-to-winograd`, `conv-to-nhwc`...; the names
+    /// `kiln inspect` reports): for experiments and for pinning a choice.
+    pub disabled_rules: Vec<String>,
     /// CPU feature edits for the in-process JIT (`-avx512f`, `-avx2`, ...; see
     /// `kiln_backend::isa::host_isa_with`); empty: every feature of this CPU.
     pub jit_features: Vec<String>,
@@ -31,6 +34,7 @@ impl Default for Options {
             egraph_iter_limit: limits.iter_limit,
             egraph_time_limit: limits.time_limit,
             jit_features: Vec::new(),
+            disabled_rules: Vec::new(),
         }
     }
 }

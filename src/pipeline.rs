@@ -56,7 +56,8 @@ pub use kiln_passes::OptReport;
 /// (1: algebra and folding; 2: also fusion and layout), its cost model priced for a target
 /// whose micro-kernels have `micro_bits`-wide vectors (or none).
 fn optimize(graph: &Graph, opts: &Options, micro_bits: Option<u32>) -> Result<(Graph, OptReport)> {
-    let rules = kiln_passes::all_rules(opts.opt_level);
+    let mut rules = kiln_passes::all_rules(opts.opt_level);
+    rules.retain(|r| !opts.disabled_rules.iter().any(|d| d == r.name.as_str()));
     let cfg = kiln_passes::OptConfig {
         level: opts.opt_level,
         node_limit: opts.egraph_node_limit,

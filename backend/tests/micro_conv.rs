@@ -230,3 +230,83 @@ fn channel_multipliers_are_legalized() {
         assert_eq!(run.micro_kernels, 0, "FIXME(mk): a depthwise channel multiplier > 1 has no micro-kernel");
     }
 }
+
+/// `ChannelsLast(Pool)` over an NHWC input of `shape`.
+fn pool_graph(attrs: kiln_ir::PoolAttrs, shape: &[usize], seed: u64) -> (Graph, Vec<Tensor>) {
+    let mut r = rng(seed);
+    let x = random_tensor(&mut r, DType::F32, shape);
+    let mut g = Graph::new();
+    let xv = g.add_input("x", x.ty());
+    let op = Op::ChannelsLast(Box::new(Op::Pool(attrs)));
+    let out = kiln_ir::infer_types(&op, &[&x.ty()]).expect("pool types").remove(0);
+    let y = g.add_node1("pool", op, vec![xv], "y", out);
+    g.outputs.push(y);
+    (g, vec![x])
+}
+
+fn pool_attrs(kind: kiln_ir::PoolKind, k: usize, s: usize, pad: usize, ceil_mode: bool) -> kiln_ir::PoolAttrs {
+    kiln_ir::PoolAttrs {
+        kind,
+        kernel: vec![k, k],
+        strides: vec![s, s],
+        dilations: vec![1, 1],
+        pads: vec![pad; 4],
+        ceil_mode,
+    }
+}
+
+#[test]
+fn max_pool_pads_ceil_mode_and_channel_tails() {
+    use kiln_ir::PoolKind;
+    for edits in levels() {
+        for &c in &[1, 3, 16, 17, 64, 100] {
+            for &(hw, k, s, pad, ceil) in &[
+                ((9, 9), 3, 2, 1, false),
+                ((8, 7), 3, 2, 0, true),
+                ((5, 5), 2, 2, 0, false),
+                ((6, 6), 3, 1, 1, false),
+                ((1, 1), 3, 2, 1, false),
+            ] {
+                let (g, ins) =
+                    pool_graph(pool_attrs(PoolKind::Max, k, s, pad, ceil), &[2, hw.0, hw.1, c], 70 + c as u64);
+                check_graph(&g, &ins, &edits, 1, 0.0, 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn max_pool_ignores_nan_and_negative_inputs() {
+    use kiln_ir::PoolKind;
+    let x = Tensor::from_vec(
+        vec![1, 2, 2, 3],
+        vec![f32::NAN, -5.0, -1.0, -2.0, f32::NAN, -3.0, -7.0, -9.0, f32::NAN, -4.0, -6.0, -8.0],
+    );
+    let mut g = Graph::new();
+    let xv = g.add_input("x", x.ty());
+    let op = Op::ChannelsLast(Box::new(Op::Pool(pool_attrs(PoolKind::Max, 2, 2, 0, false))));
+    let out = kiln_ir::infer_types(&op, &[&x.ty()]).expect("types").remove(0);
+    let y = g.add_node1("pool", op, vec![xv], "y", out);
+    g.outputs.push(y);
+    for edits in levels() {
+        let run = check_graph(&g, &[x.clone()], &edits, 1, 0.0, 0.0);
+        assert_eq!(run.outputs[0].to_f64_vec(), vec![-2.0, -5.0, -1.0]);
+    }
+}
+
+#[test]
+fn average_pool_inside_the_input_and_legalized_otherwise() {
+    use kiln_ir::PoolKind;
+    for edits in levels() {
+        for &c in &[3, 16, 33] {
+            let avg = PoolKind::Avg { count_include_pad: false };
+            let (g, ins) = pool_graph(pool_attrs(avg, 2, 2, 0, false), &[1, 8, 6, c], 80);
+            check_graph(&g, &ins, &edits, 1, 1e-6, 1e-6);
+            let (g, ins) = pool_graph(pool_attrs(avg, 3, 1, 0, false), &[2, 5, 7, c], 81);
+            check_graph(&g, &ins, &edits, 1, 1e-6, 1e-6);
+            let (g, ins) = pool_graph(pool_attrs(avg, 3, 2, 1, false), &[1, 7, 7, c], 82);
+            let run = check_graph(&g, &ins, &edits, 0, 1e-6, 1e-6);
+            assert_eq!(run.micro_kernels, 0, "FIXME(mk): padded average pooling has no micro-kernel");
+        }
+    }
+}

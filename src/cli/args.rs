@@ -79,6 +79,10 @@ pub struct ModelArgs {
     /// Stop equality saturation after this many milliseconds.
     #[arg(long, value_name = "MS")]
     pub egraph_time_limit_ms: Option<u64>,
+    /// Do not run these optimizer rules (comma-separated or repeated), e.g.
+    /// `--disable-rule conv-to-winograd` keeps every conv direct.
+    #[arg(long = "disable-rule", value_name = "RULE", value_delimiter = ',')]
+    pub disabled_rules: Vec<String>,
 }
 
 impl ModelArgs {
@@ -90,6 +94,7 @@ impl ModelArgs {
         if let Some(ms) = self.egraph_time_limit_ms {
             o.egraph_time_limit = std::time::Duration::from_millis(ms);
         }
+        o.disabled_rules = self.disabled_rules.clone();
         o
     }
 }

@@ -153,6 +153,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
         left: d.pads[1],
         bottom: d.pads[2],
         right: d.pads[3],
+        fill: 0.0,
     });
     let a = if pad.is_some() { param(scratch) } else { param(0) };
     let image_a = if pad.is_some() { 0 } else { f * (d.h * d.w) as i64 * c };

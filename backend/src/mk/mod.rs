@@ -14,7 +14,7 @@
 //!   implicit-GEMM convolution over NHWC and batched MatMul);
 //! - [`plan`]: from a node's `KernelSpec` to a task, the tile, the packed weights and the scratch
 //!   it needs, or `None` (the node keeps its Cranelift kernel);
-//! - [`conv`]: NHWC convolutions as implicit-GEMM tasks;
+//! - [`conv`]: NHWC convolutions as implicit-GEMM tasks; [`pool`]: NHWC pooling;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels;
 //! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86.
@@ -27,6 +27,7 @@
 pub mod conv;
 pub mod pack;
 pub mod plan;
+pub mod pool;
 pub mod task;
 pub mod tile;
 pub mod x86;
@@ -50,7 +51,13 @@ impl MicroIsa {
     pub fn register_file(self) -> tile::RegisterFile {
         match self {
             MicroIsa::X86(l) => {
-                tile::RegisterFile { lanes: l.lanes(), vregs: l.vregs(), bcst_operand: l == x86::Level::Avx512 }
+                let avx512 = l == x86::Level::Avx512;
+                tile::RegisterFile {
+                    lanes: l.lanes(),
+                    vregs: l.vregs(),
+                    bcst_operand: avx512,
+                    loads_per_cycle: if avx512 { 2.2 } else { 1.6 },
+                }
             }
         }
     }

@@ -66,8 +66,11 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
     }
     let lanes = isa.lanes();
     if let Op::ChannelsLast(inner) = base {
-        let Op::Conv(attrs) = &**inner else { return None };
-        return super::conv::plan(spec, constant, base_inputs, program, attrs, isa);
+        return match &**inner {
+            Op::Conv(attrs) => super::conv::plan(spec, constant, base_inputs, program, attrs, isa),
+            Op::Pool(attrs) if program.is_none() => super::pool::plan(spec, attrs, isa),
+            _ => None,
+        };
     }
     let (mut task, packing) = match base {
         Op::MatMul => matmul(spec, constant, base_inputs)?,

@@ -67,6 +67,19 @@ pub enum AMode {
     /// that tap: depthwise convolution (column j of C reads channel j of A). `depth` is then 1,
     /// and A moves with the column panels.
     Vector,
+    /// As `Vector` without B: the accumulator is the lane-wise maximum of the taps' vectors,
+    /// starting from the lowest finite f32; NaN inputs are ignored (max pooling).
+    VectorMax,
+    /// As `Vector` without B: the lane-wise sum of the taps' vectors (average pooling, scaled
+    /// by the epilogue's alpha).
+    VectorSum,
+}
+
+impl AMode {
+    /// True for the modes that read A as vectors along the columns.
+    pub fn is_vector(self) -> bool {
+        !matches!(self, AMode::Broadcast)
+    }
 }
 
 /// One outer loop: trip count and the byte strides of A, B and C (the epilogue operands carry
@@ -82,7 +95,7 @@ pub struct Outer {
 /// A zero-padded copy of one image into the kernel's scratch, made once per outer iteration
 /// before its rows are computed: `src` is `[h][w][c]` floats (dense), the copy is
 /// `[top + h + bottom][left + w + right][c]`. The task's A then reads the copy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PadCopy {
     pub src: Base,
     /// Byte stride of `src` per outer loop.
@@ -94,6 +107,8 @@ pub struct PadCopy {
     pub left: usize,
     pub bottom: usize,
     pub right: usize,
+    /// The value of the padding: 0 for convolutions, the lowest finite f32 for max pooling.
+    pub fill: f32,
 }
 
 impl PadCopy {

@@ -54,6 +54,18 @@ pub struct MicroRates {
     pub gemm: f64,
     /// Depthwise convolutions (vectors of channels; bound by L1 loads, 1 per FMA).
     pub depthwise: f64,
+    /// f32 lanes per vector: columns are computed a vector at a time, so a GEMM with `n`
+    /// columns runs at `n / round_up(n, lanes)` of its rate.
+    pub lanes: usize,
+}
+
+impl MicroRates {
+    /// The fraction of the vector lanes a kernel with `n` columns (GEMM N, conv output
+    /// channels) fills.
+    pub fn lane_use(&self, n: usize) -> f64 {
+        let lanes = self.lanes.max(1);
+        n.max(1) as f64 / (n.max(1).div_ceil(lanes) * lanes) as f64
+    }
 }
 
 impl MicroRates {
@@ -61,7 +73,13 @@ impl MicroRates {
     /// on the development machine at 512 and 256 bits (see the module docs), NEON scaled.
     pub fn at(vector_bits: u32) -> MicroRates {
         let scale = vector_bits as f64 / 512.0;
-        MicroRates { conv: 150e9 * scale, conv_1x1: 140e9 * scale, gemm: 150e9 * scale, depthwise: 60e9 * scale }
+        MicroRates {
+            conv: 150e9 * scale,
+            conv_1x1: 140e9 * scale,
+            gemm: 150e9 * scale,
+            depthwise: 60e9 * scale,
+            lanes: vector_bits as usize / 32,
+        }
     }
 }
 
@@ -184,8 +202,8 @@ impl CostModel {
         match op {
             Op::Conv(a) => us(conv_flops(a, ins, out), self.conv_rate(a, ins)),
             Op::ChannelsLast(inner) => self.channels_last_time(inner, ins, outs),
-            Op::Gemm { .. } => us(gemm_flops(op, ins, out), self.micro.map_or(self.gemm, |m| m.gemm)),
-            Op::MatMul => us(gemm_flops(op, ins, out), self.micro.map_or(self.matmul, |m| m.gemm)),
+            Op::Gemm { .. } => us(gemm_flops(op, ins, out), self.gemm_rate(self.gemm, outs)),
+            Op::MatMul => us(gemm_flops(op, ins, out), self.gemm_rate(self.matmul, outs)),
             Op::Transpose { .. } => {
                 let bytes = ins.iter().map(|t| t.byte_size()).sum::<usize>() as f64;
                 bytes * 2.0 * (1.0 / self.transpose_bandwidth - 1.0 / self.bandwidth).max(0.0) * 1e6
@@ -214,12 +232,22 @@ impl CostModel {
                     (false, true) => micro.conv_1x1,
                     (false, false) => micro.conv,
                 };
+                let m = outs.first().and_then(|t| t.shape.last()).copied().unwrap_or(1) / a.group.max(1);
+                let rate = rate * if depthwise { 1.0 } else { micro.lane_use(m) };
                 flops / rate * 1e6
             }
+            // Pooling: the depthwise kernel's loop with max/add instead of the multiply-add.
             other => {
-                self.simple_flops(other, ins.first().map_or(0.0, |t| t.numel() as f64), out) / self.elementwise * 1e6
+                self.simple_flops(other, ins.first().map_or(0.0, |t| t.numel() as f64), out) / micro.depthwise * 1e6
             }
         }
+    }
+
+    /// The rate of a GEMM whose output is `outs[0]` (N its last dim): the micro-kernels' rate
+    /// times their lane use, or `cranelift` without them.
+    fn gemm_rate(&self, cranelift: f64, outs: &[TensorType]) -> f64 {
+        let n = outs.first().and_then(|t| t.shape.last()).copied().unwrap_or(1);
+        self.micro.map_or(cranelift, |m| m.gemm * m.lane_use(n))
     }
 
     fn conv_rate(&self, a: &ConvAttrs, ins: &[&TensorType]) -> f64 {

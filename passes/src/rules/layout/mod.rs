@@ -1,8 +1,8 @@
 //! Rule family `layout`: how a convolution's data is laid out and computed.
 //!
 //! - [`winograd`]: `conv-to-winograd`, F(2,3) and F(4,3) in the transform domain;
-//! - [`nhwc`]: `conv-to-nhwc`, a conv computed channels-last (`kiln_ir::layout`) between
-//!   explicit reorders: `T_nchw(ChannelsLast(Conv)(T_nhwc(x), w, b))`;
+//! - [`nhwc`]: `conv-to-nhwc` and `pool-to-nhwc`, a conv or pool computed channels-last
+//!   (`kiln_ir::layout`) between explicit reorders: `T_nchw(ChannelsLast(Conv)(T_nhwc(x), w, b))`;
 //! - [`sinking`]: the reorders move through the ops that do not care about layout
 //!   (elementwise ops and programs, concatenation, resizing, reductions), so that the reorder
 //!   after one conv meets the reorder before the next and the pair cancels (`algebra`'s
@@ -28,6 +28,7 @@ pub fn rules() -> Vec<Rewrite> {
     vec![
         rule("conv-to-winograd", winograd::conv_to_winograd),
         rule("conv-to-nhwc", nhwc::conv_to_nhwc),
+        rule("pool-to-nhwc", nhwc::pool_to_nhwc),
         rule("unary-through-reorder", sinking::unary_through_reorder),
         rule("elementwise-through-reorder", sinking::elementwise_through_reorder),
         rule("concat-through-reorder", sinking::concat_through_reorder),
