@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Compares kiln with onnxruntime on the same models, in the same run, on one thread.
 
-    scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--input NAME=FILE.npy]
-                     [--shape NAME=D0,D1,...] [--json]
+    scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--rounds R]
+                     [--input NAME=FILE.npy] [--shape NAME=D0,D1,...] [--features -avx512f] [--json]
 
-For each model: `kiln bench MODEL --json --iters N --warmup W` (its last stdout line is a JSON
-object with `compile_ms`, `median_ms`, `min_ms`, `p90_ms`, `iters`), then onnxruntime
-(CPUExecutionProvider, intra/inter-op threads 1, default graph optimizations) timed over the
-same number of iterations (kiln's reported `iters`) after the same W warm-up runs. The
-ratio printed is kiln median / onnxruntime median: below 1.0 kiln is faster.
+For each model, R interleaved rounds (default 3): `kiln bench MODEL --json --iters N --warmup W`
+(its last stdout line is a JSON object with `compile_ms`, `median_ms`, `min_ms`, `p90_ms`,
+`iters`), then onnxruntime (CPUExecutionProvider, intra/inter-op threads 1, default graph
+optimizations; one session per model) timed over the same number of iterations after the same
+W warm-up runs. Interleaving rounds keeps a shared machine's load changes from favouring
+either side. Printed per model: the median over rounds of each side's median, and the median
+of the per-round ratios kiln / onnxruntime (below 1.0 kiln is faster); at the end the
+geometric mean and the largest of the ratios. `--features` restricts kiln's JIT (e.g.
+`-avx512f` runs its AVX2 micro-kernels).
 
 Inputs: the given --input files (also passed to kiln), else seeded standard-normal data (ints:
 zeros) with symbolic dims from --shape or 1. Python and onnxruntime are used here only to
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -74,6 +79,8 @@ def make_inputs(model_path: Path, files: dict[str, str], shapes: dict[str, str])
 
 def run_kiln(model: Path, args: argparse.Namespace) -> dict:
     cmd = [str(KILN), "bench", str(model), "--json", "--iters", str(args.iters), "--warmup", str(args.warmup)]
+    if args.features:
+        cmd += [f"--features={args.features}"]
     for flag, values in (("--input", args.input), ("--shape", args.shape)):
         for v in values:
             cmd += [flag, v]
@@ -88,7 +95,8 @@ def run_kiln(model: Path, args: argparse.Namespace) -> dict:
         return {"error": f"kiln bench: last line is not JSON: {lines[-1][:120]}"}
 
 
-def run_ort(model: Path, feeds: dict, iters: int, warmup: int) -> dict:
+def ort_session(model: Path):
+    """An onnxruntime session on one thread, and the milliseconds its creation took."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -97,7 +105,10 @@ def run_ort(model: Path, feeds: dict, iters: int, warmup: int) -> dict:
     so.log_severity_level = 3
     t0 = time.perf_counter()
     sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
-    compile_ms = (time.perf_counter() - t0) * 1e3
+    return sess, (time.perf_counter() - t0) * 1e3
+
+
+def run_ort(sess, compile_ms: float, feeds: dict, iters: int, warmup: int) -> dict:
     for _ in range(warmup):
         sess.run(None, feeds)
     times = []
@@ -117,11 +128,22 @@ def run_ort(model: Path, feeds: dict, iters: int, warmup: int) -> dict:
 
 def bench_one(model: Path, args: argparse.Namespace) -> dict:
     feeds = make_inputs(model, parse_pairs(args.input, "--input"), parse_pairs(args.shape, "--shape"))
-    kiln = run_kiln(model, args)
-    iters = int(kiln.get("iters", kiln.get("iterations", args.iters)))
-    ort = run_ort(model, feeds, iters, args.warmup)
-    ratio = kiln["median_ms"] / ort["median_ms"] if "median_ms" in kiln else None
-    return {"model": str(model), "kiln": kiln, "onnxruntime": ort, "ratio": ratio}
+    sess, ort_compile = ort_session(model)
+    kilns, orts, ratios = [], [], []
+    for _ in range(max(1, args.rounds)):
+        kiln = run_kiln(model, args)
+        if "error" in kiln:
+            return {"model": str(model), "kiln": kiln, "onnxruntime": {}, "ratio": None}
+        iters = int(kiln.get("iters", kiln.get("iterations", args.iters)))
+        ort = run_ort(sess, ort_compile, feeds, iters, args.warmup)
+        kilns.append(kiln)
+        orts.append(ort)
+        ratios.append(kiln["median_ms"] / ort["median_ms"])
+    pick = lambda runs: {**runs[0], "median_ms": statistics.median(r["median_ms"] for r in runs),
+                         "min_ms": min(r["min_ms"] for r in runs),
+                         "compile_ms": statistics.median(r["compile_ms"] for r in runs)}
+    return {"model": str(model), "kiln": pick(kilns), "onnxruntime": pick(orts),
+            "ratio": statistics.median(ratios), "round_ratios": ratios}
 
 
 def fmt(d: dict, key: str) -> str:
@@ -133,25 +155,35 @@ def main() -> None:
     p.add_argument("models", nargs="+", type=Path)
     p.add_argument("--iters", type=int, default=50, help="timed runs for both (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3, help="interleaved kiln/onnxruntime rounds (default: %(default)s)")
+    p.add_argument("--features", default="", help="kiln JIT feature edits, e.g. -avx512f")
     p.add_argument("--input", action="append", default=[], help="NAME=FILE.npy (to both)")
     p.add_argument("--shape", action="append", default=[], help="NAME=D0,D1 (to both)")
     p.add_argument("--json", action="store_true", help="also print one JSON line per model")
     args = p.parse_args()
     if not KILN.is_file():
         sys.exit(f"error: {KILN} missing: run `cargo build --release` first (scripts/bench.sh does)")
-    print(f"{'model':<36} {'kiln ms':>9} {'ort ms':>9} {'ratio':>7} {'kiln compile':>12}  (medians, 1 thread)")
+    print(f"{'model':<36} {'kiln ms':>9} {'ort ms':>9} {'ratio':>7} {'kiln compile':>12} {'ort session':>12}"
+          f"  (medians of {args.rounds} interleaved rounds, 1 thread)")
     failed = False
+    ratios = []
     for model in args.models:
         r = bench_one(model, args)
         k, o = r["kiln"], r["onnxruntime"]
         ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else f"{'-':>7}"
         label = model.parent.name if model.name == "model.onnx" else model.name
-        print(f"{label:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12}")
+        print(f"{label:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12} "
+              f"{fmt(o, 'compile_ms'):>12}")
+        if r["ratio"] is not None:
+            ratios.append(r["ratio"])
         if "error" in k:
             print(f"  {k['error']}")
             failed = True
         if args.json:
             print(json.dumps(r))
+    if ratios:
+        geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        print(f"geomean ratio {geomean:.2f}, max {max(ratios):.2f} over {len(ratios)} models")
     sys.exit(1 if failed else 0)
 
 
