@@ -53,7 +53,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
-MODELS = ("mobilenetv2", "resnet18", "efficientnet_b0", "yolov8n")
+MODELS = ("mobilenetv2", "resnet18", "efficientnet_b0", "yolov8n", "squeezenet1_1", "shufflenet_v2_x1_0",
+          "densenet_style")
 ROOT = Path(__file__).resolve().parent.parent
 LOGIT_MARGIN = 0.25
 
@@ -98,13 +99,14 @@ class Net:
 
     # -- layers -------------------------------------------------------------------------------
     def conv(self, x: str, cin: int, cout: int, k: int, name: str, s: int = 1, groups: int = 1,
-             bias: bool = False, target_std: float | None = 1.0) -> str:
+             bias: bool = False, target_std: float | None = 1.0, pad: int | None = None) -> str:
+        """Conv with He-normal weights; `pad` defaults to k // 2 (PyTorch's "same" for odd k)."""
         fan_in = cin // groups * k * k
         w = self.init(f"{name}.weight", self.normal((cout, cin // groups, k, k), np.sqrt(2.0 / fan_in)))
         inputs = [x, w]
         if bias:
             inputs.append(self.init(f"{name}.bias", self.normal((cout,), 0.1)))
-        p = k // 2
+        p = k // 2 if pad is None else pad
         y = self.op("Conv", inputs, name, kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p],
                     dilations=[1, 1], group=groups)
         if target_std is not None:
@@ -139,7 +141,10 @@ class Net:
 
     def classifier(self, x: str, cin: int, classes: int) -> str:
         pooled = self.op("GlobalAveragePool", [x], "avgpool")
-        flat = self.op("Flatten", [pooled], "flatten", axis=1)
+        return self.fc(self.op("Flatten", [pooled], "flatten", axis=1), cin, classes)
+
+    def fc(self, flat: str, cin: int, classes: int) -> str:
+        """The Linear head (`fc`, whose bias keep_logits_off_zero moves), calibrated to std 3."""
         w = self.init("fc.weight", self.normal((classes, cin), np.sqrt(1.0 / cin)))
         b = self.init("fc.bias", self.normal((classes,), 0.1))
         y = self.op("Gemm", [flat, w, b], "fc", alpha=1.0, beta=1.0, transB=1)
@@ -384,8 +389,134 @@ def dist2bbox(net: Net, dist: str, name: str) -> str:
     return net.op("Concat", [cxy, wh], f"{name}.concat", axis=1)
 
 
+# ------------------------------------------------------------------------------------------------
+# torchvision SqueezeNet 1.1 (biased convs, no BatchNorm; Dropout is absent at inference)
+# ------------------------------------------------------------------------------------------------
+def ceil_maxpool(net: Net, x: str, name: str) -> str:
+    return net.op("MaxPool", [x], name, kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 0, 0],
+                  ceil_mode=1, dilations=[1, 1])
+
+
+def squeezenet1_1() -> tuple[Net, onnx.ModelProto]:
+    net = Net("squeezenet1_1")
+    x = net.relu(net.conv("input", 3, 64, 3, "features.0", s=2, bias=True, pad=0), "features.1")
+    x = ceil_maxpool(net, x, "features.2")
+    cin = 64
+    # torchvision's features[3:]: Fire(squeeze, expand) or "M", a ceil-mode MaxPool.
+    for idx, layer in enumerate([(16, 64), (16, 64), "M", (32, 128), (32, 128), "M", (48, 192), (48, 192),
+                                 (64, 256), (64, 256)], start=3):
+        if layer == "M":
+            x = ceil_maxpool(net, x, f"features.{idx}")
+        else:
+            x = fire(net, x, cin, *layer, f"features.{idx}")
+            cin = 2 * layer[1]
+    x = net.conv(x, cin, 1000, 1, "classifier.1", bias=True, target_std=3.0)
+    x = net.op("GlobalAveragePool", [net.relu(x, "classifier.2")], "classifier.3")
+    y = net.op("Flatten", [x], "flatten", axis=1)
+    return net, net.finish([1, 3, 224, 224], y, [1, 1000])
+
+
+def fire(net: Net, x: str, cin: int, squeeze: int, expand: int, name: str) -> str:
+    s = net.relu(net.conv(x, cin, squeeze, 1, f"{name}.squeeze", bias=True), f"{name}.squeeze_activation")
+    e1 = net.relu(net.conv(s, squeeze, expand, 1, f"{name}.expand1x1", bias=True), f"{name}.expand1x1_activation")
+    e3 = net.relu(net.conv(s, squeeze, expand, 3, f"{name}.expand3x3", bias=True), f"{name}.expand3x3_activation")
+    return net.op("Concat", [e1, e3], f"{name}.concat", axis=1)
+
+
+# ------------------------------------------------------------------------------------------------
+# torchvision ShuffleNetV2 1.0x
+# ------------------------------------------------------------------------------------------------
+def shufflenet_v2_x1_0() -> tuple[Net, onnx.ModelProto]:
+    net = Net("shufflenet_v2_x1_0")
+    x = net.conv_bn_act("input", 3, 24, 3, "conv1", "relu", s=2)
+    x = net.op("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+               ceil_mode=0, dilations=[1, 1])
+    cin, hw = 24, 56
+    for stage, (repeats, cout) in enumerate([(4, 116), (8, 232), (4, 464)], start=2):
+        hw //= 2
+        for i in range(repeats):
+            x = shuffle_block(net, x, cin, cout, 2 if i == 0 else 1, hw, f"stage{stage}.{i}")
+            cin = cout
+    x = net.conv_bn_act(x, cin, 1024, 1, "conv5", "relu")
+    pooled = net.op("ReduceMean", [x], "mean", axes=[2, 3], keepdims=0)
+    y = net.fc(pooled, 1024, 1000)
+    return net, net.finish([1, 3, 224, 224], y, [1, 1000])
+
+
+def shuffle_block(net: Net, x: str, cin: int, cout: int, s: int, hw: int, name: str) -> str:
+    """torchvision's InvertedResidual: both branches at stride 2, else Split (x.chunk(2, dim=1))
+    and branch2 on the second half; then the channel shuffle of the Concat."""
+    c = cout // 2
+    if s == 1:
+        split = net.const(f"split_{c}_{c}", np.array([c, c], np.int64))
+        left, right = net.node("Split", [x, split], f"{name}.chunk", n_out=2, axis=1)
+        b2_in = c
+    else:
+        left = net.conv_bn_act(x, cin, cin, 3, f"{name}.branch1.0", None, s=s, groups=cin)
+        left = net.conv_bn_act(left, cin, c, 1, f"{name}.branch1.2", "relu")
+        right, b2_in = x, cin
+    y = net.conv_bn_act(right, b2_in, c, 1, f"{name}.branch2.0", "relu")
+    y = net.conv_bn_act(y, c, c, 3, f"{name}.branch2.3", None, s=s, groups=c)
+    y = net.conv_bn_act(y, c, c, 1, f"{name}.branch2.5", "relu")
+    return channel_shuffle(net, net.op("Concat", [left, y], f"{name}.concat", axis=1), cout, hw, f"{name}.shuffle")
+
+
+def channel_shuffle(net: Net, x: str, c: int, hw: int, name: str) -> str:
+    """view(N, 2, C/2, H, W) -> transpose(1, 2) -> view(N, C, H, W), as the exporter writes it."""
+    grouped = net.const(f"shape_1_2_{c // 2}_{hw}_{hw}", np.array([1, 2, c // 2, hw, hw], np.int64))
+    flat = net.const(f"shape_1_{c}_{hw}_{hw}", np.array([1, c, hw, hw], np.int64))
+    y = net.op("Reshape", [x, grouped], f"{name}.reshape0")
+    y = net.op("Transpose", [y], f"{name}.transpose", perm=[0, 2, 1, 3, 4])
+    return net.op("Reshape", [y, flat], f"{name}.reshape1")
+
+
+# ------------------------------------------------------------------------------------------------
+# DenseNet-121-style (torchvision DenseNet: growth 32, bn_size 4, 64 stem features, compression
+# 0.5) with DENSE_BLOCKS layers per block instead of DenseNet-121's (6, 12, 24, 16)
+# ------------------------------------------------------------------------------------------------
+DENSE_BLOCKS = (6, 6, 6, 4)
+GROWTH = 32
+BN_SIZE = 4
+
+
+def densenet_style() -> tuple[Net, onnx.ModelProto]:
+    net = Net("densenet_style")
+    x = net.conv_bn_act("input", 3, 64, 7, "features.conv0", "relu", s=2)
+    x = net.op("MaxPool", [x], "features.pool0", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+               ceil_mode=0, dilations=[1, 1])
+    c = 64
+    for b, layers in enumerate(DENSE_BLOCKS, start=1):
+        x, c = dense_block(net, x, c, layers, f"features.denseblock{b}")
+        if b < len(DENSE_BLOCKS):
+            x = pre_act_conv(net, x, c, c // 2, 1, f"features.transition{b}")
+            x = net.op("AveragePool", [x], f"features.transition{b}.pool", kernel_shape=[2, 2], strides=[2, 2],
+                       pads=[0, 0, 0, 0], ceil_mode=0, count_include_pad=1)
+            c //= 2
+    x = net.relu(net.bn(x, c, "features.norm5", 1e-5), "relu5")
+    y = net.classifier(x, c, 1000)
+    return net, net.finish([1, 3, 224, 224], y, [1, 1000])
+
+
+def pre_act_conv(net: Net, x: str, cin: int, cout: int, k: int, name: str) -> str:
+    """BN -> ReLU -> Conv (no bias): DenseNet's pre-activation order."""
+    return net.conv(net.relu(net.bn(x, cin, f"{name}.norm", 1e-5), f"{name}.relu"), cin, cout, k, f"{name}.conv")
+
+
+def dense_block(net: Net, x: str, cin: int, layers: int, name: str) -> tuple[str, int]:
+    """Each layer reads the Concat of every earlier feature map of the block (layer 0 a Concat of
+    one tensor: torch.cat of a one-element list); the block returns the Concat of all of them."""
+    features = [x]
+    for i in range(layers):
+        cat = net.op("Concat", list(features), f"{name}.denselayer{i + 1}.cat", axis=1)
+        c = cin + i * GROWTH
+        y = pre_act_conv(net, cat, c, BN_SIZE * GROWTH, 1, f"{name}.denselayer{i + 1}.1")
+        features.append(pre_act_conv(net, y, BN_SIZE * GROWTH, GROWTH, 3, f"{name}.denselayer{i + 1}.2"))
+    return net.op("Concat", features, f"{name}.cat", axis=1), cin + layers * GROWTH
+
+
 BUILDERS = {"mobilenetv2": mobilenetv2, "resnet18": resnet18, "efficientnet_b0": efficientnet_b0,
-            "yolov8n": yolov8n}
+            "yolov8n": yolov8n, "squeezenet1_1": squeezenet1_1, "shufflenet_v2_x1_0": shufflenet_v2_x1_0,
+            "densenet_style": densenet_style}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -226,3 +226,72 @@ fn programs_without_a_lowering_keep_the_cranelift_kernel() {
         assert_eq!(run.micro_kernels, 0, "FIXME(mk): sin has no machine-code lowering yet");
     }
 }
+
+/// `x0 * sigmoid(x0)` (SiLU), `0.5 x (1 + erf(x / sqrt 2))` (GELU) and the plain functions.
+fn transcendental_programs() -> Vec<Program> {
+    let silu = Program {
+        steps: vec![Step::Unary(UnaryOp::Sigmoid, Operand::Arg(0)), Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(0))],
+    };
+    // x1 = 1/sqrt(2), x2 = 1, x3 = 0.5 (scalar operands).
+    let gelu = Program {
+        steps: vec![
+            Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Arg(1)),
+            Step::Unary(UnaryOp::Erf, Operand::Reg(0)),
+            Step::Binary(BinaryOp::Add, Operand::Reg(1), Operand::Arg(2)),
+            Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(2)),
+            Step::Binary(BinaryOp::Mul, Operand::Reg(3), Operand::Arg(3)),
+        ],
+    };
+    let mut v = vec![silu, gelu];
+    for u in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Exp, UnaryOp::Erf, UnaryOp::Elu { alpha: 0.7 }] {
+        v.push(unary(u));
+    }
+    v
+}
+
+#[test]
+fn transcendental_epilogues_match_the_reference() {
+    for (edits, _) in levels() {
+        for (i, p) in transcendental_programs().into_iter().enumerate() {
+            let extras: Vec<Vec<usize>> = if i == 1 { vec![vec![1], vec![1], vec![1]] } else { vec![] };
+            for &(m, k, n) in &[(3, 5, 7), (17, 9, 33), (28, 16, 32), (1, 2, 100)] {
+                let (mut g, ins) = fused_matmul(p.clone(), m, k, n, &extras, 200 + i as u64);
+                if i == 1 {
+                    set_gelu_constants(&mut g);
+                }
+                let run = check_graph(&g, &ins, &edits, 1, 1e-5, 1e-5);
+                assert_eq!(run.micro_kernels, 1);
+            }
+        }
+    }
+}
+
+/// The GELU program's scalar operands: 1/sqrt(2), 1, 0.5.
+fn set_gelu_constants(g: &mut Graph) {
+    let values = [std::f32::consts::FRAC_1_SQRT_2, 1.0, 0.5];
+    let ids: Vec<_> = g.constants.iter().map(|(id, _)| id).collect();
+    // Constants: b, then e0, e1, e2.
+    for (id, v) in ids[1..].iter().zip(values) {
+        g.constants[*id] = std::sync::Arc::new(Tensor::from_vec(vec![1], vec![v]));
+    }
+}
+
+#[test]
+fn transcendental_epilogues_at_extreme_inputs_and_nan() {
+    // A = the inputs as a column, B = [1]: the epilogue sees exactly these values.
+    let values = [-200.0f32, -104.5, -90.0, -20.0, -1e-6, 0.0, 1e-6, 0.6, 0.7, 20.0, 88.0, 89.0, 300.0, f32::NAN];
+    for (edits, _) in levels() {
+        for (i, p) in transcendental_programs().into_iter().enumerate().filter(|(i, _)| *i != 1) {
+            let a = Tensor::from_vec(vec![values.len(), 1], values.to_vec());
+            let mut g = Graph::new();
+            let x = g.add_input("a", a.ty());
+            let w = g.add_const("b", Tensor::from_vec(vec![1, 1], vec![1.0f32]));
+            let op = Op::Fused { base: Box::new(Op::MatMul), base_inputs: 2, epilogue: p };
+            let y = g.add_node1("n", op, vec![x, w], "y", f32t(&[values.len(), 1]));
+            g.outputs.push(y);
+            // Absolute slack of f32 rounding near 1 (elu's `e^x - 1` at tiny x).
+            let run = check_graph(&g, &[a], &edits, 1, 1e-6, 2e-7);
+            assert_eq!(run.micro_kernels, 1, "program {i}");
+        }
+    }
+}

@@ -145,7 +145,13 @@ impl Default for CostModel {
 impl CostModel {
     /// The model of a target whose micro-kernels have `vector_bits`-wide vectors, or none.
     pub fn for_target(vector_bits: Option<u32>) -> CostModel {
-        CostModel { micro: vector_bits.map(MicroRates::at), ..CostModel::default() }
+        let base = CostModel::default();
+        match vector_bits {
+            // The micro-kernels apply transcendental epilogues (SiLU, GELU, sigmoid) to the
+            // accumulators in registers (or from L1 when registers run short): no penalty.
+            Some(bits) => CostModel { micro: Some(MicroRates::at(bits)), epilogue_transcendental: 1.0, ..base },
+            None => base,
+        }
     }
 
     /// Cost of e-node `node` of class `class`, with types from the analysis.

@@ -482,6 +482,15 @@ impl Asm {
         };
         self.ok(r);
     }
+    /// `d = a >> imm` on 32-bit lanes, arithmetic.
+    pub fn vpsrad(&mut self, d: V, a: V, imm: u32) {
+        let (d, a) = (d.0 as usize, a.0 as usize);
+        let r = match self.level {
+            Level::Avx512 => self.a.vpsrad(ZMM[d], ZMM[a], imm),
+            Level::Avx2 => self.a.vpsrad(YMM[d], YMM[a], imm),
+        };
+        self.ok(r);
+    }
     /// `d = a + b` on 32-bit integer lanes.
     pub fn vpaddd(&mut self, d: V, a: V, s: Src) {
         self.op3(Op3::AddI32, d, a, s);
@@ -586,6 +595,8 @@ pub enum Op3 {
     Fms213,
     /// `d = -(a * d) + s` (`vfnmadd213ps`).
     Fnma213,
+    /// `d = d - a * s` (`vfnmadd231ps`).
+    Fnma231,
 }
 
 /// One arm per instruction and operand width; the macro keeps the four forms in one place.
@@ -610,7 +621,7 @@ impl Op3 {
             Max => vmaxps, Min => vminps, And => vpandd, AndNot => vpandnd,
             Or => vpord, Xor => vpxord, AddI32 => vpaddd, SubI32 => vpsubd,
             Fma231 => vfmadd231ps, Fma213 => vfmadd213ps,
-            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps)
+            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps, Fnma231 => vfnmadd231ps)
     }
     fn zmm_mem(
         self,
@@ -624,7 +635,7 @@ impl Op3 {
             Max => vmaxps, Min => vminps, And => vpandd, AndNot => vpandnd,
             Or => vpord, Xor => vpxord, AddI32 => vpaddd, SubI32 => vpsubd,
             Fma231 => vfmadd231ps, Fma213 => vfmadd213ps,
-            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps)
+            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps, Fnma231 => vfnmadd231ps)
     }
     fn ymm(
         self,
@@ -638,7 +649,7 @@ impl Op3 {
             Max => vmaxps, Min => vminps, And => vandps, AndNot => vandnps,
             Or => vorps, Xor => vxorps, AddI32 => vpaddd, SubI32 => vpsubd,
             Fma231 => vfmadd231ps, Fma213 => vfmadd213ps,
-            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps)
+            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps, Fnma231 => vfnmadd231ps)
     }
     fn ymm_mem(
         self,
@@ -652,7 +663,7 @@ impl Op3 {
             Max => vmaxps, Min => vminps, And => vandps, AndNot => vandnps,
             Or => vorps, Xor => vxorps, AddI32 => vpaddd, SubI32 => vpsubd,
             Fma231 => vfmadd231ps, Fma213 => vfmadd213ps,
-            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps)
+            Fms213 => vfmsub213ps, Fnma213 => vfnmadd213ps, Fnma231 => vfnmadd231ps)
     }
 }
 

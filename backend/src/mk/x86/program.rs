@@ -11,8 +11,9 @@
 //!
 //! Semantics match the Cranelift kernels (`crate::kernels::elementwise::float`) and so the
 //! reference evaluator: Relu, LeakyRelu, Clip, HardSigmoid keep NaN (the x86 `max`/`min` return
-//! their second operand when either is NaN, so the input always goes second). Steps without a
-//! lowering here (Max/Min with NaN propagation and signed zeros, the transcendental functions)
+//! their second operand when either is NaN, so the input always goes second); exp, sigmoid,
+//! tanh, erf and elu are [`super::math`]'s ports of the Cranelift kernels' functions. Steps
+//! without a lowering here (Max/Min with NaN propagation and signed zeros, log, trigonometry)
 //! make [`supported`] false and the node keeps its Cranelift kernel.
 
 use super::asm::{Asm, Level, Op3, Src, V};
@@ -40,6 +41,11 @@ fn unary_supported(u: UnaryOp) -> bool {
             | UnaryOp::Abs
             | UnaryOp::Sqrt
             | UnaryOp::Reciprocal
+            | UnaryOp::Exp
+            | UnaryOp::Sigmoid
+            | UnaryOp::Tanh
+            | UnaryOp::Erf
+            | UnaryOp::Elu { .. }
     )
 }
 
@@ -249,6 +255,11 @@ fn unary(asm: &mut Asm, u: UnaryOp, a: Val, temps: &mut Temps) -> Option<V> {
             asm.vset(d, one);
             asm.vop(Op3::Div, d, d, Src::Reg(x));
         }
+        UnaryOp::Exp => super::math::exp(asm, d, x, temps)?,
+        UnaryOp::Sigmoid => super::math::sigmoid(asm, d, x, temps)?,
+        UnaryOp::Tanh => super::math::tanh(asm, d, x, temps)?,
+        UnaryOp::Erf => super::math::erf(asm, d, x, temps)?,
+        UnaryOp::Elu { alpha } => super::math::elu(asm, d, x, alpha, temps)?,
         _ => return None,
     }
     release(temps, ra);
