@@ -22,6 +22,7 @@ fn gemm_task(m: usize, n: usize, k: usize) -> GemmTask {
     GemmTask {
         outer: vec![],
         pad: None,
+        clip: None,
         rows: [1, m],
         a: p(0),
         a_rows: [0, 4 * k as i64],
@@ -45,6 +46,7 @@ fn conv_task(oh: usize, ow: usize, c: usize, m: usize) -> GemmTask {
     GemmTask {
         outer: vec![],
         pad: None,
+        clip: None,
         rows: [oh, ow],
         a: p(0),
         a_rows: [wp * c4, c4],

@@ -310,3 +310,19 @@ fn average_pool_inside_the_input_and_legalized_otherwise() {
         }
     }
 }
+
+#[test]
+fn depthwise_border_taps_with_dilation_and_asymmetric_pads() {
+    let cases = [
+        Case { n: 2, hw: (9, 10), c: 20, m: 20, k: (3, 3), stride: 1, dilation: 2, pads: [2, 2, 2, 2], group: 20 },
+        Case { n: 1, hw: (8, 7), c: 17, m: 17, k: (3, 3), stride: 2, dilation: 1, pads: [0, 1, 2, 0], group: 17 },
+        Case { n: 1, hw: (30, 31), c: 33, m: 33, k: (5, 5), stride: 2, dilation: 1, pads: [2; 4], group: 33 },
+        Case { n: 1, hw: (2, 2), c: 16, m: 16, k: (5, 5), stride: 1, dilation: 1, pads: [2; 4], group: 16 },
+    ];
+    for edits in levels() {
+        for (i, cs) in cases.iter().enumerate() {
+            let (g, ins) = conv_graph(*cs, true, None, 90 + i as u64);
+            check_graph(&g, &ins, &edits, 1, 1e-4, 1e-4);
+        }
+    }
+}

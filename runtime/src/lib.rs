@@ -28,7 +28,7 @@ pub use perf_map::PERF_MAP_ENV;
 use cranelift_jit::{JITBuilder, JITModule};
 use kiln_ir::{Graph, Tensor, TensorData, TensorType};
 use thiserror::Error;
-use workspace::AlignedBuf;
+use workspace::WorkspacePool;
 
 /// Errors of compiling and running a model in-process.
 #[derive(Debug, Error)]
@@ -77,6 +77,7 @@ pub struct JitModel {
     _module: JITModule,
     entry: EntryFn,
     stats: CompileStats,
+    workspaces: WorkspacePool,
 }
 
 // SAFETY: see the module docs: code and read-only data are immutable after finalize, the entry
@@ -109,7 +110,8 @@ impl JitModel {
             workspace_bytes: compiled.workspace_size,
             weight_bytes: compiled.weight_bytes,
         };
-        Ok(JitModel { graph, _module: module, entry, stats })
+        let workspaces = WorkspacePool::new(stats.workspace_bytes);
+        Ok(JitModel { graph, _module: module, entry, stats, workspaces })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
@@ -133,10 +135,11 @@ impl JitModel {
         let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
         let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
         let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
-        let mut workspace = AlignedBuf::zeroed(self.stats.workspace_bytes);
+        let mut workspace = self.workspaces.take();
         // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
         // (inputs checked above, outputs and workspace sized from the graph and the plan).
         let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));
         }

@@ -6,8 +6,9 @@
 //! `kw * dw` pixels further, and each tap contributes the `C/groups` contiguous channels of one
 //! pixel. Columns are output channels; the weights are prepacked with the reduction in
 //! `(kh, kw, c)` order. Choices:
-//! - pads: the image is copied once per call into a zero-padded scratch image (a few percent of
-//!   a dense conv's time; no border code paths, every tile runs the same micro-kernel);
+//! - pads: a dense conv's image is copied once per call into a zero-padded scratch image (a few
+//!   percent of its time; no border code paths, every tile runs the same micro-kernel); a
+//!   depthwise conv, memory-bound, skips its border taps instead ([`Clip`]);
 //! - a 1x1, stride-1 conv without pads is a plain GEMM over the `H*W` pixels (one row axis);
 //! - with one group and unit dilation along W, a tap row's `KW` pixels are contiguous, so they
 //!   merge into the depth (`KW * C` contiguous elements per tap row: longer unrolled loops);
@@ -20,7 +21,7 @@
 
 use super::pack::{PackedB, WeightLayout};
 use super::plan::{broadcast_strides, param, MicroKernel};
-use super::task::{AMode, BSource, Base, Epilogue, GemmTask, Operand, Outer, PadCopy, Strides};
+use super::task::{AMode, BSource, Base, Clip, Epilogue, GemmTask, Operand, Outer, PadCopy, Strides};
 use super::{tile, MicroIsa};
 use crate::kernel::KernelSpec;
 use kiln_ir::{ConvAttrs, Program};
@@ -142,8 +143,14 @@ pub fn plan(
 fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
     let f = 4i64;
     let (c, m) = (d.c as i64, d.m as i64);
-    let wp = d.padded_w() as i64;
-    let pad = d.has_pads().then(|| PadCopy {
+    // Depthwise convs skip border taps (`Clip`); other padded convs read a padded copy.
+    let clip = (d.is_depthwise() && d.has_pads()).then_some(Clip {
+        extent: [d.h, d.w],
+        pad: [d.pads[0], d.pads[1]],
+        stride: [d.sh, d.sw],
+        dilation: [d.dh, d.dw],
+    });
+    let pad = (d.has_pads() && clip.is_none()).then(|| PadCopy {
         src: param(0),
         src_outer: [f * (d.h * d.w) as i64 * c, 0],
         h: d.h,
@@ -155,7 +162,12 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
         right: d.pads[3],
         fill: 0.0,
     });
-    let a = if pad.is_some() { param(scratch) } else { param(0) };
+    let wp = if pad.is_some() { d.padded_w() } else { d.w } as i64;
+    let a = match (pad, clip) {
+        (Some(_), _) => param(scratch),
+        (None, Some(_)) => Base { param: 0, offset: -f * (d.pads[0] as i64 * wp + d.pads[1] as i64) * c },
+        (None, None) => param(0),
+    };
     let image_a = if pad.is_some() { 0 } else { f * (d.h * d.w) as i64 * c };
     let mut outer = vec![Outer { count: d.n, a: image_a, b: 0, c: f * (d.oh * d.ow) as i64 * m }];
     if d.groups > 1 && !d.is_depthwise() {
@@ -177,6 +189,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
     GemmTask {
         outer,
         pad,
+        clip,
         rows,
         a,
         a_rows,

@@ -131,6 +131,7 @@ fn gemm_task(a: usize, b: usize, c: usize, m: usize, n: usize, k: usize, b_sourc
     GemmTask {
         outer: Vec::new(),
         pad: None,
+        clip: None,
         rows: [1, m],
         a: param(a),
         a_rows: [0, 4 * k as i64],

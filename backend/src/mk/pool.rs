@@ -2,15 +2,15 @@
 //! pixels, columns are channels, each window tap folds one input vector of channels into the
 //! accumulators (lane-wise max, or sum then the epilogue's `alpha = 1 / window`).
 //!
-//! Covered: 2-D max pooling with any pads, strides, dilations and `ceil_mode` (the image is
-//! copied into a scratch padded with the lowest finite f32 on every side a window reaches, so
-//! out-of-range taps never win, exactly as the reference evaluator's clipped windows; an
-//! all-padding window gives that value too), and 2-D average pooling whose windows all lie
+//! Covered: 2-D max pooling with any pads, strides, dilations and `ceil_mode` (taps outside
+//! the image are skipped at compile time, [`Clip`], exactly as the reference evaluator's
+//! clipped windows; an all-padding window keeps the lowest finite f32), and 2-D average
+//! pooling whose windows all lie
 //! inside the input (no pads, no ceil overhang: the divisor is the window size everywhere).
 //! Other average pools keep the Cranelift kernel (legalized to NCHW).
 
 use super::plan::{param, MicroKernel};
-use super::task::{AMode, BSource, Base, Epilogue, GemmTask, Outer, PadCopy};
+use super::task::{AMode, BSource, Base, Clip, Epilogue, GemmTask, Outer};
 use super::{tile, MicroIsa};
 use crate::kernel::KernelSpec;
 use kiln_ir::{PoolAttrs, PoolKind};
@@ -38,30 +38,21 @@ pub fn plan(spec: &KernelSpec, a: &PoolAttrs, isa: MicroIsa) -> Option<MicroKern
         PoolKind::Avg { .. } => return None,
     };
     let f = 4i64;
-    let wp = (left + w + right) as i64;
     let c4 = f * c as i64;
     let params = spec.inputs.len() + spec.outputs.len();
-    let pad = padded.then_some(PadCopy {
-        src: param(0),
-        src_outer: [f * (h * w * c) as i64, 0],
-        h,
-        w,
-        c,
-        top,
-        left,
-        bottom,
-        right,
-        fill: f32::MIN,
-    });
-    let (a_base, image) = if padded { (param(params), 0) } else { (param(0), f * (h * w * c) as i64) };
+    // Taps outside the image are skipped: a max ignores padding and clipped windows alike, and
+    // an all-padding window keeps the lowest finite value, as the reference evaluator does.
+    let clip = padded.then_some(Clip { extent: [h, w], pad: [top, left], stride: [sh, sw], dilation: [dh, dw] });
+    let offset = -(top as i64 * w as i64 + left as i64) * c4;
     let task = GemmTask {
-        outer: vec![Outer { count: n, a: image, b: 0, c: f * (oh * ow * c) as i64 }],
-        pad,
+        outer: vec![Outer { count: n, a: f * (h * w * c) as i64, b: 0, c: f * (oh * ow * c) as i64 }],
+        pad: None,
+        clip,
         rows: [oh, ow],
-        a: a_base,
-        a_rows: [sh as i64 * wp * c4, sw as i64 * c4],
+        a: Base { param: 0, offset },
+        a_rows: [sh as i64 * w as i64 * c4, sw as i64 * c4],
         a_mode: mode,
-        taps: [(kh, dh as i64 * wp * c4), (kw, dw as i64 * c4)],
+        taps: [(kh, dh as i64 * w as i64 * c4), (kw, dw as i64 * c4)],
         depth: 1,
         b: Base { param: 0, offset: 0 },
         b_source: BSource::Packed,
@@ -71,6 +62,5 @@ pub fn plan(spec: &KernelSpec, a: &PoolAttrs, isa: MicroIsa) -> Option<MicroKern
         epilogue: Epilogue { alpha, ..Epilogue::none() },
     };
     let tile = tile::choose(&task, &isa.register_file());
-    let scratch = task.pad.map_or(0, |p| p.bytes());
-    Some(MicroKernel { isa, task, tile, packed: Vec::new(), scratch, params: params + usize::from(scratch > 0) })
+    Some(MicroKernel { isa, task, tile, packed: Vec::new(), scratch: 0, params })
 }

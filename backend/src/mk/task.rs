@@ -118,6 +118,29 @@ impl PadCopy {
     }
 }
 
+/// Taps outside the image are skipped instead of read from a padded copy (vector modes:
+/// depthwise convolution and pooling, where a copy would double the memory traffic of a
+/// memory-bound kernel). Along grid axis `d`, output index `o` and tap `i` read input position
+/// `o * stride[d] - pad[d] + i * dilation[d]`, valid in `[0, extent[d])`; A's base then points
+/// at input position `(-pad[0], -pad[1])` (never dereferenced there). Tiles whose every tap is
+/// valid run in loops; border tiles are generated one by one with their taps resolved at
+/// compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Clip {
+    pub extent: [usize; 2],
+    pub pad: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+impl Clip {
+    /// True when tap `i` of output index `o` along axis `d` reads inside the image.
+    pub fn valid(&self, d: usize, o: usize, i: usize) -> bool {
+        let pos = (o * self.stride[d] + i * self.dilation[d]) as i64 - self.pad[d] as i64;
+        pos >= 0 && pos < self.extent[d] as i64
+    }
+}
+
 /// The epilogue applied to each accumulated element before its store:
 /// `program(alpha * acc + beta * addend, extras...)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -145,6 +168,8 @@ impl Epilogue {
 pub struct GemmTask {
     pub outer: Vec<Outer>,
     pub pad: Option<PadCopy>,
+    /// Border taps skipped (vector modes; exclusive with `pad`).
+    pub clip: Option<Clip>,
     /// The row grid `[r1, r2]`.
     pub rows: [usize; 2],
     /// A: the start of row (0, 0) (the padded copy when `pad` is set) and the row strides.

@@ -179,6 +179,7 @@ pub mod tests_support {
         GemmTask {
             outer: vec![],
             pad: None,
+            clip: None,
             rows,
             a: base,
             a_rows: [0, 4 * k as i64],

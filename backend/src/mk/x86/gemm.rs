@@ -305,41 +305,62 @@ impl<'a, 't> Gen<'a, 't> {
         self.advance(&total, -1);
     }
 
-    fn row_tiles(&mut self, nv: usize, masked: bool) {
-        let (rows, th) = (self.task.rows[0], self.tile.th);
-        let mut total: Moves = Vec::new();
-        for (count, size) in [(rows / th, th), (usize::from(rows % th != 0), rows % th)] {
-            if count == 0 {
-                continue;
+    /// How the tiles along grid axis `axis` (tile size `t`) are emitted: runs of equal tiles as
+    /// loops, and with a [`Clip`](crate::mk::task::Clip) the border tiles one by one, at known positions.
+    fn segments(&self, axis: usize, t: usize) -> Vec<Segment> {
+        let rows = self.task.rows[axis];
+        let mut tiles: Vec<(usize, usize)> = (0..rows / t).map(|k| (k * t, t)).collect();
+        if rows % t != 0 {
+            tiles.push((rows / t * t, rows % t));
+        }
+        let Some(clip) = self.task.clip else {
+            return [(rows / t, t), (usize::from(rows % t != 0), rows % t)]
+                .into_iter()
+                .filter(|&(c, s)| c > 0 && s > 0)
+                .map(|(count, size)| Segment { count, size, start: None })
+                .collect();
+        };
+        let taps = self.task.taps[axis].0;
+        let inside = |start: usize, size: usize| (start..start + size).all(|o| (0..taps).all(|i| clip.valid(axis, o, i)));
+        let mut out: Vec<Segment> = Vec::new();
+        for (start, size) in tiles {
+            match out.last_mut() {
+                Some(seg) if seg.start.is_none() && seg.size == size && inside(start, size) => seg.count += 1,
+                _ if inside(start, size) => out.push(Segment { count: 1, size, start: None }),
+                _ => out.push(Segment { count: 1, size, start: Some(start) }),
             }
-            let moves = self.row_moves(0, size);
+        }
+        out
+    }
+
+    fn row_tiles(&mut self, nv: usize, masked: bool) {
+        let mut total: Moves = Vec::new();
+        for seg in self.segments(0, self.tile.th) {
+            let moves = self.row_moves(0, seg.size);
             let ctr = self.regs.r1;
-            self.repeat(count, ctr, &moves, &|g: &mut Self| g.col_tiles(size, nv, masked));
-            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+            self.repeat(seg.count, ctr, &moves, &|g: &mut Self| g.col_tiles(seg.size, seg.start, nv, masked));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * seg.count as i64)));
         }
         self.advance(&total, -1);
     }
 
-    fn col_tiles(&mut self, th: usize, nv: usize, masked: bool) {
-        let (rows, tw) = (self.task.rows[1], self.tile.tw);
+    fn col_tiles(&mut self, th: usize, row0: Option<usize>, nv: usize, masked: bool) {
         let mut total: Moves = Vec::new();
-        for (count, size) in [(rows / tw, tw), (usize::from(rows % tw != 0), rows % tw)] {
-            if count == 0 {
-                continue;
-            }
-            let moves = self.row_moves(1, size);
+        for seg in self.segments(1, self.tile.tw) {
+            let moves = self.row_moves(1, seg.size);
             let ctr = self.regs.r2;
-            self.repeat(count, ctr, &moves, &|g: &mut Self| g.micro(th, size, nv, masked));
-            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+            let pos = [row0, seg.start];
+            self.repeat(seg.count, ctr, &moves, &|g: &mut Self| g.micro(th, seg.size, nv, masked, pos));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * seg.count as i64)));
         }
         self.advance(&total, -1);
     }
 
     // ---- the micro-kernel ----
 
-    fn micro(&mut self, th: usize, tw: usize, nv: usize, masked: bool) {
+    fn micro(&mut self, th: usize, tw: usize, nv: usize, masked: bool, pos: [Option<usize>; 2]) {
         let free = self.level.vregs().saturating_sub(th * tw * nv + nv + 1);
-        let mk = Micro { th, tw, nv, masked, bcst: free.clamp(1, 2) };
+        let mk = Micro { th, tw, nv, masked, bcst: free.clamp(1, 2), pos };
         let start = (self.task.a_mode == AMode::VectorMax).then(|| self.asm.constant(f32::MIN));
         for i in 0..mk.mr() * nv {
             match start {
@@ -364,7 +385,7 @@ impl<'a, 't> Gen<'a, 't> {
             // Depthwise and pooling: one step per tap, unrolled (at most a few dozen taps).
             for i in 0..t1 * t2 {
                 let a_off = (i / t2) as i64 * s1 + (i % t2) as i64 * s2;
-                self.vector_step(mk, a_off, i as i64 * self.b_step(mk.nv));
+                self.vector_step(mk, [i / t2, i % t2], a_off, i as i64 * self.b_step(mk.nv));
             }
             return;
         }
@@ -445,14 +466,18 @@ impl<'a, 't> Gen<'a, 't> {
 
     /// One tap of a depthwise tile: the tap's weight vectors, then every row's input vectors
     /// multiplied in (partial last vector: masked loads).
-    fn vector_step(&mut self, mk: &Micro, a_off: i64, b_off: i64) {
+    fn vector_step(&mut self, mk: &Micro, tap: [usize; 2], a_off: i64, b_off: i64) {
+        let rows: Vec<usize> = (0..mk.mr()).filter(|&r| self.tap_valid(mk, r, tap)).collect();
+        if rows.is_empty() {
+            return;
+        }
         if self.task.a_mode != AMode::Vector {
-            return self.pool_step(mk, a_off);
+            return self.pool_step(mk, &rows, a_off);
         }
         for v in 0..mk.nv {
             self.asm.vload(mk.b_reg(v), M::at(self.regs.bk, b_off + v as i64 * self.vb));
         }
-        for r in 0..mk.mr() {
+        for r in rows {
             for v in 0..mk.nv {
                 let m = M::at(self.regs.ak, mk.row_offset(r, self.task.a_rows) + a_off + v as i64 * self.vb);
                 let partial = mk.masked && v == mk.nv - 1;
@@ -471,9 +496,9 @@ impl<'a, 't> Gen<'a, 't> {
     /// One tap of a pooling tile: every row's input vectors folded into the accumulators by
     /// max (input first, so a NaN input keeps the accumulator) or by add; the B registers are
     /// the load temporaries.
-    fn pool_step(&mut self, mk: &Micro, a_off: i64) {
+    fn pool_step(&mut self, mk: &Micro, rows: &[usize], a_off: i64) {
         let max = self.task.a_mode == AMode::VectorMax;
-        for r in 0..mk.mr() {
+        for &r in rows {
             for v in 0..mk.nv {
                 let m = M::at(self.regs.ak, mk.row_offset(r, self.task.a_rows) + a_off + v as i64 * self.vb);
                 let (acc, t) = (mk.acc(r, v), mk.b_reg(v));
@@ -490,6 +515,14 @@ impl<'a, 't> Gen<'a, 't> {
                 }
             }
         }
+    }
+
+    /// True when tap `tap` of tile row `r` reads inside the image (always without a [`Clip`](crate::mk::task::Clip),
+    /// and along an axis where the tile runs in a loop of interior tiles).
+    fn tap_valid(&self, mk: &Micro, r: usize, tap: [usize; 2]) -> bool {
+        let Some(clip) = self.task.clip else { return true };
+        let at = [r / mk.tw, r % mk.tw];
+        (0..2).all(|d| mk.pos[d].is_none_or(|o0| clip.valid(d, o0 + at[d], tap[d])))
     }
 
     // ---- epilogue ----
@@ -793,6 +826,18 @@ struct Micro {
     nv: usize,
     masked: bool,
     bcst: usize,
+    /// The tile's first grid position per axis when placed individually (border tiles of a
+    /// [`Clip`](crate::mk::task::Clip)), `None` inside a loop of interior tiles.
+    pos: [Option<usize>; 2],
+}
+
+/// A run of `count` tiles of `size` along one grid axis; `start` is the first one's position
+/// when the run is a single border tile whose taps are resolved at compile time.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    count: usize,
+    size: usize,
+    start: Option<usize>,
 }
 
 impl Micro {
