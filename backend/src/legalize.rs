@@ -1,18 +1,18 @@
 //! Legalization: rewrites the nodes this target has no kernel for into nodes it has, before the
 //! memory plan and code generation.
 //!
-//! Today one case: `Op::ChannelsLast` (NHWC conv and pooling, `kiln_ir::layout`) exists only as
-//! machine-code micro-kernels (`crate::mk`). Where the target has none (baseline x86-64,
-//! AArch64 until its kernels land, a fused epilogue the generator cannot lower), the node
-//! becomes its definition: a transpose to NCHW, the NCHW op (with its epilogue, whose extra
-//! operands are transposed the same way), and a transpose back. The graph optimizer picks NHWC
+//! Today one case: `Op::ChannelsLast` (NHWC conv, pooling and Winograd, `kiln_ir::layout`)
+//! exists only as machine-code micro-kernels (`crate::mk`). Where the target has none
+//! (baseline x86-64, a fused epilogue the generator cannot lower, a shape it does not cover),
+//! the node becomes its definition: a transpose to the canonical layout, the canonical op (with
+//! its epilogue, whose extra operands are brought from NHWC to NCHW), and a transpose back. The graph optimizer picks NHWC
 //! only where it expects micro-kernels, so this is the rare path; it keeps every graph
 //! compilable on every target.
 
 use crate::error::{BackendError, Result};
 use crate::kernel::{KernelSpec, TargetCaps};
 use crate::mk;
-use kiln_ir::layout::{permute, to_channels_first, to_channels_last};
+use kiln_ir::layout::{forms, inverse, permute, to_channels_first};
 use kiln_ir::{Graph, Node, Op, Program, TensorType, ValueId};
 use std::collections::HashMap;
 
@@ -98,7 +98,12 @@ fn expand_channels_last(out: &mut Graph, graph: &Graph, node: &Node, e: Expansio
     let result_ty = graph.ty(node.outputs[0]).clone();
     let rank = result_ty.shape.len();
     let name = &node.name;
-    let mut args = vec![transpose(out, ins[0], &to_channels_first(rank), &format!("{name}.to_nchw"))];
+    let (in_perm, out_perm) = forms(&inner, graph.ty(node.inputs[0]).shape.len(), rank);
+    let first = match in_perm {
+        Some(p) => transpose(out, ins[0], &p, &format!("{name}.to_canonical")),
+        None => ins[0],
+    };
+    let mut args = vec![first];
     args.extend(&ins[1..base_inputs]);
     for (k, &e) in ins[base_inputs..].iter().enumerate() {
         let full = full_rank(out, e, rank, &format!("{name}.x{}", k + 1));
@@ -108,9 +113,9 @@ fn expand_channels_last(out: &mut Graph, graph: &Graph, node: &Node, e: Expansio
         Some((_, p)) => Op::Fused { base: Box::new(inner), base_inputs, epilogue: p },
         None => inner,
     };
-    let nchw_ty = TensorType::new(result_ty.dtype, permute(&result_ty.shape, &to_channels_first(rank)));
-    let y = out.add_node1(format!("{name}.nchw"), op, args, format!("{name}.y_nchw"), nchw_ty);
-    vec![transpose(out, y, &to_channels_last(rank), &format!("{name}.to_nhwc"))]
+    let canonical = TensorType::new(result_ty.dtype, permute(&result_ty.shape, &inverse(&out_perm)));
+    let y = out.add_node1(format!("{name}.canonical"), op, args, format!("{name}.y_canonical"), canonical);
+    vec![transpose(out, y, &out_perm, &format!("{name}.from_canonical"))]
 }
 
 fn transpose(out: &mut Graph, x: ValueId, perm: &[usize], name: &str) -> ValueId {

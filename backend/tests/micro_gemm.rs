@@ -77,11 +77,13 @@ fn matmul_long_reductions_and_wide_outputs() {
 #[test]
 fn matmul_in_place_b_and_batches() {
     let mut r = rng(13);
-    let cases: [(&[usize], &[usize], bool); 7] = [
+    let cases: [(&[usize], &[usize], bool); 9] = [
         (&[5, 7], &[7, 9], false),
         (&[17, 3], &[3, 33], false),
         (&[2, 3, 5, 7], &[2, 3, 7, 4], false),
         (&[3, 5, 7], &[7, 9], true),
+        (&[36, 17, 20], &[36, 20, 24], true),
+        (&[2, 3, 5, 7], &[2, 3, 7, 4], true),
         (&[3, 5, 7], &[7, 9], false),
         (&[2, 1, 3, 5], &[1, 3, 5, 17], false),
         (&[5, 7], &[3, 7, 6], false),

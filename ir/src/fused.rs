@@ -150,7 +150,7 @@ impl Program {
 /// The ops `Op::Fused` accepts as its base (`WinogradOutput` stands for a conv's output).
 pub fn is_fusable_base(op: &Op) -> bool {
     match op {
-        Op::ChannelsLast(inner) => matches!(**inner, Op::Conv(_)),
+        Op::ChannelsLast(inner) => matches!(**inner, Op::Conv(_) | Op::WinogradOutput { .. }),
         _ => matches!(op, Op::Conv(_) | Op::Gemm { .. } | Op::MatMul | Op::WinogradOutput { .. }),
     }
 }

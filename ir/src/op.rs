@@ -410,12 +410,18 @@ impl Op {
             Op::Elementwise(_) => "elementwise",
             Op::ChannelsLast(inner) => match **inner {
                 Op::Conv(_) => "conv_nhwc",
+                Op::WinogradInput { .. } => "winograd_input_nhwc",
+                Op::WinogradOutput { .. } => "winograd_output_nhwc",
+                Op::WinogradWeights { .. } => "winograd_weights_nhwc",
                 Op::Pool(PoolAttrs { kind: PoolKind::Max, .. }) => "max_pool_nhwc",
                 Op::Pool(PoolAttrs { kind: PoolKind::Avg { .. }, .. }) => "avg_pool_nhwc",
                 _ => "channels_last",
             },
             Op::Fused { base, .. } => match &**base {
                 Op::ChannelsLast(inner) if matches!(**inner, Op::Conv(_)) => "fused_conv_nhwc",
+                Op::ChannelsLast(inner) if matches!(**inner, Op::WinogradOutput { .. }) => {
+                    "fused_winograd_output_nhwc"
+                }
                 Op::Conv(_) => "fused_conv",
                 Op::Gemm { .. } => "fused_gemm",
                 Op::MatMul => "fused_matmul",
@@ -430,7 +436,10 @@ impl Op {
     /// True for ops that only transform constants at compile time (no kernel implements them):
     /// graph passes evaluate them once their operands are known constants.
     pub fn is_compile_time(&self) -> bool {
-        matches!(self, Op::WinogradWeights { .. })
+        match self {
+            Op::ChannelsLast(inner) => inner.is_compile_time(),
+            _ => matches!(self, Op::WinogradWeights { .. }),
+        }
     }
     /// Number of results the op produces given its input count.
     pub fn num_outputs(&self) -> Option<usize> {

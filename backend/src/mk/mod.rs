@@ -15,6 +15,7 @@
 //! - [`plan`]: from a node's `KernelSpec` to a task, the tile, the packed weights and the scratch
 //!   it needs, or `None` (the node keeps its Cranelift kernel);
 //! - [`conv`]: NHWC convolutions as implicit-GEMM tasks; [`pool`]: NHWC pooling;
+//! - [`winograd`]: channels-last Winograd transforms;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels;
 //! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86.
@@ -30,6 +31,7 @@ pub mod plan;
 pub mod pool;
 pub mod task;
 pub mod tile;
+pub mod winograd;
 pub mod x86;
 
 pub use plan::{plan, MicroKernel};

@@ -10,9 +10,9 @@
 /// How the constant B sits in its tensor, as (reduction index k, column j) of group g.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WeightLayout {
-    /// `[K, N]` row-major (MatMul B, Gemm B).
+    /// `[groups, K, N]` row-major (MatMul B, Gemm B, batched constant B).
     Kn,
-    /// `[N, K]` row-major (Gemm B with `transB`).
+    /// `[groups, N, K]` row-major (Gemm B with `transB`).
     Nk,
     /// Convolution weights `[M, C/groups, KH, KW]` (ONNX OIHW); k = `(kh * KW + kw) * C/g + c`,
     /// column j = output channel `g * M/groups + j`.
@@ -57,8 +57,8 @@ impl PackedB {
     /// The element of `w` at reduction index `k`, column `j` of group `g`.
     fn source(&self, w: &[f32], g: usize, k: usize, j: usize) -> f32 {
         let idx = match self.layout {
-            WeightLayout::Kn => k * self.n + j,
-            WeightLayout::Nk => j * self.k + k,
+            WeightLayout::Kn => (g * self.k + k) * self.n + j,
+            WeightLayout::Nk => (g * self.n + j) * self.k + k,
             WeightLayout::Oihw { cg, kh, kw } => {
                 let (tap, c) = (k / cg, k % cg);
                 let (y, x) = (tap / kw, tap % kw);

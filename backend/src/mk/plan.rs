@@ -69,6 +69,12 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
         return match &**inner {
             Op::Conv(attrs) => super::conv::plan(spec, constant, base_inputs, program, attrs, isa),
             Op::Pool(attrs) if program.is_none() => super::pool::plan(spec, attrs, isa),
+            Op::WinogradInput { pads, out_hw, tile } if program.is_none() => {
+                super::winograd::plan_input(spec, pads, *out_hw, *tile, isa)
+            }
+            Op::WinogradOutput { out_shape, tile } => {
+                super::winograd::plan_output(spec, base_inputs, program, *out_shape, *tile, isa)
+            }
             _ => None,
         };
     }
@@ -85,7 +91,14 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
     }
     let tile = tile::choose(&task, &isa.register_file());
     let packed = packing
-        .map(|(input, layout, k, n)| vec![(input, PackedB { layout, k, n, groups: 1, nr: tile.nv * lanes, lanes })])
+        .map(|(input, layout, k, n, groups)| {
+            let p = PackedB { layout, k, n, groups, nr: tile.nv * lanes, lanes };
+            if groups > 1 {
+                // The outer loops step B in whole packed matrices (see `matmul`).
+                task.outer.iter_mut().for_each(|o| o.b *= p.group_bytes());
+            }
+            vec![(input, p)]
+        })
         .unwrap_or_default();
     let params = spec.inputs.len() + spec.outputs.len();
     Some(MicroKernel { isa, task, tile, packed, scratch: 0, params })
@@ -97,8 +110,8 @@ pub(super) fn program_supported(isa: MicroIsa, p: &Program) -> bool {
     }
 }
 
-/// A constant B to pack: (input index, layout, K, N).
-type Packing = Option<(usize, WeightLayout, usize, usize)>;
+/// A constant B to pack: (input index, layout, K, N, matrices).
+type Packing = Option<(usize, WeightLayout, usize, usize, usize)>;
 
 pub(super) fn param(param: usize) -> Base {
     Base { param, offset: 0 }
@@ -158,7 +171,10 @@ fn matmul(spec: &KernelSpec, constant: &[bool], base_inputs: usize) -> Option<(G
     let a_bs = scaled(broadcast_strides(&sa[..sa.len() - 2], batch)?, m * k);
     let b_bs = scaled(broadcast_strides(&sb[..sb.len() - 2], batch)?, k * n);
     let b_flat = b_bs.iter().all(|&s| s == 0);
-    let packed = b_flat && constant.get(1) == Some(&true);
+    // A constant B with batch dims of its own (Winograd's [a*a, C, M]) is packed matrix by
+    // matrix; the outer loops then step it in packed matrices (fixed up once the tile is known).
+    let b_dense = !b_flat && b_bs == dense_batch(batch, k * n);
+    let packed = (b_flat || b_dense) && constant.get(1) == Some(&true);
     let source = if packed { BSource::Packed } else { BSource::Strided { row: 4 * n as i64 } };
     let batches: usize = batch.iter().product();
     let a_dense = a_bs == dense_batch(batch, m * k);
@@ -169,13 +185,15 @@ fn matmul(spec: &KernelSpec, constant: &[bool], base_inputs: usize) -> Option<(G
     } else {
         let mut t = gemm_task(0, 1, out, m, n, k, source);
         let c_bs = dense_batch(batch, m * n);
+        let b_step = |i: usize| if packed { b_bs[i] / (k * n) as i64 } else { 4 * b_bs[i] };
         t.outer = (0..batch.len())
-            .map(|i| Outer { count: batch[i], a: 4 * a_bs[i], b: 4 * b_bs[i], c: 4 * c_bs[i] })
+            .map(|i| Outer { count: batch[i], a: 4 * a_bs[i], b: b_step(i), c: 4 * c_bs[i] })
             .collect();
         t
     };
     task.outer.retain(|o| o.count > 1);
-    let packing = packed.then_some((1, WeightLayout::Kn, k, n));
+    let groups = if b_flat { 1 } else { batches };
+    let packing = packed.then_some((1, WeightLayout::Kn, k, n, groups));
     Some((task, packing))
 }
 
@@ -224,7 +242,7 @@ fn gemm(
         task.epilogue.addend = Some((Operand { base: param(2), strides }, beta));
     }
     let layout = if trans_b { WeightLayout::Nk } else { WeightLayout::Kn };
-    Some((task, packed.then_some((1, layout, k, n))))
+    Some((task, packed.then_some((1, layout, k, n, 1))))
 }
 
 /// The epilogue's extra operands (inputs `base_inputs..`) as strides over the task's loops, or

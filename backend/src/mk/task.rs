@@ -73,6 +73,39 @@ pub enum AMode {
     /// As `Vector` without B: the lane-wise sum of the taps' vectors (average pooling, scaled
     /// by the epilogue's alpha).
     VectorSum,
+    /// A Winograd transform along the channels (one vector of channels per tile); see
+    /// [`Winograd`].
+    Winograd(Winograd),
+}
+
+/// A channels-last Winograd F(m, 3) transform as a vector-mode task. The row grid is the
+/// `[TH, TW]` tiles of one image, the columns are channels, `taps` are the `a x a` input patch
+/// (input transform) or the `m x m` output tile (output transform) as byte strides of rows
+/// and pixels, and A or C step over the `a * a` transform slots by `slot_bytes`:
+/// - input: A is the padded image (patch of tile `(ty, tx)` at its `(ty*m, tx*m)`), C is
+///   `V: [a*a, T, C]`;
+/// - output: A is `Mt: [a*a, T, M]`, C is the NHWC output (tile `(ty, tx)` at pixel
+///   `(ty*m, tx*m)`, cropped to `extent`), through the task's epilogue (bias, fused program).
+/// `stage` is scratch for the `a * a` (or `a * m`) vectors between the two 1-D passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Winograd {
+    pub output: bool,
+    pub tile: usize,
+    pub slot_bytes: i64,
+    pub stage: Base,
+    /// The output's `[OH, OW]` (output transform; tiles past it are cropped).
+    pub extent: [usize; 2],
+}
+
+impl Winograd {
+    /// The input tile size `a = m + 2`.
+    pub fn alpha(&self) -> usize {
+        self.tile + 2
+    }
+    /// Bytes of stage scratch for vectors of `vbytes`.
+    pub fn stage_bytes(&self, vbytes: usize) -> usize {
+        self.alpha() * self.alpha() * vbytes
+    }
 }
 
 impl AMode {

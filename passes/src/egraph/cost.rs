@@ -54,6 +54,9 @@ pub struct MicroRates {
     pub gemm: f64,
     /// Depthwise convolutions (vectors of channels; bound by L1 loads, 1 per FMA).
     pub depthwise: f64,
+    /// Effective bandwidth of the channels-last Winograd transforms (bytes/s): full-width
+    /// vectors along the channels, contiguous rows.
+    pub transform_bandwidth: f64,
     /// f32 lanes per vector: columns are computed a vector at a time, so a GEMM with `n`
     /// columns runs at `n / round_up(n, lanes)` of its rate.
     pub lanes: usize,
@@ -78,6 +81,7 @@ impl MicroRates {
             conv_1x1: 140e9 * scale,
             gemm: 150e9 * scale,
             depthwise: 60e9 * scale,
+            transform_bandwidth: 30e9,
             lanes: vector_bits as usize / 32,
         }
     }
@@ -171,16 +175,20 @@ impl CostModel {
             Op::Reshape { .. } => return self.alias,
             // Evaluated once at compile time on constant weights (`Op::is_compile_time`).
             Op::WinogradWeights { .. } => return 0.0,
+            op if op.is_compile_time() => return 0.0,
             Op::Identity => return self.bytes_time(ins, outs) + self.kernel_overhead,
-            Op::WinogradInput { .. } | Op::WinogradOutput { .. } => return self.transform_time(ins, outs),
-            Op::Fused { base, base_inputs, epilogue } if matches!(**base, Op::WinogradOutput { .. }) => {
+            Op::WinogradInput { .. } | Op::WinogradOutput { .. } => return self.transform_time(op, ins, outs),
+            Op::ChannelsLast(inner) if matches!(**inner, Op::WinogradInput { .. } | Op::WinogradOutput { .. }) => {
+                return self.transform_time(op, ins, outs)
+            }
+            Op::Fused { base, base_inputs, epilogue } if is_winograd_output(base) => {
                 // The transform's bytes at its own bandwidth (priced at the plain rate, a fused
                 // output transform looked 7x cheaper than the unfused one and the extraction
                 // added useless epilogues to get it), plus the epilogue's compute and operands.
                 let (base_ins, extras) = ins.split_at((*base_inputs).min(ins.len()));
                 let out = outs.first().map_or(0.0, |t| t.numel() as f64);
                 let epilogue = out * self.epilogue_flops(epilogue) / self.elementwise * 1e6;
-                return self.transform_time(base_ins, outs) + epilogue + self.bytes_time(extras, &[]);
+                return self.transform_time(base, base_ins, outs) + epilogue + self.bytes_time(extras, &[]);
             }
             _ => {}
         }
@@ -188,9 +196,16 @@ impl CostModel {
         compute + self.bytes_time(ins, outs) + self.kernel_overhead
     }
 
-    /// A Winograd transform: its bytes at [`CostModel::transform_bandwidth`], plus a call.
-    fn transform_time(&self, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
-        self.bytes_time(ins, outs) * self.bandwidth / self.transform_bandwidth + self.kernel_overhead
+    /// A Winograd transform `op`: its bytes at [`CostModel::transform_bandwidth`] (channels
+    /// last: at the micro-kernels' [`MicroRates::transform_bandwidth`], infinite without them),
+    /// plus a call.
+    fn transform_time(&self, op: &Op, ins: &[&TensorType], outs: &[TensorType]) -> f64 {
+        let bandwidth = match (op, self.micro) {
+            (Op::ChannelsLast(_), Some(m)) => m.transform_bandwidth,
+            (Op::ChannelsLast(_), None) => return f64::INFINITY,
+            _ => self.transform_bandwidth,
+        };
+        self.bytes_time(ins, outs) * self.bandwidth / bandwidth + self.kernel_overhead
     }
 
     /// Bytes of all inputs and outputs over the bandwidth: microseconds.
@@ -327,6 +342,14 @@ impl CostModel {
             BinaryOp::Div => 4.0,
             _ => 1.0,
         }
+    }
+}
+
+/// True for a Winograd output transform, plain or channels-last.
+fn is_winograd_output(op: &Op) -> bool {
+    match op {
+        Op::ChannelsLast(inner) => matches!(**inner, Op::WinogradOutput { .. }),
+        _ => matches!(op, Op::WinogradOutput { .. }),
     }
 }
 

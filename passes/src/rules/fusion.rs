@@ -231,6 +231,7 @@ fn extreme_bases(eg: &EGraph, class: Id) -> Vec<Base> {
 fn base_kind(op: &Op) -> (&'static str, usize) {
     match op {
         Op::WinogradOutput { tile, .. } => (op.name(), *tile),
+        Op::ChannelsLast(inner) => (op.name(), base_kind(inner).1),
         _ => (op.name(), 0),
     }
 }

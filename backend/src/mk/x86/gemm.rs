@@ -55,12 +55,12 @@ fn unroll(mr: usize, nv: usize) -> usize {
 }
 
 /// The pointers and counters of the generated code.
-struct Regs {
-    a: G,
-    ak: G,
-    b: G,
-    bk: G,
-    c: G,
+pub(super) struct Regs {
+    pub(super) a: G,
+    pub(super) ak: G,
+    pub(super) b: G,
+    pub(super) bk: G,
+    pub(super) c: G,
     ops: Vec<G>,
     k: Loc,
     t1: Loc,
@@ -72,15 +72,15 @@ struct Regs {
     pad_src: M,
 }
 
-struct Gen<'a, 't> {
-    asm: &'a mut Asm,
-    level: Level,
-    task: &'t GemmTask,
+pub(super) struct Gen<'a, 't> {
+    pub(super) asm: &'a mut Asm,
+    pub(super) level: Level,
+    pub(super) task: &'t GemmTask,
     tile: Tile,
     lanes: usize,
-    vb: i64,
-    frame: Frame,
-    regs: Regs,
+    pub(super) vb: i64,
+    pub(super) frame: Frame,
+    pub(super) regs: Regs,
 }
 
 impl<'a, 't> Gen<'a, 't> {
@@ -165,7 +165,7 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     /// Columns in the partial last vector of N (0 when N is a multiple of the lanes).
-    fn tail_lanes(&self) -> usize {
+    pub(super) fn tail_lanes(&self) -> usize {
         self.task.n % self.lanes
     }
 
@@ -313,6 +313,14 @@ impl<'a, 't> Gen<'a, 't> {
         if rows % t != 0 {
             tiles.push((rows / t * t, rows % t));
         }
+        let crop = match self.task.a_mode {
+            AMode::Winograd(w) if w.output => Some(w),
+            _ => None,
+        };
+        if let Some(w) = crop {
+            let inside = |start: usize, size: usize| (start + size) * w.tile <= w.extent[axis];
+            return group_inside(tiles, inside);
+        }
         let Some(clip) = self.task.clip else {
             return [(rows / t, t), (usize::from(rows % t != 0), rows % t)]
                 .into_iter()
@@ -322,15 +330,7 @@ impl<'a, 't> Gen<'a, 't> {
         };
         let taps = self.task.taps[axis].0;
         let inside = |start: usize, size: usize| (start..start + size).all(|o| (0..taps).all(|i| clip.valid(axis, o, i)));
-        let mut out: Vec<Segment> = Vec::new();
-        for (start, size) in tiles {
-            match out.last_mut() {
-                Some(seg) if seg.start.is_none() && seg.size == size && inside(start, size) => seg.count += 1,
-                _ if inside(start, size) => out.push(Segment { count: 1, size, start: None }),
-                _ => out.push(Segment { count: 1, size, start: Some(start) }),
-            }
-        }
-        out
+        group_inside(tiles, inside)
     }
 
     fn row_tiles(&mut self, nv: usize, masked: bool) {
@@ -360,7 +360,10 @@ impl<'a, 't> Gen<'a, 't> {
 
     fn micro(&mut self, th: usize, tw: usize, nv: usize, masked: bool, pos: [Option<usize>; 2]) {
         let free = self.level.vregs().saturating_sub(th * tw * nv + nv + 1);
-        let mk = Micro { th, tw, nv, masked, bcst: free.clamp(1, 2), pos };
+        let mk = Micro { th, tw, nv, masked, bcst: free.clamp(1, 2), pos, sub: 1, row_base: 0 };
+        if let AMode::Winograd(w) = self.task.a_mode {
+            return self.winograd(&mk, &w);
+        }
         let start = (self.task.a_mode == AMode::VectorMax).then(|| self.asm.constant(f32::MIN));
         for i in 0..mk.mr() * nv {
             match start {
@@ -517,6 +520,14 @@ impl<'a, 't> Gen<'a, 't> {
         }
     }
 
+    /// True when row `r` of the tile is inside the output: always, but for the cropped last
+    /// tiles of a Winograd output transform.
+    fn output_valid(&self, mk: &Micro, r: usize) -> bool {
+        let AMode::Winograd(w) = self.task.a_mode else { return true };
+        let at = [mk.row_base + r / mk.tw, r % mk.tw];
+        (0..2).all(|d| mk.pos[d].is_none_or(|t0| t0 * w.tile + at[d] < w.extent[d]))
+    }
+
     /// True when tap `tap` of tile row `r` reads inside the image (always without a [`Clip`](crate::mk::task::Clip),
     /// and along an axis where the tile runs in a loop of interior tiles).
     fn tap_valid(&self, mk: &Micro, r: usize, tap: [usize; 2]) -> bool {
@@ -527,7 +538,7 @@ impl<'a, 't> Gen<'a, 't> {
 
     // ---- epilogue ----
 
-    fn epilogue(&mut self, mk: &Micro) {
+    pub(super) fn epilogue(&mut self, mk: &Micro) {
         let e = &self.task.epilogue;
         let first_temp = mk.mr() * mk.nv;
         let mut temps = Temps::new((first_temp..self.level.vregs()).rev().map(|i| V(i as u8)));
@@ -536,6 +547,9 @@ impl<'a, 't> Gen<'a, 't> {
             None => true,
         };
         for r in 0..mk.mr() {
+            if !self.output_valid(mk, r) {
+                continue;
+            }
             for v in 0..mk.nv {
                 let acc = mk.acc(r, v);
                 self.scale_and_add(mk, r, v, acc, &mut temps);
@@ -677,7 +691,8 @@ impl<'a, 't> Gen<'a, 't> {
     /// The fallback when the program needs more registers than the tile leaves: every stored
     /// element is loaded back (from L1) and the program runs with all registers free.
     fn program_from_memory(&mut self, p: &kiln_ir::Program, mk: &Micro) {
-        for r in 0..mk.mr() {
+        let rows: Vec<usize> = (0..mk.mr()).filter(|&r| self.output_valid(mk, r)).collect();
+        for r in rows {
             for v in 0..mk.nv {
                 let mut temps = Temps::new((1..self.level.vregs()).rev().map(|i| V(i as u8)));
                 let m = self.c_mem(mk, r, v);
@@ -808,6 +823,20 @@ impl Regs {
     }
 }
 
+/// `tiles` (start, size) as segments: runs of equal interior tiles as loops, the others one by
+/// one at their positions.
+fn group_inside(tiles: Vec<(usize, usize)>, inside: impl Fn(usize, usize) -> bool) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (start, size) in tiles {
+        match out.last_mut() {
+            Some(seg) if seg.start.is_none() && seg.size == size && inside(start, size) => seg.count += 1,
+            _ if inside(start, size) => out.push(Segment { count: 1, size, start: None }),
+            _ => out.push(Segment { count: 1, size, start: Some(start) }),
+        }
+    }
+    out
+}
+
 fn reg_of(s: Src) -> Option<V> {
     match s {
         Src::Reg(v) => Some(v),
@@ -820,15 +849,20 @@ fn reg_of(s: Src) -> Option<V> {
 /// register when partial loads need one, then one or two broadcast registers (two when they
 /// fit: consecutive rows then never wait on one register's reuse).
 #[derive(Clone, Copy, Debug)]
-struct Micro {
-    th: usize,
-    tw: usize,
-    nv: usize,
-    masked: bool,
-    bcst: usize,
+pub(super) struct Micro {
+    pub(super) th: usize,
+    pub(super) tw: usize,
+    pub(super) nv: usize,
+    pub(super) masked: bool,
+    pub(super) bcst: usize,
     /// The tile's first grid position per axis when placed individually (border tiles of a
-    /// [`Clip`](crate::mk::task::Clip)), `None` inside a loop of interior tiles.
-    pos: [Option<usize>; 2],
+    /// [`Clip`](crate::mk::task::Clip), cropped Winograd output tiles), `None` inside a loop of
+    /// interior tiles.
+    pub(super) pos: [Option<usize>; 2],
+    /// Rows and pixels inside one grid step (1; `m` for a Winograd output tile, whose grid
+    /// strides span `m` pixels), and the first row of this part of it.
+    pub(super) sub: usize,
+    pub(super) row_base: usize,
 }
 
 /// A run of `count` tiles of `size` along one grid axis; `start` is the first one's position
@@ -857,8 +891,9 @@ impl Micro {
     fn mask_reg(&self) -> V {
         V((self.mr() * self.nv + self.nv) as u8)
     }
-    /// Byte offset of tile row `r` for row strides `s`.
+    /// Byte offset of tile row `r` for grid strides `s`.
     fn row_offset(&self, r: usize, s: [i64; 2]) -> i64 {
-        (r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]
+        let sub = self.sub.max(1) as i64;
+        ((self.row_base + r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]) / sub
     }
 }

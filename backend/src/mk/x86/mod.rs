@@ -13,6 +13,7 @@ pub mod gemm;
 pub mod math;
 pub mod peak;
 pub mod program;
+pub mod winograd;
 
 pub use asm::Level;
 pub use frame::CallConv;

@@ -4,7 +4,8 @@
 //! - [`nhwc`]: `conv-to-nhwc` and `pool-to-nhwc`, a conv or pool computed channels-last
 //!   (`kiln_ir::layout`) between explicit reorders: `T_nchw(ChannelsLast(Conv)(T_nhwc(x), w, b))`;
 //! - [`sinking`]: the reorders move through the ops that do not care about layout
-//!   (elementwise ops and programs, concatenation, resizing, reductions), so that the reorder
+//!   (elementwise ops and programs, concatenation, splits and slices, resizing, reductions), so
+//!   that the reorder
 //!   after one conv meets the reorder before the next and the pair cancels (`algebra`'s
 //!   `transpose-transpose`), and `transpose-to-reshape` turns a reorder that only moves unit
 //!   dims (after a global pool) into a free reshape.
@@ -32,6 +33,8 @@ pub fn rules() -> Vec<Rewrite> {
         rule("unary-through-reorder", sinking::unary_through_reorder),
         rule("elementwise-through-reorder", sinking::elementwise_through_reorder),
         rule("concat-through-reorder", sinking::concat_through_reorder),
+        rule("split-through-reorder", sinking::split_through_reorder),
+        rule("slice-through-reorder", sinking::slice_through_reorder),
         rule("resize-through-reorder", sinking::resize_through_reorder),
         rule("reduce-through-reorder", sinking::reduce_through_reorder),
         rule("transpose-to-reshape", sinking::transpose_to_reshape),

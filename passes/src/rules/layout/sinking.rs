@@ -9,7 +9,7 @@
 
 use crate::egraph::{children, const_key, constant, ops, ty, EGraph, TensorLang, Term, TermRef};
 use egg::Id;
-use kiln_ir::layout::{permute, to_channels_first, to_channels_last};
+use kiln_ir::layout::{inverse, permute, to_channels_first, to_channels_last};
 use kiln_ir::{Op, ResizeAttrs, Tensor};
 use std::sync::Arc;
 
@@ -33,15 +33,6 @@ fn reordered_by(eg: &EGraph, id: Id, perm: &[usize]) -> Option<Id> {
         Op::Transpose { perm: p } if p == perm => Some(eg.find(ch[0])),
         _ => None,
     })
-}
-
-/// The inverse permutation.
-fn inverse(perm: &[usize]) -> Vec<usize> {
-    let mut inv = vec![0; perm.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        inv[p] = i;
-    }
-    inv
 }
 
 /// `unary-through-reorder`: `u(T_p(x)) = T_p(u(x))` (also casts).
@@ -112,6 +103,39 @@ pub(super) fn concat_through_reorder(eg: &EGraph, _class: Id, node: &TensorLang)
     let mut t = Term::new();
     let refs: Vec<TermRef> = sources.iter().map(|&s| t.class(s)).collect();
     let y = t.op(Op::Concat { axis: *perm.get(*axis)? }, &refs);
+    t.op(Op::Transpose { perm }, &[y]);
+    Some(t)
+}
+
+/// `split-through-reorder`: result `i` of `Split(T_p(x))` along `axis` is `T_p` of result `i`
+/// of `Split(x)` along `p[axis]` (the rule sees the result's `Project` node; the tuple class
+/// holds the split).
+pub(super) fn split_through_reorder(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
+    let TensorLang::Project(i, [tuple]) = node else { return None };
+    ops(eg, eg.find(*tuple)).find_map(|(op, ch)| {
+        let Op::Split { axis, sizes } = op else { return None };
+        let (perm, x) = reorder_in(eg, eg.find(*ch.first()?))?;
+        let mut t = Term::new();
+        let xr = t.class(x);
+        let split = t.op(Op::Split { axis: *perm.get(*axis)?, sizes: sizes.clone() }, &[xr]);
+        let y = t.project(*i, split);
+        t.op(Op::Transpose { perm }, &[y]);
+        Some(t)
+    })
+}
+
+/// `slice-through-reorder`: a slice moves with its per-axis starts, steps and lengths permuted.
+pub(super) fn slice_through_reorder(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
+    let Some(Op::Slice { starts, steps, lens }) = node.op() else { return None };
+    let (perm, x) = reorder_in(eg, *children(eg, node).first()?)?;
+    if starts.len() != perm.len() || steps.len() != perm.len() || lens.len() != perm.len() {
+        return None;
+    }
+    let inv = inverse(&perm);
+    let moved = Op::Slice { starts: permute(starts, &inv), steps: permute(steps, &inv), lens: permute(lens, &inv) };
+    let mut t = Term::new();
+    let xr = t.class(x);
+    let y = t.op(moved, &[xr]);
     t.op(Op::Transpose { perm }, &[y]);
     Some(t)
 }
