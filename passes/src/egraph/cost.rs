@@ -87,6 +87,10 @@ impl MicroRates {
     }
 }
 
+/// Weights above this size are streamed from memory, not cache (see
+/// [`CostModel::weight_bandwidth`]).
+pub const LARGE_WEIGHT_BYTES: usize = 1 << 20;
+
 /// Throughputs and overheads; see the module docs. Rates are per second, times in microseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CostModel {
@@ -117,6 +121,9 @@ pub struct CostModel {
     pub kernel_overhead: f64,
     /// Cost of an alias (`Reshape`): microseconds.
     pub alias: f64,
+    /// Bandwidth of streaming weights larger than [`LARGE_WEIGHT_BYTES`] (bytes/s): measured
+    /// 10-15 GB/s by `examples/mk_tiles` (a 7x7x512 conv with 4 distinct weight sets).
+    pub weight_bandwidth: f64,
     /// Effective bandwidth of a layout reorder (`Transpose` of a 4-D tensor): bytes/s. Strided
     /// on one side, it runs well below the streaming bandwidth.
     pub transpose_bandwidth: f64,
@@ -141,6 +148,7 @@ impl Default for CostModel {
             kernel_overhead: 0.22,
             alias: 1e-3,
             transpose_bandwidth: 12e9,
+            weight_bandwidth: 15e9,
             micro: None,
         }
     }
@@ -164,9 +172,24 @@ impl CostModel {
         let outs = &eg[class].data.types;
         let ins: Option<Vec<&TensorType>> = children.iter().map(|&c| eg[c].data.ty()).collect();
         match ins {
-            Some(ins) if !outs.is_empty() => self.op_cost(key.op(), &ins, outs),
+            Some(ins) if !outs.is_empty() => self.op_cost(key.op(), &ins, outs) + self.weight_stream_time(eg, children),
             _ => f64::INFINITY,
         }
+    }
+
+    /// The extra time of streaming large weights (constants, or compile-time transforms of
+    /// them, beyond [`LARGE_WEIGHT_BYTES`]) from memory at [`CostModel::weight_bandwidth`]
+    /// instead of the cache bandwidth `bytes_time` assumes: what makes Winograd's 4x larger
+    /// weights lose on the small, deep layers of a network at batch 1.
+    fn weight_stream_time(&self, eg: &EGraph, children: &[Id]) -> f64 {
+        let weight = |c: Id| {
+            let data = &eg[c].data;
+            let compile_time = eg[c].nodes.iter().any(|n| n.op().is_some_and(Op::is_compile_time));
+            let bytes = data.ty().map_or(0, |t| t.byte_size());
+            (data.constant.is_some() || compile_time) && bytes > LARGE_WEIGHT_BYTES
+        };
+        let bytes: usize = children.iter().filter(|&&c| weight(c)).filter_map(|&c| eg[c].data.ty()).map(|t| t.byte_size()).sum();
+        bytes as f64 * (1.0 / self.weight_bandwidth - 1.0 / self.bandwidth).max(0.0) * 1e6
     }
 
     /// Cost of `op` on inputs `ins` giving `outs`: microseconds.
@@ -264,11 +287,15 @@ impl CostModel {
         }
     }
 
-    /// The rate of a GEMM whose output is `outs[0]` (N its last dim): the micro-kernels' rate
-    /// times their lane use, or `cranelift` without them.
+    /// The rate of a GEMM whose output is `outs[0]` (`[.., M, N]`): the micro-kernels' rate
+    /// times their lane use and their row use (a register tile is ~12 rows high; fewer rows,
+    /// e.g. a Winograd product with 4 tiles, leave it mostly empty), or `cranelift` without them.
     fn gemm_rate(&self, cranelift: f64, outs: &[TensorType]) -> f64 {
-        let n = outs.first().and_then(|t| t.shape.last()).copied().unwrap_or(1);
-        self.micro.map_or(cranelift, |m| m.gemm * m.lane_use(n))
+        let shape = outs.first().map(|t| t.shape.as_slice()).unwrap_or(&[]);
+        let n = shape.last().copied().unwrap_or(1);
+        let m = shape.len().checked_sub(2).and_then(|i| shape.get(i)).copied().unwrap_or(1);
+        let rows = (m as f64 / 12.0).clamp(0.3, 1.0);
+        self.micro.map_or(cranelift, |r| r.gemm * r.lane_use(n) * rows)
     }
 
     fn conv_rate(&self, a: &ConvAttrs, ins: &[&TensorType]) -> f64 {
