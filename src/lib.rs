@@ -18,6 +18,7 @@
 pub mod compiled;
 pub mod error;
 pub mod io;
+pub mod layouts;
 pub mod model;
 pub mod native;
 pub mod options;

@@ -77,8 +77,9 @@ impl Model {
         self.lower_for(opts, pipeline::host_micro_bits(opts)?)
     }
 
-    /// [`Model::lower`] priced for a target whose micro-kernels have `micro_bits`-wide vectors.
-    fn lower_for(&self, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
+    /// [`Model::lower`] priced for a target whose micro-kernels have `micro_bits`-wide vectors
+    /// (512: AVX-512, 256: AVX2, 128: NEON, `None`: Cranelift kernels only).
+    pub fn lower_for(&self, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
         self.check_names()?;
         pipeline::lower(&self.onnx, &self.spec, opts, micro_bits)
     }

@@ -232,7 +232,10 @@ fn programs_without_a_lowering_keep_the_cranelift_kernel() {
 /// `x0 * sigmoid(x0)` (SiLU), `0.5 x (1 + erf(x / sqrt 2))` (GELU) and the plain functions.
 fn transcendental_programs() -> Vec<Program> {
     let silu = Program {
-        steps: vec![Step::Unary(UnaryOp::Sigmoid, Operand::Arg(0)), Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(0))],
+        steps: vec![
+            Step::Unary(UnaryOp::Sigmoid, Operand::Arg(0)),
+            Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(0)),
+        ],
     };
     // x1 = 1/sqrt(2), x2 = 1, x3 = 0.5 (scalar operands).
     let gelu = Program {

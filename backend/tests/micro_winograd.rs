@@ -35,7 +35,8 @@ fn ty(op: &Op, ins: &[TensorType]) -> TensorType {
 
 /// The Winograd ops of a 3x3 conv with `pads` on an NHWC input of `shape` (`m` output channels).
 fn ops(shape: [usize; 4], m: usize, pads: [usize; 4], tile: usize) -> (Op, Op) {
-    let attrs = ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: pads.to_vec(), group: 1 };
+    let attrs =
+        ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: pads.to_vec(), group: 1 };
     let x = TensorType::new(DType::F32, vec![shape[0], shape[3], shape[1], shape[2]]);
     let w = TensorType::new(DType::F32, vec![m, shape[3], 3, 3]);
     kiln_ir::winograd::winograd_ops(&attrs, &x, &w, tile).expect("winograd applies")
@@ -94,7 +95,10 @@ fn chain(shape: [usize; 4], m: usize, pads: [usize; 4], tile: usize, fused: bool
         let rv = g.add_input("res", res.ty());
         inputs.push(res);
         let program = Program {
-            steps: vec![Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)), Step::Unary(UnaryOp::Relu, Operand::Reg(0))],
+            steps: vec![
+                Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+                Step::Unary(UnaryOp::Relu, Operand::Reg(0)),
+            ],
         };
         let op = Op::Fused { base: Box::new(wo), base_inputs: 2, epilogue: program };
         g.add_node1("wo", op, vec![mt, bv, rv], "y", y_ty)

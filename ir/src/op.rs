@@ -419,9 +419,7 @@ impl Op {
             },
             Op::Fused { base, .. } => match &**base {
                 Op::ChannelsLast(inner) if matches!(**inner, Op::Conv(_)) => "fused_conv_nhwc",
-                Op::ChannelsLast(inner) if matches!(**inner, Op::WinogradOutput { .. }) => {
-                    "fused_winograd_output_nhwc"
-                }
+                Op::ChannelsLast(inner) if matches!(**inner, Op::WinogradOutput { .. }) => "fused_winograd_output_nhwc",
                 Op::Conv(_) => "fused_conv",
                 Op::Gemm { .. } => "fused_gemm",
                 Op::MatMul => "fused_matmul",

@@ -20,6 +20,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     println!();
     println!("# after stage '{stage}' (opt level {})", args.model.opt_level);
     println!("{}", summarize(graph));
+    println!("{}", kiln::layouts::layouts(graph));
     if stage == Stage::Optimized {
         print_optimizer_report(&lowered);
     }

@@ -186,9 +186,8 @@ fn matmul(spec: &KernelSpec, constant: &[bool], base_inputs: usize) -> Option<(G
         let mut t = gemm_task(0, 1, out, m, n, k, source);
         let c_bs = dense_batch(batch, m * n);
         let b_step = |i: usize| if packed { b_bs[i] / (k * n) as i64 } else { 4 * b_bs[i] };
-        t.outer = (0..batch.len())
-            .map(|i| Outer { count: batch[i], a: 4 * a_bs[i], b: b_step(i), c: 4 * c_bs[i] })
-            .collect();
+        t.outer =
+            (0..batch.len()).map(|i| Outer { count: batch[i], a: 4 * a_bs[i], b: b_step(i), c: 4 * c_bs[i] }).collect();
         t
     };
     task.outer.retain(|o| o.count > 1);

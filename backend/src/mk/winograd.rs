@@ -19,7 +19,13 @@ use kiln_ir::Program;
 const ONE: Tile = Tile { th: 1, tw: 1, nv: 1 };
 
 /// The plan of `ChannelsLast(WinogradInput { pads, out_hw, tile })` on `spec`, or `None`.
-pub fn plan_input(spec: &KernelSpec, pads: &[usize], out_hw: [usize; 2], tile: usize, isa: MicroIsa) -> Option<MicroKernel> {
+pub fn plan_input(
+    spec: &KernelSpec,
+    pads: &[usize],
+    out_hw: [usize; 2],
+    tile: usize,
+    isa: MicroIsa,
+) -> Option<MicroKernel> {
     let x = &spec.inputs[0].shape;
     if spec.inputs.len() != 1 || x.len() != 4 || pads.len() != 4 || matrices(tile).is_none() {
         return None;

@@ -222,7 +222,11 @@ fn other_op(name: &str, a: &mut Attrs) -> PResult<Op> {
             Op::NonMaxSuppression { center_point_box: a.bool("center_point_box")?, max_boxes: a.usize("max_boxes")? }
         }
         "winograd_output" => Op::WinogradOutput { out_shape: fixed(a, "out_shape")?, tile: a.usize("tile")? },
-        "fused_conv" | "fused_gemm" | "fused_matmul" | "fused_winograd_output" | "fused_conv_nhwc"
+        "fused_conv"
+        | "fused_gemm"
+        | "fused_matmul"
+        | "fused_winograd_output"
+        | "fused_conv_nhwc"
         | "fused_winograd_output_nhwc" => {
             let base = Box::new(other_op(&name["fused_".len()..], a)?);
             Op::Fused { base, base_inputs: a.usize("base_inputs")?, epilogue: a.program("epilogue")? }

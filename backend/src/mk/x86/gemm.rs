@@ -329,7 +329,8 @@ impl<'a, 't> Gen<'a, 't> {
                 .collect();
         };
         let taps = self.task.taps[axis].0;
-        let inside = |start: usize, size: usize| (start..start + size).all(|o| (0..taps).all(|i| clip.valid(axis, o, i)));
+        let inside =
+            |start: usize, size: usize| (start..start + size).all(|o| (0..taps).all(|i| clip.valid(axis, o, i)));
         group_inside(tiles, inside)
     }
 

@@ -14,7 +14,8 @@
 use super::asm::{Asm, Level, Op3, Src, V};
 use super::program::Temps;
 
-const EXP_POLY: [f32; 6] = [1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1];
+const EXP_POLY: [f32; 6] =
+    [1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1];
 
 /// `d = min(max(x, lo), hi)` keeping NaN (`d` may be `x`; `t` a scratch register).
 fn clamp(asm: &mut Asm, d: V, x: V, lo: f32, hi: f32, t: V) {
@@ -114,7 +115,18 @@ pub fn erf(asm: &mut Asm, d: V, x: V, temps: &mut Temps) -> Option<()> {
         ],
     );
     asm.vop(Op3::Mul, p, p, Src::Reg(d));
-    poly(asm, d, x2, &[-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02]);
+    poly(
+        asm,
+        d,
+        x2,
+        &[
+            -1.45660718464996e-05,
+            -2.13374055278905e-04,
+            -1.68282697438203e-03,
+            -7.37332916720468e-03,
+            -1.42647390514189e-02,
+        ],
+    );
     asm.vop(Op3::Div, d, p, Src::Reg(d));
     temps.give(x2);
     temps.give(p);
