@@ -54,6 +54,13 @@ impl CompiledModel {
         Ok(self.jit.run(inputs)?)
     }
 
+    /// Runs the model writing into `outputs` (as a first [`Self::run`] returned them; models
+    /// without data-dependent outputs), reusing their buffers: what `kiln bench` times.
+    pub fn run_into(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> Result<()> {
+        self.check_inputs(inputs)?;
+        Ok(self.jit.run_into(inputs, outputs)?)
+    }
+
     /// Names of the runtime inputs (inputs bound with `with_value` are not among them).
     pub fn input_names(&self) -> &[String] {
         &self.input_names

@@ -300,3 +300,32 @@ fn transcendental_epilogues_at_extreme_inputs_and_nan() {
         }
     }
 }
+
+#[test]
+fn blocked_long_reductions_with_epilogues() {
+    // K above 1024 runs in blocks (first, middle, last); the epilogue must apply once, at the end.
+    let relu_add = Program {
+        steps: vec![
+            Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+            Step::Unary(UnaryOp::Relu, Operand::Reg(0)),
+        ],
+    };
+    for (edits, _) in levels() {
+        for &(m, k, n) in &[(49, 4608, 40), (17, 1300, 17), (3, 1025, 100), (30, 3000, 7)] {
+            let (g, ins) = fused_matmul(relu_add.clone(), m, k, n, &[vec![n]], 300);
+            check_graph(&g, &ins, &edits, 1, 1e-4, 2e-3);
+            let mut r = rng(301);
+            let a = random_tensor(&mut r, DType::F32, &[m, k]);
+            let b = random_tensor(&mut r, DType::F32, &[n, k]);
+            let c = random_tensor(&mut r, DType::F32, &[n]);
+            let mut g = Graph::new();
+            let x = g.add_input("a", a.ty());
+            let w = g.add_const("b", b);
+            let cv = g.add_const("c", c);
+            let op = Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: false, trans_b: true };
+            let y = g.add_node1("n", op, vec![x, w, cv], "y", f32t(&[m, n]));
+            g.outputs.push(y);
+            check_graph(&g, &[a], &edits, 1, 1e-4, 2e-3);
+        }
+    }
+}

@@ -357,6 +357,11 @@ impl Tensor {
     pub fn data(&self) -> &TensorData {
         &self.data
     }
+    /// The address of the elements, for code that writes them in place (a compiled model's
+    /// outputs); the element count and type cannot change through it.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        crate::with_data!(&mut self.data, v => v.as_mut_ptr().cast())
+    }
     pub fn into_data(self) -> TensorData {
         self.data
     }

@@ -22,7 +22,7 @@ mod peak;
 mod perf_map;
 mod workspace;
 
-pub use peak::{measure_fma_peak, probe_widths};
+pub use peak::{measure_fma_peak, probe_widths, FmaProbe};
 pub use perf_map::PERF_MAP_ENV;
 
 use cranelift_jit::{JITBuilder, JITModule};
@@ -151,6 +151,28 @@ impl JitModel {
             })
             .collect::<Result<Vec<_>>>()?;
         kiln_ir::dynamic::trim_outputs(&self.graph, outputs).map_err(RuntimeError::Output)
+    }
+
+    /// Runs on `inputs` writing into `outputs`, which must have the types of every graph output
+    /// (as a first [`JitModel::run`] returns them, for a graph without data-dependent outputs):
+    /// repeated runs then reuse their buffers (no allocation, no page faults on fresh memory), as
+    /// onnxruntime's IO binding does.
+    pub fn run_into(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> Result<()> {
+        self.check_inputs(inputs)?;
+        let want: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
+        if outputs.len() != want.len() || outputs.iter().zip(&want).any(|(t, w)| t.ty() != *w) {
+            return Err(RuntimeError::Input("run_into: the outputs must have every graph output's type".into()));
+        }
+        let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
+        let out_ptrs: Vec<*mut u8> = outputs.iter_mut().map(|t| t.as_mut_ptr()).collect();
+        let mut workspace = self.workspaces.take();
+        // SAFETY: as in `run`; the outputs were checked to have exactly the graph's types.
+        let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        self.workspaces.give(workspace);
+        if status != 0 {
+            return Err(RuntimeError::Status(status));
+        }
+        Ok(())
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {

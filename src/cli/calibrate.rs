@@ -42,20 +42,43 @@ fn random(shape: &[usize], rng: &mut StdRng) -> Tensor {
     Tensor::from_vec(shape.to_vec(), (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect::<Vec<f32>>())
 }
 
-/// A conv probe: `c` -> `m` channels at `hw`x`hw`, `k`x`k` kernel, `group` groups.
+/// A conv probe: `c` -> `m` channels at `hw`x`hw`, `k`x`k` kernel, `group` groups, in NHWC
+/// (`ChannelsLast`, what the optimizer picks on micro-kernel targets; legalized to NCHW
+/// Cranelift kernels without them).
 fn conv(name: &str, c: usize, m: usize, hw: usize, k: usize, group: usize, rng: &mut StdRng) -> Probe {
     let mut g = Graph::new();
-    let x = g.add_input("x", f32t(&[1, c, hw, hw]));
+    let x = g.add_input("x", f32t(&[1, hw, hw, c]));
     let w = g.add_const("w", random(&[m, c / group, k, k], rng));
     let b = g.add_const("b", random(&[m], rng));
     let p = k / 2;
     let attrs =
         ConvAttrs { kernel: vec![k, k], strides: vec![1, 1], dilations: vec![1, 1], pads: vec![p, p, p, p], group };
-    let y = g.add_node1("conv", Op::Conv(attrs), vec![x, w, b], "y", f32t(&[1, m, hw, hw]));
+    let op = Op::ChannelsLast(Box::new(Op::Conv(attrs)));
+    let y = g.add_node1("conv", op, vec![x, w, b], "y", f32t(&[1, hw, hw, m]));
     g.outputs.push(y);
     let flops = 2.0 * (m * hw * hw * (c / group) * k * k) as f64;
     let bytes = 4.0 * (c * hw * hw + m * hw * hw + m * (c / group) * k * k) as f64;
-    Probe { name: name.to_string(), graph: g, inputs: vec![random(&[1, c, hw, hw], rng)], flops, bytes }
+    Probe { name: name.to_string(), graph: g, inputs: vec![random(&[1, hw, hw, c], rng)], flops, bytes }
+}
+
+/// An NHWC 3x3 stride-2 max pool over `c` channels at `hw`x`hw` (ResNet's stem pool).
+fn max_pool(c: usize, hw: usize, rng: &mut StdRng) -> Probe {
+    let mut g = Graph::new();
+    let x = g.add_input("x", f32t(&[1, hw, hw, c]));
+    let attrs = kiln_ir::PoolAttrs {
+        kind: kiln_ir::PoolKind::Max,
+        kernel: vec![3, 3],
+        strides: vec![2, 2],
+        dilations: vec![1, 1],
+        pads: vec![1; 4],
+        ceil_mode: false,
+    };
+    let o = hw / 2;
+    let y = g.add_node1("pool", Op::ChannelsLast(Box::new(Op::Pool(attrs))), vec![x], "y", f32t(&[1, o, o, c]));
+    g.outputs.push(y);
+    let flops = (9 * o * o * c) as f64;
+    let bytes = 4.0 * (hw * hw * c + o * o * c) as f64;
+    Probe { name: "maxpool3x3s2".into(), graph: g, inputs: vec![random(&[1, hw, hw, c], rng)], flops, bytes }
 }
 
 /// A GEMM probe `[m, k] x [k, n]` with the weights constant (prepacked).
@@ -96,9 +119,10 @@ fn kernel_probes() -> Vec<Probe> {
         gemm(196, 256, 2304, rng),
         gemm(49, 512, 4608, rng),
         gemm(256, 256, 256, rng),
-        conv("conv3x3", 64, 64, 56, 3, 1, rng),
-        conv("conv1x1", 256, 64, 56, 1, 1, rng),
-        conv("depthwise3x3", 144, 144, 56, 3, 144, rng),
+        conv("conv3x3 nhwc", 64, 64, 56, 3, 1, rng),
+        conv("conv1x1 nhwc", 256, 64, 56, 1, 1, rng),
+        conv("depthwise nhwc", 144, 144, 56, 3, 144, rng),
+        max_pool(64, 112, rng),
     ]
 }
 
@@ -135,11 +159,11 @@ fn time(p: &Probe, edits: &[&str], runs: usize) -> Result<(f64, Option<&'static 
     let opts = kiln_runtime::JitOptions { features: edits.iter().map(|s| s.to_string()).collect() };
     let model =
         kiln_runtime::JitModel::compile(p.graph.clone(), &opts).map_err(|e| anyhow!("probe {}: {e}", p.name))?;
-    model.run(&p.inputs)?;
+    let mut outputs = model.run(&p.inputs)?;
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let t = Instant::now();
-            let _ = model.run(&p.inputs);
+            let _ = model.run_into(&p.inputs, &mut outputs);
             t.elapsed().as_secs_f64()
         })
         .collect();
@@ -150,25 +174,37 @@ fn time(p: &Probe, edits: &[&str], runs: usize) -> Result<(f64, Option<&'static 
 /// Runs every probe and prints throughputs.
 pub fn calibrate(runs: usize) -> Result<()> {
     println!("FMA peak of one core (independent f32 FMA chains, best of 5):");
-    let mut peaks = Vec::new();
-    for bits in [512, 256, 128] {
-        if let Some(gflops) = kiln_runtime::measure_fma_peak(bits) {
-            println!("  {bits:>3}-bit vectors {gflops:>8.1} GFLOP/s");
-            peaks.push((bits, gflops));
-        }
+    let probes: Vec<(u32, kiln_runtime::FmaProbe)> =
+        [512, 256, 128].into_iter().filter_map(|b| kiln_runtime::FmaProbe::new(b).map(|p| (b, p))).collect();
+    for (bits, probe) in &probes {
+        println!("  {bits:>3}-bit vectors {:>8.1} GFLOP/s", probe.measure(5));
     }
-    if peaks.is_empty() {
+    if probes.is_empty() {
         println!("  (no FMA probe for this CPU; fractions of peak are not printed)");
     }
-    let peak_of = |bits: u32| peaks.iter().find(|p| p.0 == bits).map(|p| p.1);
+    // The peak at a width, measured around each kernel probe (the clock of a shared machine
+    // moves; the better of the two measurements is the reference).
+    let peak_around = |bits: u32, f: &mut dyn FnMut() -> Result<f64>| -> Result<(f64, Option<f64>)> {
+        let probe = probes.iter().find(|p| p.0 == bits).map(|p| &p.1);
+        let before = probe.map(|p| p.measure(3));
+        let value = f()?;
+        let after = probe.map(|p| p.measure(3));
+        Ok((value, before.zip(after).map(|(a, b)| a.max(b))))
+    };
     println!();
     println!("{:<18} {:<10} {:>10} {:>9} {:>8} {:>8}", "probe", "kernels", "median us", "GFLOP/s", "of peak", "GB/s");
     for level in levels() {
         for p in kernel_probes() {
-            let (s, micro) = time(&p, level.edits, runs)?;
+            let mut micro = None;
+            let (s, peak) = peak_around(level.bits, &mut || {
+                let (s, m) = time(&p, level.edits, runs)?;
+                micro = m;
+                Ok(s)
+            })?;
             let gflops = p.flops / s / 1e9;
-            let frac = peak_of(micro.map_or(128, |_| level.bits))
-                .map_or("-".to_string(), |pk| format!("{:.0}%", 100.0 * gflops / pk));
+            let width_peak =
+                if micro.is_some() { peak } else { probes.iter().find(|q| q.0 == 128).map(|q| q.1.measure(3)) };
+            let frac = width_peak.map_or("-".to_string(), |pk| format!("{:.0}%", 100.0 * gflops / pk));
             let kind = micro.unwrap_or("cranelift");
             println!(
                 "{:<18} {:<10} {:>10.1} {:>9.1} {:>8} {:>8.2}",
@@ -194,6 +230,7 @@ pub fn calibrate(runs: usize) -> Result<()> {
         );
     }
     println!("(`kernels`: the micro-kernel ISA the probe compiled to, or Cranelift's 128-bit kernels;");
-    println!(" `of peak`: of the FMA peak at that width; the `call` row is the fixed cost of one kernel call)");
+    println!(" `of peak`: of the FMA peak at that width measured just before and after the probe;");
+    println!(" the `call` row is the fixed cost of one kernel call)");
     Ok(())
 }

@@ -279,6 +279,16 @@ impl Asm {
         };
         self.ok(r);
     }
+    /// `d += s`.
+    pub fn add_reg(&mut self, d: G, s: G) {
+        let r = self.a.add(GPR[d.0 as usize], GPR[s.0 as usize]);
+        self.ok(r);
+    }
+    /// `d = s * imm`.
+    pub fn imul_imm(&mut self, d: G, s: G, imm: i32) {
+        let r = self.a.imul_3(GPR[d.0 as usize], GPR[s.0 as usize], imm);
+        self.ok(r);
+    }
     /// `d = base + disp`.
     pub fn lea(&mut self, d: G, base: G, disp: i64) {
         if disp == 0 {

@@ -70,9 +70,57 @@ pub(super) struct Regs {
     panel: Loc,
     outer: Vec<Loc>,
     pad_src: M,
+    /// K blocking: the current block's byte offset along A's depth, and the block counter.
+    kb_off: M,
+    kb_ctr: Loc,
 }
 
+/// Which part of a blocked reduction a copy of the loop nest computes (see [`Gen::k_blocks`]):
+/// with its depth. `Whole`: unblocked; `First` starts the accumulators at zero and stores them
+/// raw, `Middle` adds to C and stores raw, `Last` adds to C and applies the epilogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KPhase {
+    Whole(usize),
+    First(usize),
+    Middle(usize),
+    Last(usize),
+}
+
+impl KPhase {
+    fn depth(self) -> usize {
+        match self {
+            KPhase::Whole(d) | KPhase::First(d) | KPhase::Middle(d) | KPhase::Last(d) => d,
+        }
+    }
+    /// True when the accumulators start from C (a previous block's partial sums).
+    fn accumulates(self) -> bool {
+        matches!(self, KPhase::Middle(_) | KPhase::Last(_))
+    }
+    /// True when the epilogue runs (the reduction is complete).
+    fn finishes(self) -> bool {
+        matches!(self, KPhase::Whole(_) | KPhase::Last(_))
+    }
+}
+
+/// Reduction blocks of `depth`: `(block, blocks, last)` when blocking pays (long contiguous
+/// reductions: the A block of a row tile and B's block of a panel then stay in L1/L2 across
+/// the panels, as BLIS's KC loop), else `None`.
+fn k_blocking(task: &GemmTask) -> Option<(usize, usize, usize)> {
+    let plain = task.taps.iter().all(|&(n, _)| n == 1) && task.a_mode == AMode::Broadcast;
+    if !plain || task.b_source != BSource::Packed || task.depth <= KC_MAX * 2 {
+        return None;
+    }
+    let blocks = task.depth.div_ceil(KC_MAX);
+    let block = task.depth.div_ceil(blocks).div_ceil(8) * 8;
+    let blocks = task.depth.div_ceil(block);
+    Some((block, blocks, task.depth - (blocks - 1) * block))
+}
+
+/// Longest reduction block (floats): B's block of a 32-column panel is 64 KiB.
+const KC_MAX: usize = 512;
+
 pub(super) struct Gen<'a, 't> {
+    phase: KPhase,
     pub(super) asm: &'a mut Asm,
     pub(super) level: Level,
     pub(super) task: &'t GemmTask,
@@ -103,7 +151,7 @@ impl<'a, 't> Gen<'a, 't> {
                 }
             });
         }
-        let frame = Frame::new(conv, params, slots + 1);
+        let frame = Frame::new(conv, params, slots + 3);
         let mut slot = 0;
         for c in counters.iter_mut() {
             if let Loc::Mem(_) = c {
@@ -112,6 +160,7 @@ impl<'a, 't> Gen<'a, 't> {
             }
         }
         let pad_src = frame.slot(slots);
+        let (kb_off, kb_ctr) = (frame.slot(slots + 1), Loc::Mem(frame.slot(slots + 2)));
         let unwrap = |g: Option<G>| g.unwrap_or(G(0));
         let regs = Regs {
             a: unwrap(a),
@@ -128,8 +177,20 @@ impl<'a, 't> Gen<'a, 't> {
             panel: counters[5],
             outer: counters[6..].to_vec(),
             pad_src,
+            kb_off,
+            kb_ctr,
         };
-        Gen { asm, level, task, tile, lanes: level.lanes(), vb: level.vbytes(), frame, regs }
+        Gen {
+            phase: KPhase::Whole(task.depth),
+            asm,
+            level,
+            task,
+            tile,
+            lanes: level.lanes(),
+            vb: level.vbytes(),
+            frame,
+            regs,
+        }
     }
 
     fn emit(&mut self) {
@@ -265,7 +326,7 @@ impl<'a, 't> Gen<'a, 't> {
             }
         }
         if l == t.outer.len() {
-            return self.panels();
+            return self.k_blocks();
         }
         let count = t.outer[l].count;
         let moves = self.outer_moves(l);
@@ -292,6 +353,26 @@ impl<'a, 't> Gen<'a, 't> {
         }
         parts.retain(|p| p.0 > 0);
         parts
+    }
+
+    /// The panels, once per reduction block when the task blocks its reduction (see
+    /// [`k_blocking`]): the first block, the middle ones in a loop, the last.
+    fn k_blocks(&mut self) {
+        let Some((block, blocks, last)) = k_blocking(self.task) else {
+            self.phase = KPhase::Whole(self.task.depth);
+            return self.panels();
+        };
+        let off = self.regs.kb_off;
+        self.asm.store_imm(off, 0);
+        let step = vec![(Loc::Mem(off), 4 * block as i64)];
+        self.phase = KPhase::First(block);
+        self.panels();
+        self.advance(&step, 1);
+        self.phase = KPhase::Middle(block);
+        let ctr = self.regs.kb_ctr;
+        self.repeat(blocks - 2, ctr, &step, &|g: &mut Self| g.panels());
+        self.phase = KPhase::Last(last);
+        self.panels();
     }
 
     fn panels(&mut self) {
@@ -366,14 +447,28 @@ impl<'a, 't> Gen<'a, 't> {
             return self.winograd(&mk, &w);
         }
         let start = (self.task.a_mode == AMode::VectorMax).then(|| self.asm.constant(f32::MIN));
-        for i in 0..mk.mr() * nv {
-            match start {
-                Some(c) => self.asm.vset(V(i as u8), c),
-                None => self.asm.vzero(V(i as u8)),
+        if self.phase.accumulates() {
+            self.load_partial_sums(&mk);
+        } else {
+            for i in 0..mk.mr() * nv {
+                match start {
+                    Some(c) => self.asm.vset(V(i as u8), c),
+                    None => self.asm.vzero(V(i as u8)),
+                }
             }
         }
-        self.asm.mov(self.regs.ak, self.regs.a);
-        self.asm.mov(self.regs.bk, self.regs.b);
+        if matches!(self.phase, KPhase::Whole(_)) {
+            self.asm.mov(self.regs.ak, self.regs.a);
+            self.asm.mov(self.regs.bk, self.regs.b);
+        } else {
+            // This block's part of A (kb_off bytes along the depth) and of the packed panel
+            // (kb_off times the panel's width).
+            let (ak, bk, off) = (self.regs.ak, self.regs.bk, self.regs.kb_off);
+            self.asm.load_gpr(ak, off);
+            self.asm.imul_imm(bk, ak, (nv * self.lanes) as i32);
+            self.asm.add_reg(ak, self.regs.a);
+            self.asm.add_reg(bk, self.regs.b);
+        }
         let partial_loads = matches!(self.task.b_source, BSource::Strided { .. }) || self.task.a_mode.is_vector();
         if self.level == Level::Avx2 && masked && partial_loads {
             let m = self.asm.lane_mask(self.tail_lanes());
@@ -421,7 +516,7 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     fn depth(&mut self, mk: &Micro) {
-        let d = self.task.depth;
+        let d = self.phase.depth();
         let u = unroll(mk.mr(), mk.nv);
         let (q, rem) = (d / u, d % u);
         let bstep = self.b_step(mk.nv);
@@ -540,6 +635,9 @@ impl<'a, 't> Gen<'a, 't> {
     // ---- epilogue ----
 
     pub(super) fn epilogue(&mut self, mk: &Micro) {
+        if !self.phase.finishes() {
+            return self.store_partial_sums(mk);
+        }
         let e = &self.task.epilogue;
         let first_temp = mk.mr() * mk.nv;
         let mut temps = Temps::new((first_temp..self.level.vregs()).rev().map(|i| V(i as u8)));
@@ -565,6 +663,36 @@ impl<'a, 't> Gen<'a, 't> {
         }
         if let (Some(p), false) = (&e.program, in_registers) {
             self.program_from_memory(p, mk);
+        }
+    }
+
+    /// The accumulators of a blocked reduction's later blocks start from C.
+    fn load_partial_sums(&mut self, mk: &Micro) {
+        let mask = V((self.level.vregs() - 1) as u8);
+        for r in 0..mk.mr() {
+            for v in 0..mk.nv {
+                let (m, acc) = (self.c_mem(mk, r, v), mk.acc(r, v));
+                match (mk.masked && v == mk.nv - 1, self.level) {
+                    (false, _) => self.asm.vload(acc, m),
+                    (true, Level::Avx512) => self.asm.vload_k(acc, m, 1),
+                    (true, Level::Avx2) => {
+                        let lanes = self.asm.lane_mask(self.tail_lanes());
+                        self.asm.vset(mask, lanes);
+                        self.asm.vload_maskv(acc, m, mask);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A blocked reduction's partial sums, stored raw (the last block applies the epilogue).
+    fn store_partial_sums(&mut self, mk: &Micro) {
+        let first_temp = mk.mr() * mk.nv;
+        let mut temps = Temps::new((first_temp..self.level.vregs()).rev().map(|i| V(i as u8)));
+        for r in 0..mk.mr() {
+            for v in 0..mk.nv {
+                self.store(mk, r, v, mk.acc(r, v), &mut temps);
+            }
         }
     }
 
