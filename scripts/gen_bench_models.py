@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The benchmark models of kiln's graph optimizer: MobileNetV2, ResNet-18, EfficientNet-B0 and
-YOLOv8n, built layer by layer with numpy + onnx.helper (no torch), seeded random weights.
+"""The benchmark models of kiln's graph optimizer: MobileNetV2, ResNet-18, EfficientNet-B0,
+YOLOv8n, SqueezeNet 1.1, ShuffleNetV2 1.0x and a DenseNet-121-style network, built layer by layer
+with numpy + onnx.helper (no torch), seeded random weights.
 
-Why these four and why written this way: the optimizer's acceptance is measured on them
+Why these seven and why written this way: the optimizer's acceptance is measured on them
 (`scripts/bench_opt.sh`, `tests/bench_models.rs`), so each graph is written the way PyTorch's
 exporter (opset 17) writes the real model *without* BN folding: Conv without bias followed by
 BatchNormalization, ReLU6 as Clip whose min/max are initializers, SiLU as Sigmoid + Mul, residual
@@ -10,7 +11,17 @@ Add, GlobalAveragePool + Flatten + Gemm heads, squeeze-excitation as GlobalAvera
 SiLU -> Conv -> Sigmoid -> Mul, YOLOv8's C2f (Split, Bottlenecks, Concat), SPPF (three MaxPool
 k5 s1 p2), nearest Resize x2 with a scales input, and its Detect head (DFL: Reshape, Transpose,
 Softmax, 1x1 Conv with arange weights; dist2bbox: Slice/Sub/Add/Div/Concat with anchor
-constants; Mul by strides; Sigmoid on the classes). The op mix is realistic; exact parity with
+constants; Mul by strides; Sigmoid on the classes). The last three add concat-heavy graphs:
+SqueezeNet's Fire modules (1x1 squeeze, 1x1 and 3x3 expands Concat'ed, biased convs, no BN),
+ceil_mode MaxPools and its Conv -> ReLU -> GlobalAveragePool -> Flatten head; ShuffleNetV2's
+Split (with a split input, for x.chunk), channel shuffle (Reshape to 5-D, Transpose [0,2,1,3,4],
+Reshape back, shapes as initializers) and `x.mean([2, 3])` as ReduceMean keepdims=0 before its
+Gemm; DenseNet's pre-activation layers (BN -> ReLU -> Conv on the Concat of every earlier map of
+the block, the first a one-input Concat as torch.cat of a one-element list exports) and
+transitions ending in AveragePool 2x2/2. The DenseNet is DenseNet-121 (growth 32, bn_size 4, 64
+stem features, compression 0.5) with (6, 6, 6, 4) layers per block instead of (6, 12, 24, 16):
+every layer keeps the concat pattern, and it costs ~1.7 GMAC (onnxruntime, one thread: about
+ResNet-18's time) instead of 2.9, to keep CI fast. The op mix is realistic; exact parity with
 torchvision/ultralytics node names is not a goal.
 
 Weights: conv weights He normal (std = sqrt(2 / fan_in)), BatchNormalization mean ~ N(0, 0.1),
@@ -28,11 +39,15 @@ class whose logit on the seeded input is closer (by 2 * LOGIT_MARGIN, away from 
 tests compare element-wise within 1e-5 + 1e-3 |e|, whose relative term vanishes at e ~ 0, while a
 logit near zero is the difference of terms of size ~10 and so carries an f32 rounding error of
 ~1e-5 whatever the kernel order; one such class out of 1000 would make the test flaky.
+SqueezeNet has no `fc`: its logits are a mean over 13x13 positions of ReLU(conv) (calibrated to
+std 3 before the ReLU), so about a fifth of them are exactly 0 (negative at every position) and
+a small one is a mean of few small non-negative terms, whose rounding is as small; moving a bias
+would not move such an output by a known amount anyway, so nothing is shifted there.
 
 Each model directory gets `model.onnx`, a seeded `input.npy` and `output_0.npy`: onnxruntime's
 output with graph optimisations disabled, on one thread (the plain operator semantics).
 
-    gen_bench_models.py [OUT]            all four into OUT (default target/test-data/bench)
+    gen_bench_models.py [OUT]            all seven into OUT (default target/test-data/bench)
     gen_bench_models.py OUT --models resnet18,yolov8n
 
 `scripts/gen_test_data.py` calls `write_model` for its `bench` category (cached by this file's

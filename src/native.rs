@@ -78,8 +78,9 @@ impl CompiledObject {
     }
 }
 
-/// The micro-kernel vector width of the object `native` asks for (see `pipeline::lower`).
-pub(crate) fn micro_bits(native: &NativeOptions) -> Result<Option<u32>> {
+/// The micro-kernel vector width of the object `native` asks for (see `pipeline::lower`):
+/// what the graph optimizer prices that target's kernels by (`Model::lower_for`).
+pub fn micro_bits(native: &NativeOptions) -> Result<Option<u32>> {
     let triple = native.target.clone().unwrap_or_else(host_triple);
     let (_, features) = choose_features(&triple, native.cpu, &native.features)?;
     let isa = kiln_backend::isa_for_triple(&triple, &features)?;

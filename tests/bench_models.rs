@@ -1,11 +1,11 @@
-//! The graph optimizer's benchmark models (MobileNetV2, ResNet-18, EfficientNet-B0, YOLOv8n,
-//! made by `scripts/gen_bench_models.py` with seeded weights) compiled through the library API at
+//! The benchmark models (MobileNetV2, ResNet-18, EfficientNet-B0, YOLOv8n, SqueezeNet 1.1,
+//! ShuffleNetV2 1.0x and a DenseNet-121-style concat network, made by `scripts/gen_bench_models.py` with seeded weights) compiled through the library API at
 //! `--opt-level 0` and at the default level, each compared element-wise with onnxruntime's output
 //! (graph optimisations disabled, one thread) within |d| <= 1e-5 + 1e-3 |e|.
 //!
 //! Why both levels: `scripts/bench_opt.sh` measures the optimizer's speed-up between them, and a
 //! speed-up only counts when the optimized graph computes the same thing. Why the library and not
-//! the CLI: no process or file round trip, so the four models stay within a few seconds in CI.
+//! the CLI: no process or file round trip, so the seven models stay within a few seconds in CI.
 //! The import-stage op census is asserted too, so the data really is the architecture it claims
 //! (a stale or truncated model would otherwise still "pass").
 //!
@@ -28,7 +28,8 @@ use suite::{compare, data_root, load_manifest, progress, Tolerance, GEN_COMMAND}
 /// |actual - expected| <= 1e-5 + 1e-3 |expected|, the tolerance the optimizer's acceptance names.
 const TOLERANCE: Tolerance = Tolerance { rtol: 1e-3, atol: 1e-5 };
 /// The models of the `bench` category, in the generator's order.
-const MODELS: [&str; 4] = ["mobilenetv2", "resnet18", "efficientnet_b0", "yolov8n"];
+const MODELS: [&str; 7] =
+    ["mobilenetv2", "resnet18", "efficientnet_b0", "yolov8n", "squeezenet1_1", "shufflenet_v2_x1_0", "densenet_style"];
 
 /// One model's files, checked to exist (with the generating command otherwise).
 struct BenchCase {
@@ -102,7 +103,7 @@ fn check_model(name: &str, convs: usize, gemms: usize) {
 }
 
 #[test]
-fn manifest_lists_the_four_models() {
+fn manifest_lists_the_seven_models() {
     let cases = load_manifest("bench", "", TOLERANCE).unwrap_or_else(|e| panic!("{e}"));
     let mut names: Vec<String> = cases.into_iter().map(|c| c.name).collect();
     names.sort();
@@ -139,4 +140,19 @@ fn yolo_box_rows_are_compared_in_image_units() {
     let want = [1.0f32, 2.0, 0.1, 0.05, 0.0, -1.0, 0.5, 1.0 / 320.0, 0.5, 0.25, 7.0, 8.0];
     assert_eq!(scaled.as_slice::<f32>(), Some(&want[..]), "rows 0..4 divided by 320, the rest unchanged");
     assert_eq!(in_natural_units("resnet18", &t).as_slice::<f32>(), Some(&values[..]));
+}
+
+#[test]
+fn squeezenet1_1_matches_onnxruntime_at_opt_0_and_default() {
+    check_model("squeezenet1_1", 26, 0);
+}
+
+#[test]
+fn shufflenet_v2_x1_0_matches_onnxruntime_at_opt_0_and_default() {
+    check_model("shufflenet_v2_x1_0", 56, 1);
+}
+
+#[test]
+fn densenet_style_matches_onnxruntime_at_opt_0_and_default() {
+    check_model("densenet_style", 48, 1);
 }

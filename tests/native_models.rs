@@ -8,7 +8,8 @@
 //! - `light-random` (the same models with seeded random weights) also runs, for x86-64 with the
 //!   host's features and AArch64: over 50-120 layers the rounding of mul+add against the JIT's
 //!   fma drifts past 1e-5 (measured: up to 4e-4 relative on shufflenet), so x86-64 there uses
-//!   the JIT's own instruction set. vgg19 is left out of it: its 637 MB of weights take over
+//!   the JIT's own instruction set. AArch64 there is held to `CROSS_ISA` (1e-4 relative, 1e-5 of the peak): its 4-lane
+//!   kernels sum in another order than the host's AVX-512 ones. vgg19 is left out of it: its 637 MB of weights take over
 //!   100 s, and its kernels are those of `light/light_vgg19` (226 MB) and alexnet.
 //!
 //! Data: `scripts/gen-test-data.sh` -> `target/test-data/{light,light-random}`.
@@ -30,10 +31,18 @@ fn check_model(case: &suite::Case, targets: &[Target], scratch: &std::path::Path
     let given = read_inputs(&case.dir, &case.inputs)?;
     let model = kiln::Model::load(case.dir.join("model.onnx")).map_err(|e| e.to_string())?;
     let (model, jit, inputs) = specialise(model, &given, &kiln::Options::default())?;
-    let want = jit.run(&inputs).map_err(|e| format!("JIT run: {e}"))?;
     drop(jit);
     let mut lines = Vec::new();
     for t in targets {
+        // The JIT runs the graph optimized for this target (its cost model may pick other
+        // layouts and algorithms than the host's: NHWC, Winograd), so the comparison is of code
+        // generation, not of two optimizations' rounding.
+        let opts = kiln::Options::default();
+        let bits = kiln::native::micro_bits(&native::native_options(t, "model")).map_err(|e| e.to_string())?;
+        let lowered = model.lower_for(&opts, bits).map_err(|e| e.to_string())?;
+        let jit = kiln::pipeline::jit(&lowered, &opts).map_err(|e| e.to_string())?;
+        let want = jit.run(&inputs).map_err(|e| format!("JIT run: {e}"))?;
+        drop(jit);
         let dir = scratch.join(t.triple);
         let obj = check_on_target(&model, &inputs, &want, t, ("model", false), &dir)
             .map_err(|e| format!("{} {}: {e}", t.triple, t.cpu.name()))?;
@@ -104,5 +113,6 @@ fn light_models_run_natively_on_both_targets() {
 
 #[test]
 fn random_weight_light_models_run_natively_on_both_targets() {
-    assert_eq!(run_category("light-random", &["light_vgg19"], &[X86_64_NATIVE, AARCH64]), LIGHT_MODELS - 1);
+    let aarch64 = Target { tolerance: native::CROSS_ISA, ..AARCH64 };
+    assert_eq!(run_category("light-random", &["light_vgg19"], &[X86_64_NATIVE, aarch64]), LIGHT_MODELS - 1);
 }

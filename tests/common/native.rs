@@ -28,12 +28,14 @@ pub struct Target {
     /// The emulator the executable runs under, if any.
     pub runner: Option<&'static str>,
     pub nm: &'static str,
+    /// The tolerance of its outputs against the JIT's (see [`compare_within`]).
+    pub tolerance: NativeTolerance,
 }
 
 /// x86-64 Linux at the generic level (x86-64-v2: no AVX, no FMA), so the tests cover the
 /// kernels' mul+add and libcall-free paths that the host JIT (with FMA) never takes.
 pub const X86_64: Target =
-    Target { triple: "x86_64-unknown-linux-gnu", cpu: Cpu::Generic, cc: "cc", cc_flags: &[], runner: None, nm: "nm" };
+    Target { triple: "x86_64-unknown-linux-gnu", cpu: Cpu::Generic, cc: "cc", cc_flags: &[], runner: None, nm: "nm", tolerance: SAME_ISA };
 
 /// x86-64 Linux with the host's features: the same instructions as the host JIT (FMA included),
 /// so the outputs agree to rounding even where a long chain of mul+add would drift away.
@@ -47,17 +49,36 @@ pub const AARCH64: Target = Target {
     cc_flags: &["-static"],
     runner: Some("qemu-aarch64"),
     nm: "aarch64-linux-gnu-nm",
+    tolerance: SAME_ISA,
 };
 
 /// Both Linux targets.
 pub const TARGETS: [Target; 2] = [X86_64, AARCH64];
 
-/// Tolerance relative to the largest magnitude of the output, for elements that cancel to
-/// about zero (see [`compare`]); 10x tighter than [`RTOL`].
-pub const NORMWISE_RTOL: f64 = 1e-6;
+/// How close a native output must be to the JIT's: elementwise within `rtol` of the larger
+/// magnitude, or within `normwise` of the output's largest finite magnitude (for elements that
+/// cancel to about zero, whose error is in ulps of the terms, not of the result).
+#[derive(Clone, Copy, Debug)]
+pub struct NativeTolerance {
+    pub rtol: f64,
+    pub normwise: f64,
+}
 
 /// The relative tolerance of native outputs against the JIT's (the acceptance).
 pub const RTOL: f64 = 1e-5;
+
+/// Objects whose kernels are the JIT's own, or sum in the same order: [`RTOL`], and a normwise
+/// term 10x tighter.
+pub const SAME_ISA: NativeTolerance = NativeTolerance { rtol: RTOL, normwise: 1e-6 };
+
+/// Where the object's kernels sum in another order than the JIT's: an AArch64 object's kernels
+/// are 4-lane code with their own tiles and K order, where the host JIT runs 16-lane AVX-512
+/// micro-kernels, so a deep random-weight network's outputs differ by the rounding of two
+/// different summations, not by the ulps of one. Measured on `light-random`: 1.4e-4 relative on
+/// an alexnet logit of -0.089, the sum of 9216 products of size ~1 (K = 9216: sqrt(K) * 2^-24 of
+/// the terms' size, absolute). Both sides are checked against the reference evaluator elsewhere
+/// (node suite, micro-kernel tests).
+pub const CROSS_ISA: NativeTolerance = NativeTolerance { rtol: 1e-4, normwise: 1e-5 };
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
@@ -185,10 +206,14 @@ fn split_outputs(bytes: &[u8], types: &[TensorType]) -> Result<Vec<Tensor>, Stri
     Ok(tensors)
 }
 
-/// Compares a native output with the JIT's: floats within [`RTOL`] of the larger magnitude or
-/// within [`NORMWISE_RTOL`] of the output's largest finite magnitude (NaN equals NaN,
-/// infinities must match), integers and bools exactly.
+/// Compares a native output with the JIT's at [`SAME_ISA`].
 pub fn compare(want: &Tensor, got: &Tensor) -> Result<(), String> {
+    compare_within(want, got, SAME_ISA)
+}
+
+/// Compares a native output with the JIT's: floats within `tol` (NaN equals NaN, infinities
+/// must match), integers and bools exactly.
+pub fn compare_within(want: &Tensor, got: &Tensor, tol: NativeTolerance) -> Result<(), String> {
     if want.ty() != got.ty() {
         return Err(format!("type {} instead of {}", got.ty(), want.ty()));
     }
@@ -203,11 +228,11 @@ pub fn compare(want: &Tensor, got: &Tensor) -> Result<(), String> {
     // bins) differs between FMA and mul+add targets by ulps of the terms, not of the result.
     let peak = want_f.iter().filter(|v| v.is_finite()).fold(0f64, |m, v| m.max(v.abs()));
     for (i, (w, g)) in want_f.into_iter().zip(got.to_f64_vec()).enumerate() {
-        let relative = (w - g).abs() <= RTOL * w.abs().max(g.abs());
-        let normwise = (w - g).abs() <= NORMWISE_RTOL * peak;
+        let relative = (w - g).abs() <= tol.rtol * w.abs().max(g.abs());
+        let normwise = (w - g).abs() <= tol.normwise * peak;
         let close = (w.is_nan() && g.is_nan()) || w == g || relative || normwise;
         if !close {
-            return Err(format!("element {i}: native {g}, JIT {w} (relative tolerance {RTOL})"));
+            return Err(format!("element {i}: native {g}, JIT {w} (tolerance {tol:?}, peak {peak})"));
         }
     }
     Ok(())
@@ -264,7 +289,7 @@ pub fn check_on_target(
     let types: Vec<TensorType> = obj.outputs.iter().map(|(_, ty)| ty.clone()).collect();
     let outputs = obj.trim_outputs(run(&exe, t, inputs, &types, threads)?)?;
     for (j, (want, got)) in jit_outputs.iter().zip(&outputs).enumerate() {
-        compare(want, got).map_err(|e| format!("output {j}: {e}"))?;
+        compare_within(want, got, t.tolerance).map_err(|e| format!("output {j}: {e}"))?;
     }
     Ok(obj)
 }
