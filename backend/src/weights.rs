@@ -52,8 +52,15 @@ impl Weights {
         let tensor = graph.const_of(v).ok_or_else(|| {
             BackendError::Module(format!("packed weight `{}` is not a constant", graph.value(v).name))
         })?;
-        let values = tensor.to_f64_vec().into_iter().map(|x| x as f32).collect::<Vec<f32>>();
-        let bytes: Vec<u8> = packing.pack(&values).iter().flat_map(|x| x.to_le_bytes()).collect();
+        let converted;
+        let values: &[f32] = match tensor.as_slice::<f32>() {
+            Some(v) => v,
+            None => {
+                converted = tensor.to_f64_vec().into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+                &converted
+            }
+        };
+        let bytes = packing.pack_le_bytes(values);
         let name = format!("{prefix}w{}p{}", v.index(), self.packed.len());
         let id = self.define(module, &name, bytes)?;
         self.packed.insert((v.index(), *packing), id);

@@ -54,38 +54,52 @@ impl PackedB {
         4 * (self.k * self.padded_n()) as i64
     }
 
-    /// The element of `w` at reduction index `k`, column `j` of group `g`.
-    fn source(&self, w: &[f32], g: usize, k: usize, j: usize) -> f32 {
-        let idx = match self.layout {
-            WeightLayout::Kn => (g * self.k + k) * self.n + j,
-            WeightLayout::Nk => (g * self.n + j) * self.k + k,
+    /// Where column `j` of reduction row `k` of group `g` sits in the constant: `first + j *
+    /// step` (every layout is affine in the column).
+    fn column_walk(&self, g: usize, k: usize) -> (usize, usize) {
+        match self.layout {
+            WeightLayout::Kn => ((g * self.k + k) * self.n, 1),
+            WeightLayout::Nk => (g * self.n * self.k + k, self.k),
             WeightLayout::Oihw { cg, kh, kw } => {
                 let (tap, c) = (k / cg, k % cg);
                 let (y, x) = (tap / kw, tap % kw);
-                let m = g * self.n + j;
-                ((m * cg + c) * kh + y) * kw + x
+                let per_m = cg * kh * kw;
+                (g * self.n * per_m + (c * kh + y) * kw + x, per_m)
             }
-        };
-        w.get(idx).copied().unwrap_or(0.0)
+        }
     }
 
-    /// Packs `w` (the constant in its [`WeightLayout`]).
+    /// Packs `w` (the constant in its [`WeightLayout`]); elements outside `w` read as zero.
     pub fn pack(&self, w: &[f32]) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.len());
+        self.for_each_packed(w, |x| out.push(x));
+        out
+    }
+
+    /// [`pack`](Self::pack) as little-endian bytes, written straight into the data object's
+    /// buffer (weights are megabytes: no intermediate copy).
+    pub fn pack_le_bytes(&self, w: &[f32]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 * self.len());
+        self.for_each_packed(w, |x| out.extend_from_slice(&x.to_le_bytes()));
+        out
+    }
+
+    /// Calls `f` on every packed element in order.
+    fn for_each_packed(&self, w: &[f32], mut f: impl FnMut(f32)) {
         let padded = self.padded_n();
         for g in 0..self.groups {
             let mut j0 = 0;
             while j0 < padded {
                 let width = self.nr.min(padded - j0);
+                let real = self.n.saturating_sub(j0).min(width);
                 for k in 0..self.k {
-                    for j in j0..j0 + width {
-                        out.push(if j < self.n { self.source(w, g, k, j) } else { 0.0 });
-                    }
+                    let (first, step) = self.column_walk(g, k);
+                    (j0..j0 + real).for_each(|j| f(w.get(first + j * step).copied().unwrap_or(0.0)));
+                    (real..width).for_each(|_| f(0.0));
                 }
                 j0 += width;
             }
         }
-        out
     }
 }
 
@@ -117,5 +131,7 @@ mod tests {
         let nk = PackedB { layout: WeightLayout::Nk, k: 3, n: 2, groups: 1, nr: 4, lanes: 4 };
         let t: Vec<f32> = (0..6).map(|i| i as f32).collect(); // [N=2, K=3]
         assert_eq!(nk.pack(&t)[..8], [0.0, 3.0, 0.0, 0.0, 1.0, 4.0, 0.0, 0.0]);
+        let bytes: Vec<u8> = nk.pack(&t).iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(nk.pack_le_bytes(&t), bytes, "the bytes are the packed floats");
     }
 }
