@@ -16,9 +16,9 @@
 //! A term whose nodes are all in the e-graph already, its root in the matched class (what every
 //! match of earlier iterations finds again), is skipped after hash-cons lookups alone: no type
 //! check, nothing added (a quarter of saturation time on the benchmark models).
-//! Otherwise the applier first checks the whole term with `kiln_ir::infer_types` and requires the root's
-//! types to equal the matched class's: an ill-typed term is dropped, never added, so a buggy
-//! rule cannot corrupt the e-graph or union classes of different types. Then it adds the nodes
+//! Otherwise the applier first checks the whole term with `kiln_ir::infer_types` and requires
+//! the root's types to equal the matched class's: an ill-typed term is dropped, never added, so
+//! a buggy rule cannot corrupt the e-graph or union classes of different types. Then it adds the nodes
 //! one by one, interning new constants into `TensorAnalysis::constants`, and unions the root
 //! with the matched class. It reports a match only when the union changed something, so egg's
 //! saturation check works.
