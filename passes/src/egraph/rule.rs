@@ -219,15 +219,15 @@ struct FnRule<R> {
     table: Arc<Mutex<Vec<Term>>>,
 }
 
-impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
-    fn search_eclass_with_limit(&self, eg: &EGraph, eclass: Id, limit: usize) -> Option<SearchMatches<'_, TensorLang>> {
-        let class = eg.find(eclass);
+impl<R: Found> FnRule<R> {
+    /// The matches of `class`'s nodes, at most `limit`, their terms pushed onto `table`.
+    fn search_class(&self, eg: &EGraph, class: Id, limit: usize, table: &mut Vec<Term>) -> Option<SearchMatches<'_, TensorLang>> {
+        let class = eg.find(class);
         let mut substs = Vec::new();
         for node in &eg[class].nodes {
             if substs.len() >= limit {
                 break;
             }
-            let Ok(mut table) = self.table.lock() else { return None };
             (self.find)(eg, class, node).each(|term| {
                 if !term.is_empty() {
                     table.push(term);
@@ -238,6 +238,30 @@ impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<
             });
         }
         (!substs.is_empty()).then_some(SearchMatches { eclass: class, substs, ast: None })
+    }
+}
+
+impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
+    fn search_eclass_with_limit(&self, eg: &EGraph, eclass: Id, limit: usize) -> Option<SearchMatches<'_, TensorLang>> {
+        let Ok(mut table) = self.table.lock() else { return None };
+        self.search_class(eg, eclass, limit, &mut table)
+    }
+    /// Every class, with the table locked once (not once per node: the search visits every
+    /// node of the e-graph for every rule in every iteration).
+    fn search_with_limit(&self, eg: &EGraph, limit: usize) -> Vec<SearchMatches<'_, TensorLang>> {
+        let Ok(mut table) = self.table.lock() else { return Vec::new() };
+        let mut out = Vec::new();
+        let mut found = 0;
+        for class in eg.classes() {
+            if found >= limit {
+                break;
+            }
+            if let Some(m) = self.search_class(eg, class.id, limit - found, &mut table) {
+                found += m.substs.len();
+                out.push(m);
+            }
+        }
+        out
     }
     fn vars(&self) -> Vec<Var> {
         vec![term_var()]

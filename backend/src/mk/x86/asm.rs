@@ -110,12 +110,13 @@ pub struct Asm {
 }
 
 /// Assembles the kernel `emit` generates at `level` into position-independent bytes with its
-/// constant pool 64-byte aligned after the code (see the module docs).
+/// constant pool 64-byte aligned after the code (see the module docs). The code is assembled a
+/// second time, with the padding, only when there is a pool to align.
 pub fn assemble(level: Level, emit: impl Fn(&mut Asm)) -> Result<Vec<u8>, String> {
     let (first, pool_len) = Asm::run(level, 0, &emit)?;
     let code_len = first.len() - pool_len;
     let pad = (64 - code_len % 64) % 64;
-    if pad == 0 {
+    if pad == 0 || pool_len == 0 {
         return Ok(first);
     }
     Asm::run(level, pad, &emit).map(|(bytes, _)| bytes)
