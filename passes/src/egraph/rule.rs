@@ -269,15 +269,18 @@ impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<
 }
 
 impl<R: Found> Applier<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
-    fn apply_matches(&self, eg: &mut EGraph, matches: &[SearchMatches<TensorLang>], rule: Symbol) -> Vec<Id> {
+    fn apply_matches(&self, eg: &mut EGraph, matches: &[SearchMatches<TensorLang>], _: Symbol) -> Vec<Id> {
+        // The table is this iteration's: taken (not cloned term by term), and left empty.
+        let table = match self.table.lock() {
+            Ok(mut table) => std::mem::take(&mut *table),
+            Err(_) => return Vec::new(),
+        };
         let mut changed = Vec::new();
         for m in matches {
             for s in &m.substs {
-                changed.extend(self.apply_one(eg, m.eclass, s, None, rule));
+                let term = s.get(term_var()).and_then(|&i| table.get(usize::from(i)));
+                changed.extend(term.and_then(|t| apply_term(eg, m.eclass, t)));
             }
-        }
-        if let Ok(mut table) = self.table.lock() {
-            table.clear();
         }
         changed
     }
@@ -295,27 +298,27 @@ impl<R: Found> Applier<TensorLang, super::analysis::TensorAnalysis> for FnRule<R
             Ok(table) => table.get(usize::from(index)).cloned(),
             Err(_) => None,
         };
-        let Some(term) = term else { return vec![] };
-        // Rules fire on every match in every iteration: a term found before is already in the
-        // e-graph, and in the class; skip its type check and additions.
-        if term.existing_root(eg).is_some_and(|root| eg.find(root) == eg.find(eclass)) {
-            return vec![];
-        }
-        let Some(types) = term.types(eg) else { return vec![] };
-        if types.last() != Some(&eg[eclass].data.types) {
-            return vec![];
-        }
-        let Some(root) = term.add_to(eg) else { return vec![] };
-        if eg.union(root, eclass) {
-            vec![eclass]
-        } else {
-            vec![]
-        }
+        term.and_then(|t| apply_term(eg, eclass, &t)).into_iter().collect()
     }
 
     fn vars(&self) -> Vec<Var> {
         vec![term_var()]
     }
+}
+
+/// Adds `term` and unions its root with `eclass`; `Some(eclass)` when that changed the e-graph.
+fn apply_term(eg: &mut EGraph, eclass: Id, term: &Term) -> Option<Id> {
+    // Rules fire on every match in every iteration: a term found before is already in the
+    // e-graph, and in the class; skip its type check and additions.
+    if term.existing_root(eg).is_some_and(|root| eg.find(root) == eg.find(eclass)) {
+        return None;
+    }
+    let types = term.types(eg)?;
+    if types.last() != Some(&eg[eclass].data.types) {
+        return None;
+    }
+    let root = term.add_to(eg)?;
+    eg.union(root, eclass).then_some(eclass)
 }
 
 /// A rule: `find` sees one e-node of one e-class and returns a term equal to that class, or
