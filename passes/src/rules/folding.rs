@@ -135,11 +135,9 @@ fn scale_into_conv(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
     let mut t = Term::new();
     let w = t.derived(eg, format!("{op}-w:{wk}:{kk}"), || {
         let (wv, ws) = const_f32(eg, c.w)?;
-        let per = wv.len() / c.out_channels.max(1);
-        Some(Tensor::from_vec(
-            ws.to_vec(),
-            wv.iter().enumerate().map(|(i, &x)| (x as f64 * k[i / per.max(1)]) as f32).collect::<Vec<f32>>(),
-        ))
+        let per = (wv.len() / c.out_channels.max(1)).max(1);
+        let scaled = wv.chunks(per).zip(&k).flat_map(|(ws, &kc)| ws.iter().map(move |&x| (x as f64 * kc) as f32));
+        Some(Tensor::from_vec(ws.to_vec(), scaled.collect::<Vec<f32>>()))
     })?;
     let bias_key = c.b.map_or(Some("none".to_string()), |b| const_key(eg, b))?;
     let b = t.derived(eg, format!("{op}-b:{bias_key}:{kk}"), || {
