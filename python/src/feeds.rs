@@ -142,7 +142,12 @@ fn contiguous<'py>(py: Python<'py>, array: &Bound<'py, PyUntypedArray>) -> PyRes
 }
 
 /// A widened array (float32, int8, uint8) converted into a tensor of the input's real type.
-fn narrowed<'py>(array: &Bound<'py, PyUntypedArray>, wide: kiln::DType, name: &str, ty: &TensorType) -> PyResult<Feed<'py>> {
+fn narrowed<'py>(
+    array: &Bound<'py, PyUntypedArray>,
+    wide: kiln::DType,
+    name: &str,
+    ty: &TensorType,
+) -> PyResult<Feed<'py>> {
     let shape = ty.shape.clone();
     let tensor = match wide {
         kiln::DType::I8 => Tensor::from_vec(shape, elements::<i8>(array)?),

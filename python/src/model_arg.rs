@@ -38,9 +38,9 @@ fn bytes_of(model: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
     }
     if model.hasattr("SerializeToString")? {
         let serialized = model.call_method0("SerializeToString")?;
-        let bytes = serialized.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err("model.SerializeToString() did not return bytes")
-        })?;
+        let bytes = serialized
+            .cast::<PyBytes>()
+            .map_err(|_| PyTypeError::new_err("model.SerializeToString() did not return bytes"))?;
         return Ok(Some(bytes.as_bytes().to_vec()));
     }
     Ok(None)
@@ -50,12 +50,11 @@ fn bytes_of(model: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
 pub fn with_shapes(mut model: Model, shapes: Option<&Bound<'_, PyDict>>) -> PyResult<Model> {
     let Some(shapes) = shapes else { return Ok(model) };
     for (name, dims) in shapes.iter() {
-        let name: String = name
+        let name: String =
+            name.extract().map_err(|_| PyTypeError::new_err("shapes: keys must be input names (str)"))?;
+        let dims: Vec<usize> = dims
             .extract()
-            .map_err(|_| PyTypeError::new_err("shapes: keys must be input names (str)"))?;
-        let dims: Vec<usize> = dims.extract().map_err(|_| {
-            PyTypeError::new_err(format!("shapes['{name}']: expected a sequence of non-negative ints"))
-        })?;
+            .map_err(|_| PyTypeError::new_err(format!("shapes['{name}']: expected a sequence of non-negative ints")))?;
         model = model.with_shape(&name, &dims);
     }
     Ok(model)

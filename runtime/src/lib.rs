@@ -145,8 +145,9 @@ impl JitModel {
     /// little-endian buffer of that input's type ([`JitModel::input_types`]), aligned for its
     /// element type and not written to during the call.
     pub unsafe fn run_ptrs(&self, inputs: &[*const u8]) -> Result<Vec<Tensor>> {
-        if inputs.len() != self.graph.inputs.len() {
-            return Err(RuntimeError::Input(format!("expected {} inputs, got {}", self.graph.inputs.len(), inputs.len())));
+        let expected = self.graph.inputs.len();
+        if inputs.len() != expected {
+            return Err(RuntimeError::Input(format!("expected {expected} inputs, got {}", inputs.len())));
         }
         let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
         let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
