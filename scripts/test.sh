@@ -9,10 +9,13 @@
 #   3. checks that examples/gen_mobilenet.py reproduces the committed example byte for byte;
 #   4. test data: scripts/gen-test-data.sh -> target/test-data (cached; cheap when up to date);
 #   5. cargo build --release;
-#   6. cargo test --release --workspace (release: the node suite compiles ~2,000 models; the
+#   6. the Python package (python/): built by maturin and installed into the venv, then its pytest
+#      suite (python/tests: the example, the benchmark models and node tests against onnxruntime,
+#      bad inputs);
+#   7. cargo test --release --workspace (release: the node suite compiles ~2,000 models; the
 #      tests/native_*.rs suites link native objects for x86-64 and AArch64 and run them, the
 #      AArch64 ones under qemu-aarch64; tests/mutation.rs compiles ~13,000 mutated models);
-#   7. fuzzing: scripts/fuzz.sh runs the cargo-fuzz target import_model for KILN_FUZZ_SECONDS
+#   8. fuzzing: scripts/fuzz.sh runs the cargo-fuzz target import_model for KILN_FUZZ_SECONDS
 #      (default 90; 0 skips) and fails on any finding, printing the reproducer's path.
 # Reports: target/test-reports/{node_suite,models}.txt.
 set -euo pipefail
@@ -101,11 +104,23 @@ check_example_reproducible() {
   echo "examples/ matches examples/gen_mobilenet.py"
 }
 
+# Builds kiln's Python package into the venv and runs its tests. The build uses the venv's pinned
+# maturin (--no-build-isolation; its bin directory on PATH, where the build backend looks for the
+# maturin binary) and this checkout's target directory, where python/Cargo.toml's copy of the
+# workspace profiles lets it reuse the release build of kiln. Stops at the first failing command.
+python_package() {
+  local venv="$ROOT/target/venv"
+  PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" "$venv/bin/pip" install --quiet \
+    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./python || return
+  "$venv/bin/python" -m pytest -q python/tests || return
+}
+
 phase "toolchain" check_toolchain
 phase "debian packages" install_debian_packages
 phase "python venv" scripts/setup-python.sh
 phase "example reproducible" check_example_reproducible
 phase "test data" scripts/gen-test-data.sh
 phase "cargo build --release" cargo build --release --workspace --all-targets
+phase "python package" python_package
 phase "cargo test --release" cargo test --release --workspace --no-fail-fast
 phase "fuzz import_model" scripts/fuzz.sh

@@ -54,6 +54,24 @@ impl CompiledModel {
         Ok(self.jit.run(inputs)?)
     }
 
+    /// Runs the model on inputs given by address, in [`Self::input_names`] order, so a caller
+    /// holding its input memory elsewhere (numpy arrays in kiln's Python package) need not copy
+    /// it into [`Tensor`]s. The count is checked; the caller checks the types.
+    ///
+    /// # Safety
+    /// Each pointer addresses a live, dense, row-major, little-endian buffer of that input's
+    /// type ([`Self::input_types`]), aligned for its element type and not written to during the
+    /// call.
+    pub unsafe fn run_ptrs(&self, inputs: &[*const u8]) -> Result<Vec<Tensor>> {
+        let expected = self.input_names.len();
+        if inputs.len() != expected {
+            let names = self.input_names.join(", ");
+            return Err(Error::InputCount { expected, got: inputs.len(), names });
+        }
+        // SAFETY: the caller's contract is the runtime's.
+        Ok(unsafe { self.jit.run_ptrs(inputs) }?)
+    }
+
     /// Runs the model writing into `outputs` (as a first [`Self::run`] returned them; models
     /// without data-dependent outputs), reusing their buffers: what `kiln bench` times.
     pub fn run_into(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> Result<()> {

@@ -27,8 +27,10 @@ pub mod summary;
 
 pub use compiled::{CompiledModel, Stats};
 pub use error::{Error, Result};
-pub use kiln_frontend::{Dim, FrontendError, InputInfo};
-pub use kiln_ir::{DType, Graph, Tensor, TensorType};
+pub use kiln_backend::BackendError;
+pub use kiln_frontend::{Dim, FrontendError, InputInfo, UnsupportedOp};
+pub use kiln_ir::{DType, Graph, Tensor, TensorData, TensorType};
+pub use kiln_runtime::RuntimeError;
 pub use model::Model;
 pub use native::{CompiledObject, Cpu, NativeOptions, ObjectStats};
 pub use options::Options;

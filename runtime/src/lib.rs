@@ -132,13 +132,30 @@ impl JitModel {
         // Tensors hold typed vectors, whose memory is the dense little-endian layout the kernels
         // expect on the little-endian hosts kiln JITs for: no copies in or out.
         let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
+        // SAFETY: the pointers address the checked input tensors, alive for the call.
+        unsafe { self.run_ptrs(&in_ptrs) }
+    }
+
+    /// Runs on inputs given by address (graph order), for callers whose input memory is not a
+    /// [`Tensor`] (numpy arrays in kiln's Python package): the outputs are allocated and trimmed
+    /// as [`JitModel::run`] does.
+    ///
+    /// # Safety
+    /// `inputs` has one pointer per graph input, each addressing a live, dense, row-major,
+    /// little-endian buffer of that input's type ([`JitModel::input_types`]), aligned for its
+    /// element type and not written to during the call.
+    pub unsafe fn run_ptrs(&self, inputs: &[*const u8]) -> Result<Vec<Tensor>> {
+        let expected = self.graph.inputs.len();
+        if inputs.len() != expected {
+            return Err(RuntimeError::Input(format!("expected {expected} inputs, got {}", inputs.len())));
+        }
         let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
         let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
         let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
         let mut workspace = self.workspaces.take();
         // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
-        // (inputs checked above, outputs and workspace sized from the graph and the plan).
-        let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        // (inputs by the caller's contract, outputs and workspace sized from the graph and plan).
+        let status = unsafe { (self.entry)(inputs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
         self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));
