@@ -18,13 +18,15 @@
 //! - [`winograd`]: channels-last Winograd transforms;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels;
-//! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86.
+//! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86;
+//! - [`arm`]: the AArch64 NEON generator, with dynasmrt (see its docs for that choice).
 //!
 //! Assembler choice: iced-x86's `code_asm` is a maintained, table-generated encoder covering
 //! every EVEX form (masks, embedded broadcast, zmm16-31), with a decoder and formatter in the
 //! same crate for disassembly in tests. dynasm's x64 backend stops at AVX2, and writing
 //! encodings by hand is the bug farm these crates exist to avoid.
 
+pub mod arm;
 pub mod conv;
 pub mod pack;
 pub mod plan;
@@ -40,6 +42,8 @@ pub use plan::{plan, MicroKernel};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MicroIsa {
     X86(x86::Level),
+    /// AArch64 Advanced SIMD (baseline on every AArch64 CPU): 4 f32 lanes, 32 registers.
+    Neon,
 }
 
 impl MicroIsa {
@@ -47,6 +51,7 @@ impl MicroIsa {
     pub fn lanes(self) -> usize {
         match self {
             MicroIsa::X86(l) => l.lanes(),
+            MicroIsa::Neon => 4,
         }
     }
     /// The register file as the tile model sees it.
@@ -59,7 +64,11 @@ impl MicroIsa {
                     vregs: l.vregs(),
                     bcst_operand: avx512,
                     loads_per_cycle: if avx512 { 2.2 } else { 1.6 },
+                    a_per_row: false,
                 }
+            }
+            MicroIsa::Neon => {
+                tile::RegisterFile { lanes: 4, vregs: 32, bcst_operand: false, loads_per_cycle: 2.0, a_per_row: true }
             }
         }
     }
@@ -68,6 +77,7 @@ impl MicroIsa {
         match self {
             MicroIsa::X86(x86::Level::Avx512) => "avx512",
             MicroIsa::X86(x86::Level::Avx2) => "avx2",
+            MicroIsa::Neon => "neon",
         }
     }
 }

@@ -43,11 +43,22 @@ pub struct RegisterFile {
     /// Sustained loads per cycle in the micro-kernel (broadcast operands fused into the FMA
     /// sustain more than separate broadcast instructions).
     pub loads_per_cycle: f64,
+    /// True when A takes one register per tile row (NEON: four reduction steps of a row in one
+    /// vector, multiplied in by element) instead of broadcast registers; such tiles keep at
+    /// most [`MAX_ROWS_PER_ROW_A`] rows (one row pointer each in a general register).
+    pub a_per_row: bool,
 }
+
+/// The most rows of a tile whose A takes a register (and a row pointer) per row.
+pub const MAX_ROWS_PER_ROW_A: usize = 12;
 
 impl RegisterFile {
     /// Accumulators plus B vectors plus broadcast registers must fit, leaving `reserve` free.
     fn fits(&self, mr: usize, nv: usize) -> bool {
+        if self.a_per_row {
+            // Accumulators, B vectors, one A register per row and one spare.
+            return mr <= MAX_ROWS_PER_ROW_A && mr * nv + nv + mr + 1 <= self.vregs;
+        }
         let reserve = if self.bcst_operand { 2 } else { 1 };
         let bcst = if self.bcst_operand { 0 } else { 1 };
         mr * nv + nv + bcst + reserve <= self.vregs
@@ -195,8 +206,10 @@ pub mod tests_support {
         }
     }
 
-    pub const AVX512: RegisterFile = RegisterFile { lanes: 16, vregs: 32, bcst_operand: true, loads_per_cycle: 2.2 };
-    pub const AVX2: RegisterFile = RegisterFile { lanes: 8, vregs: 16, bcst_operand: false, loads_per_cycle: 1.6 };
+    pub const AVX512: RegisterFile =
+        RegisterFile { lanes: 16, vregs: 32, bcst_operand: true, loads_per_cycle: 2.2, a_per_row: false };
+    pub const AVX2: RegisterFile =
+        RegisterFile { lanes: 8, vregs: 16, bcst_operand: false, loads_per_cycle: 1.6, a_per_row: false };
 
     #[test]
     fn large_gemm_fills_the_register_file() {
