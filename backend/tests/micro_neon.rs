@@ -3,7 +3,9 @@
 //! {1, 2, 3, 5, 7, 17, 33, 100} with B prepacked (every row tile leftover, every panel and the
 //! 1-3 column tails), B read in place, batches, Gemm's alpha/beta/transB/C broadcasts, every
 //! fused epilogue the NEON emitter lowers, and NHWC convolutions (1x1 GEMM, KxK implicit GEMM
-//! with padded copies, strides, dilations, groups, bias, fused epilogues). The driver keeps
+//! with padded copies, strides, dilations, groups, bias, fused epilogues), depthwise convolutions
+//! and max/average pooling with border taps skipped (NaN inputs of max pooling ignored as the
+//! reference does). The driver keeps
 //! guard bytes before and after every buffer and the workspace. Each batch asserts how many
 //! distinct kernels were NEON micro-kernels, so a silent fallback to Cranelift fails, and one
 //! test disassembles a kernel and finds `fmla` by element on full `.4s` registers.
@@ -14,7 +16,9 @@ mod common;
 
 use common::qemu::{check_aarch64, compile_object};
 use common::{random_tensor, rng};
-use kiln_ir::{BinaryOp, ConvAttrs, DType, Graph, Op, Operand, Program, Step, Tensor, TensorType, UnaryOp};
+use kiln_ir::{
+    BinaryOp, ConvAttrs, DType, Graph, Op, Operand, PoolAttrs, PoolKind, Program, Step, Tensor, TensorType, UnaryOp,
+};
 use rand::rngs::StdRng;
 
 const SIZES: [usize; 8] = [1, 2, 3, 5, 7, 17, 33, 100];
@@ -279,13 +283,77 @@ fn nhwc_convolutions_with_fused_epilogues() {
 }
 
 #[test]
-fn depthwise_and_pooling_without_neon_kernels_stay_correct() {
-    // Vector-mode tasks have no NEON generator yet: legalized to the Cranelift kernels.
+fn depthwise_convolutions_with_clipped_borders() {
     let mut b = Batch::new(80);
-    let x = b.input(&[1, 9, 9, 8]);
-    let wt = b.constant(&[8, 1, 3, 3]);
-    b.node(conv_op((1, 9, 9, 8, 8, 3, 1, 1, 1, 8)), vec![x, wt]);
-    b.check(false, 1e-4);
+    let relu = unary(UnaryOp::Relu);
+    // (n, h, w, c, m, kernel, stride, dilation, pads, group = c).
+    let cases: [ConvCase; 7] = [
+        (1, 9, 9, 8, 8, 3, 1, 1, 1, 8),
+        (2, 7, 5, 3, 3, 3, 2, 1, 1, 3),
+        (1, 11, 11, 17, 17, 5, 2, 1, 2, 17),
+        (1, 6, 6, 33, 33, 3, 1, 2, 2, 33),
+        (1, 5, 5, 4, 4, 3, 1, 1, 0, 4),
+        (1, 14, 14, 100, 100, 3, 1, 1, 1, 100),
+        (1, 2, 3, 5, 5, 3, 1, 1, 1, 5),
+    ];
+    for (i, &case) in cases.iter().enumerate() {
+        let (n, h, w, c, _, k, ..) = case;
+        let x = b.input(&[n, h, w, c]);
+        let (wt, bias) = (b.constant(&[c, 1, k, k]), b.constant(&[c]));
+        if i % 2 == 0 {
+            b.node(conv_op(case), vec![x, wt, bias]);
+        } else {
+            let op = Op::Fused { base: Box::new(conv_op(case)), base_inputs: 3, epilogue: relu.clone() };
+            b.node(op, vec![x, wt, bias]);
+        }
+    }
+    b.check(true, 1e-4);
+}
+
+#[test]
+fn max_and_average_pooling() {
+    let mut b = Batch::new(85);
+    let pool = |kind, k: usize, s: usize, p: usize, ceil_mode| {
+        Op::ChannelsLast(Box::new(Op::Pool(PoolAttrs {
+            kind,
+            kernel: vec![k, k],
+            strides: vec![s, s],
+            dilations: vec![1, 1],
+            pads: vec![p; 4],
+            ceil_mode,
+        })))
+    };
+    for &(h, c) in &[(9, 8), (7, 3), (12, 17), (5, 33), (8, 100)] {
+        for (k, s, p, ceil) in [(3, 2, 1, false), (3, 2, 1, true), (2, 2, 0, false), (3, 1, 1, false)] {
+            let x = b.input(&[2, h, h + 1, c]);
+            b.node(pool(PoolKind::Max, k, s, p, ceil), vec![x]);
+        }
+        for (k, s) in [(2, 2), (3, 1), (3, 3)] {
+            let x = b.input(&[1, h, h, c]);
+            b.node(pool(PoolKind::Avg { count_include_pad: false }, k, s, 0, false), vec![x]);
+        }
+    }
+    b.check(true, 1e-5);
+}
+
+#[test]
+fn max_pooling_ignores_nan_like_the_reference() {
+    let mut b = Batch::new(86);
+    let x = b.input(&[1, 4, 4, 5]);
+    let mut data: Vec<f32> = (0..80).map(|i| (i % 7) as f32 - 3.0).collect();
+    data[7] = f32::NAN;
+    data[30] = f32::NAN;
+    b.inputs[0] = Tensor::from_vec(vec![1, 4, 4, 5], data);
+    let attrs = PoolAttrs {
+        kind: PoolKind::Max,
+        kernel: vec![2, 2],
+        strides: vec![2, 2],
+        dilations: vec![1, 1],
+        pads: vec![0; 4],
+        ceil_mode: false,
+    };
+    b.node(Op::ChannelsLast(Box::new(Op::Pool(attrs))), vec![x]);
+    b.check(true, 0.0);
 }
 
 #[test]

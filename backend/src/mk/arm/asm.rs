@@ -44,6 +44,8 @@ pub enum Op3 {
     Div,
     Max,
     Min,
+    /// `fmaxnm`: the number when one operand is a quiet NaN (max pooling ignores NaN inputs).
+    MaxNm,
 }
 
 /// The assembler of one kernel and its first error.
@@ -284,6 +286,7 @@ impl Asm {
             Op3::Div => dynasm!(self.ops ; .arch aarch64 ; fdiv V(d).S4, V(n).S4, V(m).S4),
             Op3::Max => dynasm!(self.ops ; .arch aarch64 ; fmax V(d).S4, V(n).S4, V(m).S4),
             Op3::Min => dynasm!(self.ops ; .arch aarch64 ; fmin V(d).S4, V(n).S4, V(m).S4),
+            Op3::MaxNm => dynasm!(self.ops ; .arch aarch64 ; fmaxnm V(d).S4, V(n).S4, V(m).S4),
         }
     }
 

@@ -21,8 +21,8 @@
 //! loop ends, so each loop level sees the same pointer values on every iteration of its parent.
 //!
 //! Covered: broadcast-mode tasks (GEMM, MatMul, implicit-GEMM convolution with taps, groups and
-//! padded copies). Vector modes (depthwise, pooling, Winograd) and clipped taps are refused by
-//! [`supports`], and so keep their Cranelift kernels.
+//! padded copies) and the vector modes of `super::vector` (depthwise, pooling). Winograd
+//! transforms are refused by [`supports`], and so keep their Cranelift kernels.
 
 use super::asm::{Asm, Op3, Width, SP, TMP2};
 use super::frame::{Frame, ALLOCATABLE};
@@ -35,9 +35,15 @@ const LANES: usize = 4;
 const VB: i64 = 16;
 const VREGS: usize = 32;
 
-/// True when the NEON generator covers the shape of `task`.
+/// True when the NEON generator covers the shape of `task` (every mode but Winograd; clipped
+/// taps only in the vector modes, as plans make them).
 pub fn supports(task: &GemmTask) -> bool {
-    task.a_mode == AMode::Broadcast && task.clip.is_none() && task.depth > 0 && task.n > 0
+    let mode = match task.a_mode {
+        AMode::Broadcast => task.clip.is_none(),
+        AMode::Vector | AMode::VectorMax | AMode::VectorSum => task.pad.is_none(),
+        AMode::Winograd(_) => false,
+    };
+    mode && task.depth > 0 && task.n > 0
 }
 
 /// Assembles the kernel of `task` with register tile `tile`; it takes `params` pointers.
@@ -63,15 +69,15 @@ enum Loc {
 /// Pointer movements: add `delta` bytes to `loc`.
 type Moves = Vec<(Loc, i64)>;
 
-struct Regs {
+pub(super) struct Regs {
     a: u8,
     b: u8,
     c: u8,
     ak: u8,
-    bk: u8,
+    pub(super) bk: u8,
     ops: Vec<u8>,
     /// Row pointers of the micro-kernel.
-    rows: Vec<u8>,
+    pub(super) rows: Vec<u8>,
     k: Loc,
     t1: Loc,
     t2: Loc,
@@ -82,38 +88,41 @@ struct Regs {
     pad_src: Loc,
 }
 
-struct Gen<'a, 't> {
-    asm: &'a mut Asm,
-    task: &'t GemmTask,
+pub(super) struct Gen<'a, 't> {
+    pub(super) asm: &'a mut Asm,
+    pub(super) task: &'t GemmTask,
     tile: Tile,
     frame: Frame,
-    regs: Regs,
+    pub(super) regs: Regs,
 }
 
 /// One specialised copy of the micro-kernel. Vector registers: accumulators, then the `nv` B
 /// vectors, then one A register per row, then one spare (partial B loads).
+/// `pos`: the tile's first grid position per axis when placed individually (border tiles of a
+/// [`Clip`](crate::mk::task::Clip)), `None` inside a loop of interior tiles.
 #[derive(Clone, Copy, Debug)]
-struct Micro {
-    th: usize,
-    tw: usize,
-    nv: usize,
-    masked: bool,
+pub(super) struct Micro {
+    pub(super) th: usize,
+    pub(super) tw: usize,
+    pub(super) nv: usize,
+    pub(super) masked: bool,
+    pub(super) pos: [Option<usize>; 2],
 }
 
 impl Micro {
-    fn mr(&self) -> usize {
+    pub(super) fn mr(&self) -> usize {
         self.th * self.tw
     }
-    fn acc(&self, r: usize, v: usize) -> u8 {
+    pub(super) fn acc(&self, r: usize, v: usize) -> u8 {
         (r * self.nv + v) as u8
     }
-    fn b_reg(&self, v: usize) -> u8 {
+    pub(super) fn b_reg(&self, v: usize) -> u8 {
         (self.mr() * self.nv + v) as u8
     }
-    fn a_reg(&self, r: usize) -> u8 {
+    pub(super) fn a_reg(&self, r: usize) -> u8 {
         (self.mr() * self.nv + self.nv + r) as u8
     }
-    fn spare(&self) -> u8 {
+    pub(super) fn spare(&self) -> u8 {
         (self.mr() * self.nv + self.nv + self.mr()) as u8
     }
     fn fits(&self) -> bool {
@@ -123,12 +132,6 @@ impl Micro {
     fn row_offset(&self, r: usize, s: [i64; 2]) -> i64 {
         (r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]
     }
-}
-
-/// Full blocks and the leftover of `n` split by `b`: `[(count, size)]`, nonzero entries only.
-fn splits(n: usize, b: usize) -> Vec<(usize, usize)> {
-    let b = b.max(1);
-    [(n / b, b), (usize::from(n % b != 0), n % b)].into_iter().filter(|&(c, s)| c > 0 && s > 0).collect()
 }
 
 impl<'a, 't> Gen<'a, 't> {
@@ -289,6 +292,9 @@ impl<'a, 't> Gen<'a, 't> {
             BSource::Strided { .. } => cols * 4,
         };
         let mut m = vec![(Loc::Reg(self.regs.b), b), (Loc::Reg(self.regs.c), cols * 4)];
+        if t.a_mode.is_vector() {
+            m.push((Loc::Reg(self.regs.a), cols * 4));
+        }
         self.op_moves(&mut m, |op| cols * op.strides.col);
         m
     }
@@ -353,22 +359,23 @@ impl<'a, 't> Gen<'a, 't> {
 
     fn row_tiles(&mut self, nv: usize, masked: bool) {
         let mut total: Moves = Vec::new();
-        for (count, th) in splits(self.task.rows[0], self.tile.th) {
-            let moves = self.row_moves(0, th);
+        for seg in self.segments(0, self.tile.th) {
+            let moves = self.row_moves(0, seg.size);
             let ctr = self.regs.r1;
-            self.repeat(count, ctr, &moves, &|g: &mut Self| g.col_tiles(th, nv, masked));
-            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+            self.repeat(seg.count, ctr, &moves, &|g: &mut Self| g.col_tiles(seg.size, seg.start, nv, masked));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * seg.count as i64)));
         }
         self.advance(&total, -1);
     }
 
-    fn col_tiles(&mut self, th: usize, nv: usize, masked: bool) {
+    fn col_tiles(&mut self, th: usize, row0: Option<usize>, nv: usize, masked: bool) {
         let mut total: Moves = Vec::new();
-        for (count, tw) in splits(self.task.rows[1], self.tile.tw) {
-            let moves = self.row_moves(1, tw);
+        for seg in self.segments(1, self.tile.tw) {
+            let moves = self.row_moves(1, seg.size);
             let ctr = self.regs.r2;
-            self.repeat(count, ctr, &moves, &|g: &mut Self| g.micro(Micro { th, tw, nv, masked }));
-            total.extend(moves.iter().map(|&(l, d)| (l, d * count as i64)));
+            let mk = Micro { th, tw: seg.size, nv, masked, pos: [row0, seg.start] };
+            self.repeat(seg.count, ctr, &moves, &|g: &mut Self| g.micro(mk));
+            total.extend(moves.iter().map(|&(l, d)| (l, d * seg.count as i64)));
         }
         self.advance(&total, -1);
     }
@@ -379,15 +386,20 @@ impl<'a, 't> Gen<'a, 't> {
         if !mk.fits() || mk.mr() > self.regs.rows.len() {
             return self.asm.fail("tile does not fit the NEON register file");
         }
+        let start = if self.task.a_mode == AMode::VectorMax { f32::MIN } else { 0.0 };
         for i in 0..mk.mr() * mk.nv {
-            self.asm.vzero(i as u8);
+            self.asm.vconst(i as u8, start);
         }
         self.asm.mov(self.regs.bk, self.regs.b);
         for r in 0..mk.mr() {
             let off = mk.row_offset(r, self.task.a_rows);
             self.asm.add_imm(self.regs.rows[r], self.regs.a, off);
         }
-        self.taps(&mk);
+        if self.task.a_mode.is_vector() {
+            self.vector_taps(&mk);
+        } else {
+            self.taps(&mk);
+        }
         self.epilogue(&mk);
     }
 
@@ -462,7 +474,7 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     /// Loads the tail lanes of one vector at `[base + off]` into `t` (`spare` is clobbered).
-    fn load_partial(&mut self, t: u8, base: u8, off: i64, spare: u8) {
+    pub(super) fn load_partial(&mut self, t: u8, base: u8, off: i64, spare: u8) {
         match self.tail_lanes() {
             1 => self.asm.vload(t, base, off, Width::S),
             2 => self.asm.vload(t, base, off, Width::D),

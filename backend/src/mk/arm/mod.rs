@@ -5,6 +5,8 @@
 //! - [`frame`]: the AAPCS64 prologue/epilogue (x19-x28 and d8-d15 saved), parameters, slots;
 //! - [`gemm`]: the generator of broadcast-mode `GemmTask` kernels (GEMM, MatMul, implicit-GEMM
 //!   NHWC convolution), A read four steps at a time and multiplied in by element;
+//! - [`vector`]: the vector modes (depthwise convolution, max and average pooling) with their
+//!   border taps skipped at compile time;
 //! - [`program`]: fused elementwise epilogues on one vector register.
 //!
 //! Assembler choice: dynasmrt (with the `dynasm!` macro) is maintained, has a complete,
@@ -19,3 +21,4 @@ pub mod asm;
 pub mod frame;
 pub mod gemm;
 pub mod program;
+pub mod vector;
