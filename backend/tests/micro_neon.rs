@@ -5,7 +5,8 @@
 //! fused epilogue the NEON emitter lowers, and NHWC convolutions (1x1 GEMM, KxK implicit GEMM
 //! with padded copies, strides, dilations, groups, bias, fused epilogues), depthwise convolutions
 //! and max/average pooling with border taps skipped (NaN inputs of max pooling ignored as the
-//! reference does). The driver keeps
+//! reference does), and the Winograd F(2,3)/F(4,3) transforms around their batched MatMul.
+//! The driver keeps
 //! guard bytes before and after every buffer and the workspace. Each batch asserts how many
 //! distinct kernels were NEON micro-kernels, so a silent fallback to Cranelift fails, and one
 //! test disassembles a kernel and finds `fmla` by element on full `.4s` registers.
@@ -52,12 +53,17 @@ impl Batch {
 
     /// Adds node `op` on `ins` as a graph output.
     fn node(&mut self, op: Op, ins: Vec<kiln_ir::ValueId>) {
+        let y = self.inner(op, ins);
+        self.g.outputs.push(y);
+    }
+
+    /// Adds node `op` on `ins`; returns its output.
+    fn inner(&mut self, op: Op, ins: Vec<kiln_ir::ValueId>) -> kiln_ir::ValueId {
         let tys: Vec<TensorType> = ins.iter().map(|&v| self.g.ty(v).clone()).collect();
         let refs: Vec<&TensorType> = tys.iter().collect();
         let out = kiln_ir::infer_types(&op, &refs).unwrap_or_else(|e| panic!("{}: {e}", op.name())).remove(0);
-        let y = self.g.add_node1(format!("n{}", self.nodes), op, ins, "y", out);
-        self.g.outputs.push(y);
         self.nodes += 1;
+        self.g.add_node1(format!("n{}", self.nodes), op, ins, "y", out)
     }
 
     /// Runs the batch on AArch64; every distinct kernel must be a NEON micro-kernel when
@@ -354,6 +360,54 @@ fn max_pooling_ignores_nan_like_the_reference() {
     };
     b.node(Op::ChannelsLast(Box::new(Op::Pool(attrs))), vec![x]);
     b.check(true, 0.0);
+}
+
+/// The NHWC Winograd chain of a 3x3 conv (`tile` = 2 or 4) of `shape` to `m` channels with
+/// `pads`, bias, and when `fused` a residual add and ReLU in the output transform:
+/// `x -> ChannelsLast(WinogradInput) -> MatMul(., U) -> ChannelsLast(WinogradOutput)`.
+fn winograd_chain(b: &mut Batch, shape: [usize; 4], m: usize, pads: [usize; 4], tile: usize, fused: bool) {
+    let nhwc = |op: Op| Op::ChannelsLast(Box::new(op));
+    let attrs =
+        ConvAttrs { kernel: vec![3, 3], strides: vec![1, 1], dilations: vec![1, 1], pads: pads.to_vec(), group: 1 };
+    let xt = TensorType::new(DType::F32, vec![shape[0], shape[3], shape[1], shape[2]]);
+    let wt = TensorType::new(DType::F32, vec![m, shape[3], 3, 3]);
+    let (input, output) = kiln_ir::winograd::winograd_ops(&attrs, &xt, &wt, tile).expect("winograd applies");
+    let w = random_tensor(&mut b.r, DType::F32, &[m, shape[3], 3, 3]);
+    let u = kiln_ir::eval_op(&nhwc(Op::WinogradWeights { tile }), &[&w]).expect("weights").remove(0);
+    let x = b.input(&shape);
+    let v = b.inner(nhwc(input), vec![x]);
+    let uv = b.g.add_const(format!("u{}", b.nodes), u);
+    let mt = b.inner(Op::MatMul, vec![v, uv]);
+    let bias = b.constant(&[m]);
+    if fused {
+        let y_shape = [shape[0], shape[1] + pads[0] + pads[2] - 2, shape[2] + pads[1] + pads[3] - 2, m];
+        let res = b.input(&y_shape);
+        let program = Program {
+            steps: vec![
+                Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+                Step::Unary(UnaryOp::Relu, Operand::Reg(0)),
+            ],
+        };
+        b.node(Op::Fused { base: Box::new(nhwc(output)), base_inputs: 2, epilogue: program }, vec![mt, bias, res]);
+    } else {
+        b.node(nhwc(output), vec![mt, bias]);
+    }
+}
+
+#[test]
+fn winograd_transforms_with_bias_cropping_tails_and_epilogues() {
+    for tile in [2, 4] {
+        let mut b = Batch::new(95 + tile as u64);
+        for &(n, h, w, c, m) in &[(1, 5, 5, 3, 5), (2, 9, 7, 16, 24), (1, 14, 14, 17, 33), (1, 6, 11, 2, 7)] {
+            for pads in [[1; 4], [0; 4], [2, 2, 1, 0]] {
+                winograd_chain(&mut b, [n, h, w, c], m, pads, tile, false);
+            }
+        }
+        winograd_chain(&mut b, [2, 7, 7, 8], 16, [1; 4], tile, true);
+        winograd_chain(&mut b, [1, 10, 13, 5], 19, [1; 4], tile, true);
+        // F(4,3) trades a digit of accuracy for 4x fewer multiplications (ir::winograd).
+        b.check(true, 1e-3);
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! raw machine code (as oneDNN does with Xbyak, libxsmm with its JIT, XNNPACK with per-ISA
 //! micro-kernels) and handed to the module with `Module::define_function_bytes`: the JIT and
 //! native objects take the same bytes through the same call, objects keep zero undefined
-//! symbols and no writable data (constants sit in the kernel's own bytes, RIP-relative).
+//! symbols and no writable data (x86: constants sit in the kernel's own bytes, RIP-relative;
+//! NEON: constants are materialised by movz/movk, the kernel is pure code).
 //! Cranelift stays the path for everything else, and for CPUs without the needed features
 //! (baseline x86-64 has no AVX).
 //!

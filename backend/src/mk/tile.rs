@@ -14,7 +14,10 @@
 //! best and more B vectors (6x4) lose although they load less; on AVX2 6x2 beats 12x1 by 15%.
 //! Shapes not measured (leftovers, depthwise tiles, NEON) use that bound at 80%.
 //! Register budget: accumulators plus the B vectors (plus a broadcast register on AVX2) leave
-//! two registers free for the epilogue (AVX-512) or one (AVX2).
+//! two registers free for the epilogue (AVX-512) or one (AVX2). On NEON, A takes one register
+//! per tile row (four reduction steps per `ldr q`, multiplied in by element), so accumulators,
+//! B vectors, row registers and one spare must fit the 32 registers, with at most
+//! [`MAX_ROWS_PER_ROW_A`] rows (one row pointer each in a general register).
 
 use super::task::GemmTask;
 
@@ -221,6 +224,13 @@ pub mod tests_support {
     }
 
     #[test]
+    fn neon_tiles_keep_a_register_per_row_and_fill_the_file() {
+        let t = choose(&task([1, 512], 512, 512), &NEON);
+        assert!(t.mr() * t.nv >= 18 && t.mr() <= MAX_ROWS_PER_ROW_A, "{t:?}");
+        assert!(t.mr() * t.nv + t.nv + t.mr() < 32, "{t:?}");
+    }
+
+    #[test]
     fn small_grids_use_two_dimensional_blocks() {
         // A 7x7 output with 512 channels: a block spanning two output rows wastes nothing.
         let t = choose(&task([7, 7], 512, 4608), &AVX512);
@@ -232,7 +242,7 @@ pub mod tests_support {
     fn every_choice_fits_and_tiles_the_task() {
         for rows in [[1, 1], [1, 3], [5, 17], [3, 33], [1, 100]] {
             for n in [1, 3, 17, 33, 100] {
-                for rf in [AVX512, AVX2] {
+                for rf in [AVX512, AVX2, NEON] {
                     let t = choose(&task(rows, n, 5), &rf);
                     assert!(rf.fits(t.mr(), t.nv), "{rows:?} {n} {t:?}");
                     assert!(t.th <= rows[0] && t.tw <= rows[1] && t.nv <= n.div_ceil(rf.lanes), "{t:?}");
@@ -248,7 +258,7 @@ mod print_choices {
     #[test]
     fn print() {
         for (m, n, k) in [(512, 512, 512), (3136, 64, 576), (784, 128, 1152), (196, 256, 2304), (49, 512, 4608)] {
-            for rf in [AVX512, AVX2] {
+            for rf in [AVX512, AVX2, NEON] {
                 let t = super::choose(&task([1, m], n, k), &rf);
                 eprintln!("{m}x{n}x{k} lanes {} -> {t:?}", rf.lanes);
             }

@@ -21,8 +21,8 @@
 //! loop ends, so each loop level sees the same pointer values on every iteration of its parent.
 //!
 //! Covered: broadcast-mode tasks (GEMM, MatMul, implicit-GEMM convolution with taps, groups and
-//! padded copies) and the vector modes of `super::vector` (depthwise, pooling). Winograd
-//! transforms are refused by [`supports`], and so keep their Cranelift kernels.
+//! padded copies), the vector modes of `super::vector` (depthwise, pooling) and the Winograd
+//! transforms of `super::winograd`.
 
 use super::asm::{Asm, Op3, Width, SP, TMP2};
 use super::frame::{Frame, ALLOCATABLE};
@@ -35,13 +35,13 @@ const LANES: usize = 4;
 const VB: i64 = 16;
 const VREGS: usize = 32;
 
-/// True when the NEON generator covers the shape of `task` (every mode but Winograd; clipped
-/// taps only in the vector modes, as plans make them).
+/// True when the NEON generator covers the shape of `task` (clipped taps only in the vector
+/// modes, padded copies only in the broadcast and Winograd modes, as plans make them).
 pub fn supports(task: &GemmTask) -> bool {
     let mode = match task.a_mode {
         AMode::Broadcast => task.clip.is_none(),
         AMode::Vector | AMode::VectorMax | AMode::VectorSum => task.pad.is_none(),
-        AMode::Winograd(_) => false,
+        AMode::Winograd(_) => task.clip.is_none(),
     };
     mode && task.depth > 0 && task.n > 0
 }
@@ -70,9 +70,9 @@ enum Loc {
 type Moves = Vec<(Loc, i64)>;
 
 pub(super) struct Regs {
-    a: u8,
+    pub(super) a: u8,
     b: u8,
-    c: u8,
+    pub(super) c: u8,
     ak: u8,
     pub(super) bk: u8,
     ops: Vec<u8>,
@@ -92,7 +92,7 @@ pub(super) struct Gen<'a, 't> {
     pub(super) asm: &'a mut Asm,
     pub(super) task: &'t GemmTask,
     tile: Tile,
-    frame: Frame,
+    pub(super) frame: Frame,
     pub(super) regs: Regs,
 }
 
@@ -107,6 +107,10 @@ pub(super) struct Micro {
     pub(super) nv: usize,
     pub(super) masked: bool,
     pub(super) pos: [Option<usize>; 2],
+    /// Rows and pixels inside one grid step (1; `m` for a Winograd output tile, whose grid
+    /// strides span `m` pixels), and the first row of this part of it.
+    pub(super) sub: usize,
+    pub(super) row_base: usize,
 }
 
 impl Micro {
@@ -130,7 +134,8 @@ impl Micro {
     }
     /// Byte offset of tile row `r` for grid strides `s`.
     fn row_offset(&self, r: usize, s: [i64; 2]) -> i64 {
-        (r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]
+        let sub = self.sub.max(1) as i64;
+        ((self.row_base + r / self.tw) as i64 * s[0] + (r % self.tw) as i64 * s[1]) / sub
     }
 }
 
@@ -373,7 +378,7 @@ impl<'a, 't> Gen<'a, 't> {
         for seg in self.segments(1, self.tile.tw) {
             let moves = self.row_moves(1, seg.size);
             let ctr = self.regs.r2;
-            let mk = Micro { th, tw: seg.size, nv, masked, pos: [row0, seg.start] };
+            let mk = Micro { th, tw: seg.size, nv, masked, pos: [row0, seg.start], sub: 1, row_base: 0 };
             self.repeat(seg.count, ctr, &moves, &|g: &mut Self| g.micro(mk));
             total.extend(moves.iter().map(|&(l, d)| (l, d * seg.count as i64)));
         }
@@ -383,6 +388,9 @@ impl<'a, 't> Gen<'a, 't> {
     // ---- the micro-kernel ----
 
     fn micro(&mut self, mk: Micro) {
+        if let AMode::Winograd(w) = self.task.a_mode {
+            return self.winograd(&mk, &w);
+        }
         if !mk.fits() || mk.mr() > self.regs.rows.len() {
             return self.asm.fail("tile does not fit the NEON register file");
         }
@@ -487,7 +495,7 @@ impl<'a, 't> Gen<'a, 't> {
     }
 
     /// Stores the tail lanes of `val` at `[base + off]` (`spare` is clobbered).
-    fn store_partial(&mut self, val: u8, base: u8, off: i64, spare: u8) {
+    pub(super) fn store_partial(&mut self, val: u8, base: u8, off: i64, spare: u8) {
         match self.tail_lanes() {
             1 => self.asm.vstore(val, base, off, Width::S),
             2 => self.asm.vstore(val, base, off, Width::D),
@@ -501,7 +509,7 @@ impl<'a, 't> Gen<'a, 't> {
 
     // ---- epilogue ----
 
-    fn epilogue(&mut self, mk: &Micro) {
+    pub(super) fn epilogue(&mut self, mk: &Micro) {
         let mut temps = Temps::new((mk.mr() * mk.nv..VREGS).rev().map(|i| i as u8));
         if self.epilogue_tiles(mk, &mut temps).is_none() {
             self.asm.fail("epilogue needs more vector registers than the tile leaves");
@@ -521,7 +529,8 @@ impl<'a, 't> Gen<'a, 't> {
             Some((_, b)) if *b != 1.0 => Some(self.constant(*b, temps)?),
             _ => None,
         };
-        for r in 0..mk.mr() {
+        let rows: Vec<usize> = (0..mk.mr()).filter(|&r| self.output_valid(mk, r)).collect();
+        for r in rows {
             for v in 0..mk.nv {
                 let acc = mk.acc(r, v);
                 if let Some(k) = alpha {

@@ -7,6 +7,7 @@
 //!   NHWC convolution), A read four steps at a time and multiplied in by element;
 //! - [`vector`]: the vector modes (depthwise convolution, max and average pooling) with their
 //!   border taps skipped at compile time;
+//! - [`winograd`]: the channels-last Winograd input and output transforms;
 //! - [`program`]: fused elementwise epilogues on one vector register.
 //!
 //! Assembler choice: dynasmrt (with the `dynasm!` macro) is maintained, has a complete,
@@ -22,3 +23,4 @@ pub mod frame;
 pub mod gemm;
 pub mod program;
 pub mod vector;
+pub mod winograd;

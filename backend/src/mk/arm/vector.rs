@@ -46,11 +46,24 @@ impl Gen<'_, '_> {
         if rows % t != 0 {
             tiles.push((rows / t * t, rows % t));
         }
+        if let AMode::Winograd(w) = self.task.a_mode {
+            // Output tiles past the extent are cropped: emitted one by one.
+            let crop = w.output;
+            return group_inside(tiles, |start, size| !crop || (start + size) * w.tile <= w.extent[axis]);
+        }
         let Some(clip) = self.task.clip else {
             return group_inside(tiles, |_, _| true);
         };
         let taps = self.task.taps[axis].0;
         group_inside(tiles, |start, size| (start..start + size).all(|o| (0..taps).all(|i| clip.valid(axis, o, i))))
+    }
+
+    /// True when row `r` of the tile is inside the output: always, but for the cropped last
+    /// tiles of a Winograd output transform.
+    pub(super) fn output_valid(&self, mk: &Micro, r: usize) -> bool {
+        let AMode::Winograd(w) = self.task.a_mode else { return true };
+        let at = [mk.row_base + r / mk.tw, r % mk.tw];
+        (0..2).all(|d| mk.pos[d].is_none_or(|t0| t0 * w.tile + at[d] < w.extent[d]))
     }
 
     /// True when tap `tap` of tile row `r` reads inside the image.
