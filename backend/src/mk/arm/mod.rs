@@ -5,6 +5,7 @@
 //! - [`frame`]: the AAPCS64 prologue/epilogue (x19-x28 and d8-d15 saved), parameters, slots;
 //! - [`gemm`]: the generator of broadcast-mode `GemmTask` kernels (GEMM, MatMul, implicit-GEMM
 //!   NHWC convolution), A read four steps at a time and multiplied in by element;
+//! - [`epilogue`]: alpha, addend and fused programs before the stores, lane-exact tails;
 //! - [`vector`]: the vector modes (depthwise convolution, max and average pooling) with their
 //!   border taps skipped at compile time;
 //! - [`winograd`]: the channels-last Winograd input and output transforms;
@@ -19,6 +20,7 @@
 //! immediate first; plans additionally run under `catch_unwind`. No SVE (dynasm has none).
 
 pub mod asm;
+pub mod epilogue;
 pub mod frame;
 pub mod gemm;
 pub mod program;
