@@ -213,6 +213,8 @@ pub mod tests_support {
         RegisterFile { lanes: 16, vregs: 32, bcst_operand: true, loads_per_cycle: 2.2, a_per_row: false };
     pub const AVX2: RegisterFile =
         RegisterFile { lanes: 8, vregs: 16, bcst_operand: false, loads_per_cycle: 1.6, a_per_row: false };
+    pub const NEON: RegisterFile =
+        RegisterFile { lanes: 4, vregs: 32, bcst_operand: false, loads_per_cycle: 2.0, a_per_row: true };
 
     #[test]
     fn large_gemm_fills_the_register_file() {
