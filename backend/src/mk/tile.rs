@@ -60,7 +60,7 @@ impl RegisterFile {
     fn fits(&self, mr: usize, nv: usize) -> bool {
         if self.a_per_row {
             // Accumulators, B vectors, one A register per row and one spare.
-            return mr <= MAX_ROWS_PER_ROW_A && mr * nv + nv + mr + 1 <= self.vregs;
+            return mr <= MAX_ROWS_PER_ROW_A && mr * nv + nv + mr < self.vregs;
         }
         let reserve = if self.bcst_operand { 2 } else { 1 };
         let bcst = if self.bcst_operand { 0 } else { 1 };

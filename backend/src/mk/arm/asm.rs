@@ -7,6 +7,9 @@
 //! Constants (alpha, clip bounds...) are materialised in place (`movz/movk w16` then
 //! `dup v.4s, w16`): the kernel has no data, no literal pool and no relocation.
 
+// `dynasm!` converts dynamic register numbers with `.into()`, which clippy flags on `u8`.
+#![allow(clippy::useless_conversion)]
+
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
@@ -94,7 +97,7 @@ impl Asm {
 
     /// Aligns the next instruction to 16 bytes (loop heads) with `nop`s.
     pub fn align16(&mut self) {
-        while self.ops.offset().0 % 16 != 0 {
+        while !self.ops.offset().0.is_multiple_of(16) {
             dynasm!(self.ops ; .arch aarch64 ; nop);
         }
     }
@@ -148,7 +151,7 @@ impl Asm {
         if v == 0 && d == n {
             return;
         }
-        if a < 1 << 12 || (a % 4096 == 0 && a < 1 << 24) {
+        if a < 1 << 12 || (a.is_multiple_of(4096) && a < 1 << 24) {
             let (imm, shift) = if a < 1 << 12 { (a as u32, 0) } else { ((a >> 12) as u32, 12) };
             // XSP: register 31 is sp here (the generator never names xzr in these).
             if v < 0 {

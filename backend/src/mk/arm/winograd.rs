@@ -46,8 +46,8 @@ impl Gen<'_, '_> {
             for c in 0..a {
                 self.load_part(c as u8, src, r as i64 * row + c as i64 * pixel, mk.masked);
             }
-            for j in 0..a {
-                self.combine((6 + j) as u8, b_t[j], 0);
+            for (j, &coeffs) in b_t.iter().enumerate().take(a) {
+                self.combine((6 + j) as u8, coeffs, 0);
                 self.asm.vstore((6 + j) as u8, stage, (r * a + j) as i64 * VB, Width::Q);
             }
         }
@@ -55,9 +55,9 @@ impl Gen<'_, '_> {
             for r in 0..a {
                 self.asm.vload(r as u8, stage, (r * a + j) as i64 * VB, Width::Q);
             }
-            for i in 0..a {
+            for (i, &coeffs) in b_t.iter().enumerate().take(a) {
                 let out = (6 + i) as u8;
-                self.combine(out, b_t[i], 0);
+                self.combine(out, coeffs, 0);
                 let off = (i * a + j) as i64 * w.slot_bytes;
                 if mk.masked {
                     self.store_partial(out, dst, off, SPARE);
@@ -75,17 +75,17 @@ impl Gen<'_, '_> {
             for c in 0..a {
                 self.load_part(c as u8, src, (r * a + c) as i64 * w.slot_bytes, mk.masked);
             }
-            for j in 0..m {
-                self.combine((6 + j) as u8, a_t[j], 0);
+            for (j, &coeffs) in a_t.iter().enumerate().take(m) {
+                self.combine((6 + j) as u8, coeffs, 0);
                 self.asm.vstore((6 + j) as u8, stage, (r * m + j) as i64 * VB, Width::Q);
             }
         }
-        for i in 0..m {
+        for (i, &coeffs) in a_t.iter().enumerate().take(m) {
             for j in 0..m {
                 for r in 0..a {
                     self.asm.vload((m + r) as u8, stage, (r * m + j) as i64 * VB, Width::Q);
                 }
-                self.combine(j as u8, a_t[i], m);
+                self.combine(j as u8, coeffs, m);
             }
             let row = Micro { th: 1, tw: m, sub: m, row_base: i, ..*mk };
             self.epilogue(&row);
