@@ -32,6 +32,10 @@ pub struct NativeOptions {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectStats {
     pub kernels: usize,
+    /// Distinct kernels that are machine-code micro-kernels, and their ISA (`neon` in every
+    /// AArch64 object, `avx512`/`avx2` on x86-64 with those features).
+    pub micro_kernels: usize,
+    pub micro_isa: Option<&'static str>,
     /// Machine-code bytes.
     pub code_bytes: usize,
     /// Weight bytes in read-only data.
@@ -111,6 +115,8 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
     });
     let stats = ObjectStats {
         kernels: object.kernels,
+        micro_kernels: object.micro_kernels,
+        micro_isa: object.micro_isa,
         code_bytes: object.code_bytes,
         weight_bytes: object.weight_bytes,
         workspace_bytes: object.workspace_size,

@@ -70,6 +70,10 @@ fn compile_link_run(t: &Target, extra: &[&str], test: &str) {
         figure(&report, "object bytes"),
     );
     assert!(code > 0 && weights > 0 && workspace > 0, "{report}");
+    if t.triple == AARCH64.triple {
+        // Every AArch64 object's dense kernels are the NEON micro-kernels.
+        assert!(figure(&report, "micro-kernels") > 0 && report.contains("micro-kernel isa: neon"), "{report}");
+    }
     if !extra.contains(&"--cpu") {
         // The default level: native for the host triple, generic when cross-compiling.
         let cpu = if t.triple == X86_64.triple { "cpu: native" } else { "cpu: generic" };

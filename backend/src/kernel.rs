@@ -67,7 +67,7 @@ pub struct TargetCaps {
     pub has_fma: bool,
     pub has_vector_round: bool,
     /// The machine-code micro-kernel ISA (`crate::mk`), when the target has one: AVX-512 with
-    /// `avx512f`, AVX2 with `avx2` and `fma`, none otherwise.
+    /// `avx512f`, AVX2 with `avx2` and `fma`, NEON on every AArch64 target, none otherwise.
     pub micro: Option<MicroIsa>,
 }
 
@@ -85,6 +85,10 @@ impl TargetCaps {
                     None
                 };
                 TargetCaps { has_fma: flag("has_avx") && flag("has_fma"), has_vector_round: flag("has_sse41"), micro }
+            }
+            // NEON (Advanced SIMD) is baseline on AArch64: every AArch64 target gets its kernels.
+            target_lexicon::Architecture::Aarch64(_) => {
+                TargetCaps { has_fma: true, has_vector_round: true, micro: Some(MicroIsa::Neon) }
             }
             _ => TargetCaps { has_fma: true, has_vector_round: true, micro: None },
         }

@@ -32,6 +32,8 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     println!("cpu: {} ({})", compiled.cpu.name(), compiled.cpu.describe(&compiled.triple));
     println!("features: {features}");
     println!("kernels: {}", compiled.stats.kernels);
+    println!("micro-kernels: {}", compiled.stats.micro_kernels);
+    println!("micro-kernel isa: {}", compiled.stats.micro_isa.unwrap_or("none"));
     println!("code bytes: {}", compiled.stats.code_bytes);
     println!("weight bytes: {}", compiled.stats.weight_bytes);
     println!("workspace bytes: {}", compiled.stats.workspace_bytes);

@@ -6,7 +6,8 @@
 //! raw machine code (as oneDNN does with Xbyak, libxsmm with its JIT, XNNPACK with per-ISA
 //! micro-kernels) and handed to the module with `Module::define_function_bytes`: the JIT and
 //! native objects take the same bytes through the same call, objects keep zero undefined
-//! symbols and no writable data (constants sit in the kernel's own bytes, RIP-relative).
+//! symbols and no writable data (x86: constants sit in the kernel's own bytes, RIP-relative;
+//! NEON: constants are materialised by movz/movk, the kernel is pure code).
 //! Cranelift stays the path for everything else, and for CPUs without the needed features
 //! (baseline x86-64 has no AVX).
 //!
@@ -18,13 +19,15 @@
 //! - [`winograd`]: channels-last Winograd transforms;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels;
-//! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86.
+//! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86;
+//! - [`arm`]: the AArch64 NEON generator, with dynasmrt (see its docs for that choice).
 //!
 //! Assembler choice: iced-x86's `code_asm` is a maintained, table-generated encoder covering
 //! every EVEX form (masks, embedded broadcast, zmm16-31), with a decoder and formatter in the
 //! same crate for disassembly in tests. dynasm's x64 backend stops at AVX2, and writing
 //! encodings by hand is the bug farm these crates exist to avoid.
 
+pub mod arm;
 pub mod conv;
 pub mod pack;
 pub mod plan;
@@ -40,6 +43,8 @@ pub use plan::{plan, MicroKernel};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MicroIsa {
     X86(x86::Level),
+    /// AArch64 Advanced SIMD (baseline on every AArch64 CPU): 4 f32 lanes, 32 registers.
+    Neon,
 }
 
 impl MicroIsa {
@@ -47,6 +52,7 @@ impl MicroIsa {
     pub fn lanes(self) -> usize {
         match self {
             MicroIsa::X86(l) => l.lanes(),
+            MicroIsa::Neon => 4,
         }
     }
     /// The register file as the tile model sees it.
@@ -59,7 +65,11 @@ impl MicroIsa {
                     vregs: l.vregs(),
                     bcst_operand: avx512,
                     loads_per_cycle: if avx512 { 2.2 } else { 1.6 },
+                    a_per_row: false,
                 }
+            }
+            MicroIsa::Neon => {
+                tile::RegisterFile { lanes: 4, vregs: 32, bcst_operand: false, loads_per_cycle: 2.0, a_per_row: true }
             }
         }
     }
@@ -68,6 +78,7 @@ impl MicroIsa {
         match self {
             MicroIsa::X86(x86::Level::Avx512) => "avx512",
             MicroIsa::X86(x86::Level::Avx2) => "avx2",
+            MicroIsa::Neon => "neon",
         }
     }
 }

@@ -14,7 +14,7 @@
 use super::pack::{PackedB, WeightLayout};
 use super::task::{AMode, BSource, Base, Epilogue, GemmTask, Operand, Outer, Strides};
 use super::tile::{self, Tile};
-use super::{x86, MicroIsa};
+use super::{arm, x86, MicroIsa};
 use crate::kernel::KernelSpec;
 use kiln_ir::{DType, Op, Program};
 
@@ -35,9 +35,24 @@ pub struct MicroKernel {
 
 impl MicroKernel {
     /// The machine code for calling convention `conv`.
+    /// (`conv` is the x86 convention; AArch64 has one, AAPCS64.)
     pub fn assemble(&self, conv: x86::CallConv) -> Result<Vec<u8>, String> {
         match self.isa {
             MicroIsa::X86(level) => x86::gemm::assemble(level, conv, self.params, &self.task, self.tile),
+            MicroIsa::Neon => arm::gemm::assemble(self.params, &self.task, self.tile),
+        }
+    }
+    /// True when the ISA's generator builds this kernel. The x86 generator covers every task a
+    /// plan makes; the NEON one covers the broadcast-mode tasks ([`arm::gemm::supports`]) and
+    /// is tried once (its register allocation can run out on unusual epilogues), behind
+    /// `catch_unwind` so a generator bug can only cost the node its micro-kernel.
+    fn buildable(&self) -> bool {
+        match self.isa {
+            MicroIsa::X86(_) => true,
+            MicroIsa::Neon => {
+                arm::gemm::supports(&self.task)
+                    && std::panic::catch_unwind(|| self.assemble(x86::CallConv::SystemV).is_ok()).unwrap_or(false)
+            }
         }
     }
     /// Identity for kernel deduplication.
@@ -46,9 +61,13 @@ impl MicroKernel {
     }
 }
 
-/// The plan of `spec` on `isa` (`constant[i]`: input `i` is a graph constant), or `None`.
+/// The plan of `spec` on `isa` (`constant[i]`: input `i` is a graph constant), or `None` (also
+/// when the ISA's generator does not build it: the node then keeps its Cranelift kernel).
 pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Option<MicroKernel> {
-    let isa = isa?;
+    plan_any(spec, constant, isa?).filter(MicroKernel::buildable)
+}
+
+fn plan_any(spec: &KernelSpec, constant: &[bool], isa: MicroIsa) -> Option<MicroKernel> {
     if spec.outputs.len() != 1 || spec.inputs.iter().chain(&spec.outputs).any(|t| t.dtype != DType::F32) {
         return None;
     }
@@ -107,6 +126,7 @@ pub fn plan(spec: &KernelSpec, constant: &[bool], isa: Option<MicroIsa>) -> Opti
 pub(super) fn program_supported(isa: MicroIsa, p: &Program) -> bool {
     match isa {
         MicroIsa::X86(_) => x86::program::supported(p),
+        MicroIsa::Neon => arm::program::supported(p),
     }
 }
 

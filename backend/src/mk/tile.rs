@@ -14,7 +14,10 @@
 //! best and more B vectors (6x4) lose although they load less; on AVX2 6x2 beats 12x1 by 15%.
 //! Shapes not measured (leftovers, depthwise tiles, NEON) use that bound at 80%.
 //! Register budget: accumulators plus the B vectors (plus a broadcast register on AVX2) leave
-//! two registers free for the epilogue (AVX-512) or one (AVX2).
+//! two registers free for the epilogue (AVX-512) or one (AVX2). On NEON, A takes one register
+//! per tile row (four reduction steps per `ldr q`, multiplied in by element), so accumulators,
+//! B vectors, row registers and one spare must fit the 32 registers, with at most
+//! [`MAX_ROWS_PER_ROW_A`] rows (one row pointer each in a general register).
 
 use super::task::GemmTask;
 
@@ -43,11 +46,22 @@ pub struct RegisterFile {
     /// Sustained loads per cycle in the micro-kernel (broadcast operands fused into the FMA
     /// sustain more than separate broadcast instructions).
     pub loads_per_cycle: f64,
+    /// True when A takes one register per tile row (NEON: four reduction steps of a row in one
+    /// vector, multiplied in by element) instead of broadcast registers; such tiles keep at
+    /// most [`MAX_ROWS_PER_ROW_A`] rows (one row pointer each in a general register).
+    pub a_per_row: bool,
 }
+
+/// The most rows of a tile whose A takes a register (and a row pointer) per row.
+pub const MAX_ROWS_PER_ROW_A: usize = 12;
 
 impl RegisterFile {
     /// Accumulators plus B vectors plus broadcast registers must fit, leaving `reserve` free.
     fn fits(&self, mr: usize, nv: usize) -> bool {
+        if self.a_per_row {
+            // Accumulators, B vectors, one A register per row and one spare.
+            return mr <= MAX_ROWS_PER_ROW_A && mr * nv + nv + mr < self.vregs;
+        }
         let reserve = if self.bcst_operand { 2 } else { 1 };
         let bcst = if self.bcst_operand { 0 } else { 1 };
         mr * nv + nv + bcst + reserve <= self.vregs
@@ -195,8 +209,12 @@ pub mod tests_support {
         }
     }
 
-    pub const AVX512: RegisterFile = RegisterFile { lanes: 16, vregs: 32, bcst_operand: true, loads_per_cycle: 2.2 };
-    pub const AVX2: RegisterFile = RegisterFile { lanes: 8, vregs: 16, bcst_operand: false, loads_per_cycle: 1.6 };
+    pub const AVX512: RegisterFile =
+        RegisterFile { lanes: 16, vregs: 32, bcst_operand: true, loads_per_cycle: 2.2, a_per_row: false };
+    pub const AVX2: RegisterFile =
+        RegisterFile { lanes: 8, vregs: 16, bcst_operand: false, loads_per_cycle: 1.6, a_per_row: false };
+    pub const NEON: RegisterFile =
+        RegisterFile { lanes: 4, vregs: 32, bcst_operand: false, loads_per_cycle: 2.0, a_per_row: true };
 
     #[test]
     fn large_gemm_fills_the_register_file() {
@@ -205,6 +223,13 @@ pub mod tests_support {
         assert!(AVX512.fits(t.mr(), t.nv));
         let t2 = choose(&task([1, 512], 512, 512), &AVX2);
         assert!(t2.mr() * t2.nv >= 10 && AVX2.fits(t2.mr(), t2.nv), "{t2:?}");
+    }
+
+    #[test]
+    fn neon_tiles_keep_a_register_per_row_and_fill_the_file() {
+        let t = choose(&task([1, 512], 512, 512), &NEON);
+        assert!(t.mr() * t.nv >= 18 && t.mr() <= MAX_ROWS_PER_ROW_A, "{t:?}");
+        assert!(t.mr() * t.nv + t.nv + t.mr() < 32, "{t:?}");
     }
 
     #[test]
@@ -219,7 +244,7 @@ pub mod tests_support {
     fn every_choice_fits_and_tiles_the_task() {
         for rows in [[1, 1], [1, 3], [5, 17], [3, 33], [1, 100]] {
             for n in [1, 3, 17, 33, 100] {
-                for rf in [AVX512, AVX2] {
+                for rf in [AVX512, AVX2, NEON] {
                     let t = choose(&task(rows, n, 5), &rf);
                     assert!(rf.fits(t.mr(), t.nv), "{rows:?} {n} {t:?}");
                     assert!(t.th <= rows[0] && t.tw <= rows[1] && t.nv <= n.div_ceil(rf.lanes), "{t:?}");
@@ -235,7 +260,7 @@ mod print_choices {
     #[test]
     fn print() {
         for (m, n, k) in [(512, 512, 512), (3136, 64, 576), (784, 128, 1152), (196, 256, 2304), (49, 512, 4608)] {
-            for rf in [AVX512, AVX2] {
+            for rf in [AVX512, AVX2, NEON] {
                 let t = super::choose(&task([1, m], n, k), &rf);
                 eprintln!("{m}x{n}x{k} lanes {} -> {t:?}", rf.lanes);
             }

@@ -40,6 +40,9 @@ pub struct NativeObject {
     pub bytes: Vec<u8>,
     /// Distinct kernel functions.
     pub kernels: usize,
+    /// Distinct kernels that are machine-code micro-kernels (`crate::mk`), and their ISA.
+    pub micro_kernels: usize,
+    pub micro_isa: Option<&'static str>,
     /// Machine-code bytes (kernels, entry and `NAME_workspace_size`).
     pub code_bytes: usize,
     /// Bytes of weights in read-only data.
@@ -75,6 +78,8 @@ pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject>
     Ok(NativeObject {
         bytes,
         kernels: compiled.kernels,
+        micro_kernels: compiled.micro_kernels,
+        micro_isa: compiled.micro_isa,
         code_bytes: compiled.code_bytes + size_fn,
         weight_bytes: compiled.weight_bytes,
         workspace_size: compiled.workspace_size,

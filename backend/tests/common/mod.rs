@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod graph;
+pub mod qemu;
 
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Value};
 use cranelift_codegen::isa::OwnedTargetIsa;
