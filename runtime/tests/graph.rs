@@ -80,7 +80,11 @@ fn conv_net_matches_the_evaluator() {
         assert!(stats.code_bytes > 0);
         assert!(stats.workspace_bytes > 0);
         if stats.micro_kernels == 0 {
-            assert_eq!(stats.weight_bytes, g.constant_bytes(), "{features:?}: every constant is read, each emitted once");
+            assert_eq!(
+                stats.weight_bytes,
+                g.constant_bytes(),
+                "{features:?}: every constant is read, each emitted once"
+            );
         } else {
             // The gemm's weight [10, 72] is stored prepacked in panels of a whole vector tile
             // (10 columns padded to the tile width), so the weights grow.

@@ -34,8 +34,15 @@ pub struct Target {
 
 /// x86-64 Linux at the generic level (x86-64-v2: no AVX, no FMA), so the tests cover the
 /// kernels' mul+add and libcall-free paths that the host JIT (with FMA) never takes.
-pub const X86_64: Target =
-    Target { triple: "x86_64-unknown-linux-gnu", cpu: Cpu::Generic, cc: "cc", cc_flags: &[], runner: None, nm: "nm", tolerance: SAME_ISA };
+pub const X86_64: Target = Target {
+    triple: "x86_64-unknown-linux-gnu",
+    cpu: Cpu::Generic,
+    cc: "cc",
+    cc_flags: &[],
+    runner: None,
+    nm: "nm",
+    tolerance: SAME_ISA,
+};
 
 /// x86-64 Linux with the host's features: the same instructions as the host JIT (FMA included),
 /// so the outputs agree to rounding even where a long chain of mul+add would drift away.

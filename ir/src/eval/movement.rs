@@ -226,7 +226,9 @@ mod tests {
             let got = transpose(&x, &perm, &shape).unwrap();
             let st = strides_of(&dims);
             let mut want = Vec::new();
-            for_each_index(&shape, |pos| want.push(pos.iter().zip(&perm).map(|(&p, &a)| p * st[a]).sum::<usize>() as f32));
+            for_each_index(&shape, |pos| {
+                want.push(pos.iter().zip(&perm).map(|(&p, &a)| p * st[a]).sum::<usize>() as f32)
+            });
             assert_eq!(got.as_slice::<f32>(), Some(&want[..]), "perm {perm:?}");
         }
         let v = Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]);

@@ -18,9 +18,9 @@
 //! check, nothing added (a quarter of saturation time on the benchmark models).
 //! Otherwise the applier first checks the whole term with `kiln_ir::infer_types` and requires
 //! the root's types to equal the matched class's: an ill-typed term is dropped, never added, so
-//! a buggy rule cannot corrupt the e-graph or union classes of different types. Then it adds the nodes
-//! one by one, interning new constants into `TensorAnalysis::constants`, and unions the root
-//! with the matched class. It reports a match only when the union changed something, so egg's
+//! a buggy rule cannot corrupt the e-graph or union classes of different types. Then it adds
+//! the nodes one by one, interning new constants into `TensorAnalysis::constants`, and unions
+//! the root with the matched class. It reports a match only when the union changed something, so egg's
 //! saturation check works.
 //!
 //! Every rule fires on every matching node in every iteration (idempotent thanks to
@@ -221,7 +221,13 @@ struct FnRule<R> {
 
 impl<R: Found> FnRule<R> {
     /// The matches of `class`'s nodes, at most `limit`, their terms pushed onto `table`.
-    fn search_class(&self, eg: &EGraph, class: Id, limit: usize, table: &mut Vec<Term>) -> Option<SearchMatches<'_, TensorLang>> {
+    fn search_class(
+        &self,
+        eg: &EGraph,
+        class: Id,
+        limit: usize,
+        table: &mut Vec<Term>,
+    ) -> Option<SearchMatches<'_, TensorLang>> {
         let class = eg.find(class);
         let mut substs = Vec::new();
         for node in &eg[class].nodes {
