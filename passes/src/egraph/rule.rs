@@ -20,8 +20,8 @@
 //! the root's types to equal the matched class's: an ill-typed term is dropped, never added, so
 //! a buggy rule cannot corrupt the e-graph or union classes of different types. Then it adds
 //! the nodes one by one, interning new constants into `TensorAnalysis::constants`, and unions
-//! the root with the matched class. It reports a match only when the union changed something, so egg's
-//! saturation check works.
+//! the root with the matched class. It reports a match only when the union changed something,
+//! so egg's saturation check works.
 //!
 //! Every rule fires on every matching node in every iteration (idempotent thanks to
 //! hash-consing); `optimize` uses egg's `SimpleScheduler`, because the default
