@@ -18,6 +18,7 @@
 //! not. FIXME: move kernel scratch into the planned workspace, as native objects for small
 //! devices will need.
 
+mod jit_memory;
 mod peak;
 mod perf_map;
 mod workspace;
@@ -73,11 +74,22 @@ type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8) -
 /// A compiled model, callable from several threads at once.
 pub struct JitModel {
     graph: Graph,
-    /// Owns the code and data the entry points into; never touched after finalize (kept alive).
-    _module: JITModule,
+    /// Owns the code and data the entry points into; never touched after finalize, freed on drop
+    /// (`jit_memory::release`).
+    module: Option<JITModule>,
     entry: EntryFn,
     stats: CompileStats,
     workspaces: WorkspacePool,
+}
+
+impl Drop for JitModel {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the entry pointer and every pointer into the module's memory are this
+            // model's own, and no run is in progress (`drop` has the model exclusively).
+            unsafe { jit_memory::release(module) };
+        }
+    }
 }
 
 // SAFETY: see the module docs: code and read-only data are immutable after finalize, the entry
@@ -91,13 +103,14 @@ impl JitModel {
     pub fn compile(graph: Graph, opts: &JitOptions) -> Result<JitModel> {
         let isa = kiln_backend::isa::host_isa_with(&opts.features)?;
         let caps = kiln_backend::TargetCaps::of(&*isa);
-        let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        builder.memory_provider(Box::new(jit_memory::arena_for(&graph)?));
         let mut module = JITModule::new(builder);
         let legal = kiln_backend::legalize(&graph, caps)?;
         let lowered = legal.as_ref().unwrap_or(&graph);
         let plan = kiln_passes::plan_memory(lowered);
         let compiled = kiln_backend::compile_graph(&mut module, lowered, &plan, "kiln_")?;
-        module.finalize_definitions().map_err(|e| kiln_backend::BackendError::Module(format!("finalizing: {e}")))?;
+        jit_memory::finalize(&mut module)?;
         perf_map::write_if_enabled(&module, &compiled.functions);
         let code = module.get_finalized_function(compiled.entry);
         // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
@@ -111,7 +124,7 @@ impl JitModel {
             weight_bytes: compiled.weight_bytes,
         };
         let workspaces = WorkspacePool::new(stats.workspace_bytes);
-        Ok(JitModel { graph, _module: module, entry, stats, workspaces })
+        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
