@@ -149,7 +149,7 @@ fn main() {
     let lanes = rf.lanes;
     let mut tiles: Vec<Tile> = vec![chosen];
     for nv in 1..=4usize {
-        for mr in [4usize, 6, 8, 12, 14, 16, 24, 28] {
+        for mr in [4usize, 5, 6, 7, 8, 10, 12, 14, 16, 24, 28] {
             let regs = mr * nv + nv + if avx2 { 2 } else { 2 };
             if regs <= rf.vregs && task.rows[1] >= mr && nv * lanes <= task.n.div_ceil(lanes) * lanes {
                 let t = Tile { th: 1, tw: mr, nv };
