@@ -42,11 +42,13 @@ fn is_small(graph: &Graph) -> bool {
     graph.nodes.len() <= MAX_COMPILE_NODES && elements.fold(0, usize::saturating_add) <= MAX_COMPILE_ELEMENTS
 }
 
-/// Lowers with the verifier after every stage, then JIT-compiles; errors are fine.
+/// Lowers for the host's micro-kernels with the verifier after every stage, then JIT-compiles;
+/// errors are fine.
 fn compile(model: &OnnxModel, spec: &ImportOptions) {
     let mut opts = kiln::Options::default();
     opts.verify = true;
-    if let Ok(lowered) = kiln::pipeline::lower(model, spec, &opts) {
-        let _ = kiln::pipeline::jit(&lowered);
+    let Ok(micro_bits) = kiln::pipeline::host_micro_bits(&opts) else { return };
+    if let Ok(lowered) = kiln::pipeline::lower(model, spec, &opts, micro_bits) {
+        let _ = kiln::pipeline::jit(&lowered, &opts);
     }
 }
