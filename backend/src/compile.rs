@@ -204,10 +204,16 @@ fn define_kernels<M: Module>(module: &mut M, unique: &[Unique], ids: &[FuncId]) 
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut compiled = compile_kernels(&target, &jobs, threads).into_iter();
+    let micro_jobs: Vec<(&KernelSpec, &MicroKernel)> =
+        unique.iter().filter_map(|u| u.micro.as_ref().map(|m| (&u.spec, m))).collect();
+    let mut assembled =
+        crate::parallel::parallel_map(&micro_jobs, threads, |(spec, m)| assemble_micro(spec, m, conv)).into_iter();
     let mut sizes = Vec::with_capacity(unique.len());
     for (&id, Unique { spec, micro }) in ids.iter().zip(unique) {
         let result = match micro {
-            Some(m) => assemble_micro(spec, m, conv),
+            Some(_) => {
+                assembled.next().flatten().unwrap_or_else(|| Err(spec.codegen_error("micro-kernel was not assembled")))
+            }
             None => compiled.next().unwrap_or_else(|| Err(spec.codegen_error("kernel was not compiled"))),
         };
         sizes.push(match result? {

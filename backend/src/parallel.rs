@@ -7,7 +7,8 @@
 //! serially with `Module::define_function_bytes`, which is part of the `Module` trait and so works
 //! for the JIT and for objects alike. A kernel whose code does carry relocations (none today) is
 //! reported as such and defined through the ordinary `define_function` path instead. Leaf
-//! kernels need no unwind information, which the bytes path does not emit.
+//! kernels need no unwind information, which the bytes path does not emit. The machine-code
+//! micro-kernels are assembled on the same workers ([`parallel_map`]).
 
 use crate::error::Result;
 use crate::kernel::{build_function, panic_message, KernelSpec, TargetCaps};
@@ -44,29 +45,35 @@ pub fn compile_kernels(
     kernels: &[(KernelSpec, u32)],
     threads: usize,
 ) -> Vec<Result<CompiledKernel>> {
-    let results: Vec<Mutex<Option<Result<CompiledKernel>>>> = kernels.iter().map(|_| Mutex::new(None)).collect();
+    parallel_map(kernels, threads, |(spec, index)| compile_one(target, spec, *index))
+        .into_iter()
+        .zip(kernels)
+        .map(|(r, (spec, _))| {
+            r.unwrap_or_else(|| Err(spec.codegen_error("kernel was not compiled (worker thread failed)")))
+        })
+        .collect()
+}
+
+/// `f` of every item on up to `threads` threads (a shared queue: items differ in cost), in the
+/// order of `items`; `None` where a worker thread died before finishing its item. Also what
+/// the machine-code micro-kernels are assembled with (`compile::define_kernels`).
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let worker = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some((spec, index)) = kernels.get(i) else { break };
-        let result = compile_one(target, spec, *index);
+        let Some(item) = items.get(i) else { break };
+        let result = f(item);
         *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
     };
-    let threads = threads.clamp(1, kernels.len().max(1));
+    let threads = threads.clamp(1, items.len().max(1));
     std::thread::scope(|s| {
         for _ in 1..threads {
             s.spawn(worker);
         }
         worker();
     });
-    results
-        .into_iter()
-        .zip(kernels)
-        .map(|(slot, (spec, _))| {
-            let slot = slot.into_inner().unwrap_or_else(|e| e.into_inner());
-            slot.unwrap_or_else(|| Err(spec.codegen_error("kernel was not compiled (worker thread failed)")))
-        })
-        .collect()
+    results.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 
 /// Builds and compiles one kernel behind `catch_unwind`.
