@@ -18,7 +18,8 @@
 //! - [`conv`]: NHWC convolutions as implicit-GEMM tasks; [`pool`]: NHWC pooling;
 //! - [`winograd`]: channels-last Winograd transforms;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
-//! - [`pack`]: weights prepacked at compile time into panels;
+//! - [`pack`]: weights prepacked at compile time into panels; [`temps`]: the epilogue register
+//!   pool every generator allocates from;
 //! - [`x86`]: the AVX-512F and AVX2+FMA generator, with iced-x86;
 //! - [`arm`]: the AArch64 NEON generator, with dynasmrt (see its docs for that choice).
 //!
@@ -33,6 +34,7 @@ pub mod pack;
 pub mod plan;
 pub mod pool;
 pub mod task;
+pub mod temps;
 pub mod tile;
 pub mod winograd;
 pub mod x86;

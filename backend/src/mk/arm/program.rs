@@ -38,24 +38,7 @@ pub fn supported(p: &Program) -> bool {
 }
 
 /// The free vector registers of an epilogue.
-#[derive(Clone, Debug, Default)]
-pub struct Temps {
-    free: Vec<u8>,
-}
-
-impl Temps {
-    pub fn new(free: impl IntoIterator<Item = u8>) -> Temps {
-        Temps { free: free.into_iter().collect() }
-    }
-    pub fn take(&mut self) -> Option<u8> {
-        self.free.pop()
-    }
-    pub fn give(&mut self, v: u8) {
-        if !self.free.contains(&v) {
-            self.free.push(v);
-        }
-    }
-}
+pub type Temps = crate::mk::temps::Temps<u8>;
 
 /// Emits `p` on `x0` with the extra operands in registers `args` (`x1..`); returns the register
 /// holding the result, or `None` when `temps` ran out. `x0` and every temporary but the result

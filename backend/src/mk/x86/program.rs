@@ -50,30 +50,7 @@ fn unary_supported(u: UnaryOp) -> bool {
 }
 
 /// The free vector registers of an epilogue.
-#[derive(Clone, Debug, Default)]
-pub struct Temps {
-    free: Vec<V>,
-}
-
-impl Temps {
-    pub fn new(free: impl IntoIterator<Item = V>) -> Temps {
-        Temps { free: free.into_iter().collect() }
-    }
-    pub fn take(&mut self) -> Option<V> {
-        self.free.pop()
-    }
-    pub fn give(&mut self, v: V) {
-        if !self.free.contains(&v) {
-            self.free.push(v);
-        }
-    }
-    pub fn len(&self) -> usize {
-        self.free.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.free.is_empty()
-    }
-}
+pub type Temps = crate::mk::temps::Temps<V>;
 
 /// A step operand: in a register, or a memory/constant source.
 #[derive(Clone, Copy, Debug)]
