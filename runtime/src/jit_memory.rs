@@ -6,8 +6,9 @@
 //! the system puts them: with several large models compiled in one process (hundreds of MB of
 //! weights each) they end up farther apart, and `finalize_definitions` panics on the
 //! relocation. So every model gets one `ArenaMemoryProvider`: a contiguous range reserved up
-//! front (address space only, committed page by page as the JIT fills it), sized from the
-//! graph and never above 2 GiB, so every offset fits. A model that outgrows its arena gets an
+//! front (address space only on Linux and macOS, committed page by page as the JIT fills it;
+//! the `region` crate commits the whole reservation on Windows), sized from the graph and never
+//! above 2 GiB, so every offset fits. A model that outgrows its arena gets an
 //! error, not a panic; the memory is freed when the model is dropped ([`release`]).
 
 use cranelift_jit::{ArenaMemoryProvider, JITModule};
