@@ -14,7 +14,6 @@
 
 use super::asm::{Asm, Op3};
 use kiln_ir::{BinaryOp, Operand, Program, Step, UnaryOp};
-use std::collections::HashMap;
 
 /// True when every step of `p` has a lowering here.
 pub fn supported(p: &Program) -> bool {
@@ -44,7 +43,7 @@ pub type Temps = crate::mk::temps::Temps<u8>;
 /// holding the result, or `None` when `temps` ran out. `x0` and every temporary but the result
 /// are back in `temps` afterwards (the `args` registers are the caller's).
 pub fn emit(asm: &mut Asm, p: &Program, x0: u8, args: &[u8], temps: &mut Temps) -> Option<u8> {
-    let last = last_uses(p);
+    let last = crate::mk::temps::LastUses::of(p);
     let mut regs: Vec<Option<u8>> = vec![None; p.steps.len()];
     for (i, step) in p.steps.iter().enumerate() {
         let val = |o: Operand, regs: &[Option<u8>]| -> Option<u8> {
@@ -60,7 +59,7 @@ pub fn emit(asm: &mut Asm, p: &Program, x0: u8, args: &[u8], temps: &mut Temps) 
         };
         regs[i] = Some(d);
         for o in step.operands() {
-            if last.get(&key(o)).copied() != Some(i) {
+            if !last.dies_at(o, i) {
                 continue;
             }
             match o {
@@ -74,25 +73,6 @@ pub fn emit(asm: &mut Asm, p: &Program, x0: u8, args: &[u8], temps: &mut Temps) 
         Operand::Reg(j) => regs[j],
         _ => Some(x0),
     }
-}
-
-fn key(o: Operand) -> (bool, usize) {
-    match o {
-        Operand::Arg(k) => (false, k),
-        Operand::Reg(j) => (true, j),
-    }
-}
-
-/// The step index of each operand's last read (the result is read after the last step).
-fn last_uses(p: &Program) -> HashMap<(bool, usize), usize> {
-    let mut last = HashMap::new();
-    for (i, s) in p.steps.iter().enumerate() {
-        for o in s.operands() {
-            last.insert(key(o), i);
-        }
-    }
-    last.insert(key(p.result()), usize::MAX);
-    last
 }
 
 fn binary(asm: &mut Asm, op: BinaryOp, a: u8, b: u8, temps: &mut Temps) -> Option<u8> {

@@ -72,7 +72,7 @@ impl Val {
 /// register holding the result, or `None` when `temps` ran out (the caller then falls back).
 /// `x0` and every temporary but the result are back in `temps` afterwards.
 pub fn emit(asm: &mut Asm, p: &Program, x0: V, args: &[Src], temps: &mut Temps) -> Option<V> {
-    let last = last_uses(p);
+    let last = crate::mk::temps::LastUses::of(p);
     let mut regs: Vec<Option<V>> = vec![None; p.steps.len()];
     for (i, step) in p.steps.iter().enumerate() {
         let val = |o: Operand, regs: &[Option<V>]| -> Option<Val> {
@@ -88,7 +88,7 @@ pub fn emit(asm: &mut Asm, p: &Program, x0: V, args: &[Src], temps: &mut Temps) 
         };
         regs[i] = Some(d);
         for o in step.operands() {
-            let dies = last.get(&key(o)).copied() == Some(i);
+            let dies = last.dies_at(o, i);
             match o {
                 Operand::Arg(0) if dies => temps.give(x0),
                 Operand::Reg(j) if dies => temps.give(regs[j]?),
@@ -100,26 +100,6 @@ pub fn emit(asm: &mut Asm, p: &Program, x0: V, args: &[Src], temps: &mut Temps) 
         Operand::Reg(j) => regs[j],
         _ => Some(x0),
     }
-}
-
-/// A hashable key of an operand.
-fn key(o: Operand) -> (bool, usize) {
-    match o {
-        Operand::Arg(k) => (false, k),
-        Operand::Reg(j) => (true, j),
-    }
-}
-
-/// The step index of each operand's last read (the result is read after the last step).
-fn last_uses(p: &Program) -> std::collections::HashMap<(bool, usize), usize> {
-    let mut last = std::collections::HashMap::new();
-    for (i, s) in p.steps.iter().enumerate() {
-        for o in s.operands() {
-            last.insert(key(o), i);
-        }
-    }
-    last.insert(key(p.result()), usize::MAX);
-    last
 }
 
 /// `a` in a register: itself, or loaded into a new temporary.
