@@ -112,17 +112,30 @@ pub fn reference(graph: &Graph, inputs: &[Tensor]) -> Vec<Tensor> {
 pub fn check_graph(graph: &Graph, inputs: &[Tensor], edits: &[&str], micro: usize, rtol: f64, atol: f64) -> GraphRun {
     let run = run_graph(graph, inputs, edits).unwrap_or_else(|e| panic!("{edits:?}: {e}"));
     assert!(run.micro_kernels >= micro, "{edits:?}: {} micro-kernels, expected {micro}", run.micro_kernels);
+    assert_matches_reference(graph, inputs, &run.outputs, &format!("{edits:?}"), (rtol, atol));
+    run
+}
+
+/// Asserts that `outputs` equal the reference evaluator's outputs of `graph` on `inputs`,
+/// element by element within `rtol`/`atol`; failures are labelled with `label`.
+pub fn assert_matches_reference(
+    graph: &Graph,
+    inputs: &[Tensor],
+    outputs: &[Tensor],
+    label: &str,
+    (rtol, atol): (f64, f64),
+) {
     let expected = reference(graph, inputs);
-    for (k, (e, a)) in expected.iter().zip(&run.outputs).enumerate() {
-        assert_eq!(e.ty(), a.ty(), "output {k}");
+    assert_eq!(expected.len(), outputs.len(), "{label}: number of outputs");
+    for (k, (e, a)) in expected.iter().zip(outputs).enumerate() {
+        assert_eq!(e.ty(), a.ty(), "{label}: output {k}");
         for i in 0..e.numel() {
             let (ev, av) = (e.data().get_f64(i), a.data().get_f64(i));
             assert!(
                 close(ev, av, rtol, atol),
-                "{edits:?}: output {k} index {i} of {}: expected {ev}, got {av}",
+                "{label}: output {k} index {i} of {}: expected {ev}, got {av}",
                 e.numel()
             );
         }
     }
-    run
 }

@@ -9,8 +9,7 @@
 //! The cross tools come from Debian (`gcc-aarch64-linux-gnu`, `qemu-user`); a missing tool
 //! fails the test with that hint, never skips it.
 
-use super::close;
-use super::graph::reference;
+use super::graph::assert_matches_reference;
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use kiln_ir::{Graph, Tensor};
 use std::io::Write;
@@ -121,17 +120,6 @@ pub fn check_aarch64(graph: &Graph, inputs: &[Tensor], micro: usize, rtol: f64, 
     if micro > 0 {
         assert_eq!(run.micro_isa, Some("neon"));
     }
-    let expected = reference(graph, inputs);
-    for (k, (e, a)) in expected.iter().zip(&run.outputs).enumerate() {
-        assert_eq!(e.ty(), a.ty(), "output {k}");
-        for i in 0..e.numel() {
-            let (ev, av) = (e.data().get_f64(i), a.data().get_f64(i));
-            assert!(
-                close(ev, av, rtol, atol),
-                "aarch64: output {k} index {i} of {}: expected {ev}, got {av}",
-                e.numel()
-            );
-        }
-    }
+    assert_matches_reference(graph, inputs, &run.outputs, "aarch64", (rtol, atol));
     run
 }
