@@ -7,7 +7,7 @@
 use crate::entry::{emit_entry, Step};
 use crate::error::BackendError;
 use crate::error::Result;
-use crate::kernel::{define_checked, kernel_signature, panic_message, KernelSpec, TargetCaps};
+use crate::kernel::{define_checked, kernel_signature, panic_message, KernelKey, KernelSpec, TargetCaps};
 use crate::mk::{self, MicroKernel};
 use crate::parallel::{compile_kernels, CompiledKernel, KernelTarget};
 use crate::weights::Weights;
@@ -135,7 +135,7 @@ enum Planned {
 /// The entry's steps and the distinct kernels (deduplicated by [`KernelSpec::key`] and the
 /// micro-kernel plan), in order of first use.
 fn plan_kernels(graph: &Graph, plan: &MemoryPlan, caps: TargetCaps) -> (Vec<Planned>, Vec<Unique>) {
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<(KernelKey, Option<MicroKernel>), usize> = HashMap::new();
     let mut unique = Vec::new();
     let mut steps = Vec::with_capacity(graph.nodes.len());
     for (n, node) in graph.nodes.iter() {
@@ -154,8 +154,7 @@ fn plan_kernels(graph: &Graph, plan: &MemoryPlan, caps: TargetCaps) -> (Vec<Plan
         };
         let constant: Vec<bool> = node.inputs.iter().map(|&v| graph.const_of(v).is_some()).collect();
         let micro = mk::plan(&spec, &constant, caps.micro);
-        let key = format!("{}|{}", spec.key(), micro.as_ref().map(MicroKernel::key).unwrap_or_default());
-        let k = *index.entry(key).or_insert_with(|| {
+        let k = *index.entry((spec.key(), micro.clone())).or_insert_with(|| {
             unique.push(Unique { spec, micro });
             unique.len() - 1
         });

@@ -27,10 +27,13 @@ pub struct KernelSpec {
     pub outputs: Vec<TensorType>,
 }
 
+/// What makes two kernels the same function: op, attributes and operand types (not the node).
+pub type KernelKey = (Op, Vec<TensorType>, Vec<TensorType>);
+
 impl KernelSpec {
     /// Identity for deduplication: op, attributes and operand types.
-    pub fn key(&self) -> String {
-        format!("{:?}|{:?}|{:?}", self.op, self.inputs, self.outputs)
+    pub fn key(&self) -> KernelKey {
+        (self.op.clone(), self.inputs.clone(), self.outputs.clone())
     }
     /// An `Unsupported` error naming this node and op.
     pub fn unsupported(&self, msg: impl Into<String>) -> BackendError {

@@ -68,9 +68,11 @@ fn family_graphs() -> Vec<(&'static str, Graph)> {
     single("avgpool", &x4, &|g, x| node(g, pool(PoolKind::Avg { count_include_pad: false }), vec![x]));
     single("batchnorm", &x4, &|g, x| {
         let p: Vec<ValueId> = (0..4).map(|i| g.add_const(format!("p{i}"), weights(&[8]))).collect();
-        node(g, Op::BatchNorm { epsilon: 1e-5 }, vec![x, p[0], p[1], p[2], p[3]])
+        node(g, Op::BatchNorm { epsilon: 1e-5.into() }, vec![x, p[0], p[1], p[2], p[3]])
     });
-    single("lrn", &x4, &|g, x| node(g, Op::Lrn { size: 5, alpha: 1e-4, beta: 0.75, bias: 1.0 }, vec![x]));
+    single("lrn", &x4, &|g, x| {
+        node(g, Op::Lrn { size: 5, alpha: 1e-4.into(), beta: 0.75.into(), bias: 1.0.into() }, vec![x])
+    });
     single("softmax", &x4, &|g, x| node(g, Op::Softmax { axis: 1 }, vec![x]));
     single("log_softmax", &x4, &|g, x| node(g, Op::LogSoftmax { axis: 3 }, vec![x]));
     single("reduce", &x4, &|g, x| {
@@ -87,7 +89,7 @@ fn family_graphs() -> Vec<(&'static str, Graph)> {
     single("gemm", &m2, &|g, x| {
         let w = g.add_const("w", weights(&[9, 17]));
         let c = g.add_const("c", weights(&[9]));
-        node(g, Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: false, trans_b: true }, vec![x, w, c])
+        node(g, Op::Gemm { alpha: 0.5.into(), beta: 2.0.into(), trans_a: false, trans_b: true }, vec![x, w, c])
     });
     out
 }

@@ -16,12 +16,12 @@ fn float_unary_ops() -> Vec<UnaryOp> {
         Neg,
         Abs,
         Relu,
-        LeakyRelu { alpha: 0.1 },
-        HardSigmoid { alpha: 0.2, beta: 0.5 },
+        LeakyRelu { alpha: 0.1.into() },
+        HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() },
         HardSwish,
-        Clip { min: -1.5, max: 2.0 },
-        Clip { min: f32::NEG_INFINITY, max: 0.5 },
-        Elu { alpha: 1.3 },
+        Clip { min: (-1.5).into(), max: 2.0.into() },
+        Clip { min: f32::NEG_INFINITY.into(), max: 0.5.into() },
+        Elu { alpha: 1.3.into() },
         Sigmoid,
         Tanh,
         Erf,
@@ -79,14 +79,26 @@ fn rounding_without_sse41_matches_reference() {
 #[test]
 fn unary_nan_and_infinity_follow_reference() {
     let x = Tensor::from_vec(vec![5], vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0]);
-    for u in [UnaryOp::Relu, UnaryOp::Sign, UnaryOp::Abs, UnaryOp::Clip { min: -1.0, max: 1.0 }, UnaryOp::Exp] {
+    for u in [
+        UnaryOp::Relu,
+        UnaryOp::Sign,
+        UnaryOp::Abs,
+        UnaryOp::Clip { min: (-1.0).into(), max: 1.0.into() },
+        UnaryOp::Exp,
+    ] {
         check_against_reference(&Op::Unary(u), &[x.clone()], RTOL, ATOL);
     }
 }
 
 #[test]
 fn integer_unary_ops_match_reference() {
-    let ops = [UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign, UnaryOp::Relu, UnaryOp::Clip { min: -5.0, max: 7.0 }];
+    let ops = [
+        UnaryOp::Neg,
+        UnaryOp::Abs,
+        UnaryOp::Sign,
+        UnaryOp::Relu,
+        UnaryOp::Clip { min: (-5.0).into(), max: 7.0.into() },
+    ];
     let mut checked = 0;
     for dtype in DType::ALL.into_iter().filter(|d| d.is_int()) {
         for u in ops {

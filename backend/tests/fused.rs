@@ -61,9 +61,9 @@ fn gelu_constants() -> Vec<Tensor> {
 fn activations() -> Vec<Program> {
     vec![
         prog(vec![un(UnaryOp::Relu, x(0))]),
-        prog(vec![un(UnaryOp::Clip { min: 0.0, max: 6.0 }, x(0))]),
+        prog(vec![un(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }, x(0))]),
         silu(),
-        prog(vec![un(UnaryOp::LeakyRelu { alpha: 0.1 }, x(0)), un(UnaryOp::HardSwish, t(0))]),
+        prog(vec![un(UnaryOp::LeakyRelu { alpha: 0.1.into() }, x(0)), un(UnaryOp::HardSwish, t(0))]),
         prog(vec![un(UnaryOp::Tanh, x(0)), bin(BinaryOp::Mul, t(0), x(0)), un(UnaryOp::Neg, t(1))]),
         prog(vec![]),
     ]
@@ -213,7 +213,7 @@ fn conv_epilogues(r: &mut StdRng, out: &[usize]) -> Vec<(Program, Vec<Tensor>)> 
     vec![
         (bn(), vec![random_tensor(r, DType::F32, &per_ch), random_tensor(r, DType::F32, &per_ch)]),
         (prog(vec![un(UnaryOp::Relu, x(0))]), vec![]),
-        (prog(vec![un(UnaryOp::Clip { min: 0.0, max: 6.0 }, x(0))]), vec![]),
+        (prog(vec![un(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }, x(0))]), vec![]),
         (silu(), vec![]),
         (residual_relu(), vec![random_tensor(r, DType::F32, out)]),
         (bn_silu(), vec![random_tensor(r, DType::F32, &per_ch4), random_tensor(r, DType::F32, &[])]),
@@ -371,9 +371,9 @@ fn fused_gemm_with_and_without_c_and_trans_b() {
             for k in [1, 5, 17] {
                 for trans_b in [false, true] {
                     let mut r = rng((m * 1000 + n * 10 + k) as u64);
-                    let plain = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b };
+                    let plain = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b };
                     check_matrix(IsaFlavor::Host, &plain, gemm_inputs(&mut r, (m, k, n), trans_b, None), 1);
-                    let scaled = Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: false, trans_b };
+                    let scaled = Op::Gemm { alpha: 0.5.into(), beta: 2.0.into(), trans_a: false, trans_b };
                     check_matrix(IsaFlavor::Host, &scaled, gemm_inputs(&mut r, (m, k, n), trans_b, Some(&[n])), 2);
                 }
             }
@@ -386,7 +386,7 @@ fn fused_gemm_with_and_without_c_and_trans_b() {
 fn fused_gemm_on_the_scalar_path() {
     for (m, k, n) in [(3, 5, 17), (17, 3, 1), (5, 33, 5)] {
         let mut r = rng((m + k + n) as u64);
-        let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: true, trans_b: true };
+        let op = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: true, trans_b: true };
         let inputs = vec![
             random_tensor(&mut r, DType::F32, &[k, m]),
             random_tensor(&mut r, DType::F32, &[n, k]),
@@ -453,9 +453,9 @@ fn fused_matmul_f64_and_i32_on_the_scalar_path() {
 #[test]
 fn fused_gemm_and_matmul_on_baseline_isa() {
     let mut r = rng(9);
-    let g = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
+    let g = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: true };
     check_matrix(IsaFlavor::Baseline, &g, gemm_inputs(&mut r, (5, 17, 33), true, Some(&[33])), 7);
-    let g = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false };
+    let g = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: false };
     check_matrix(IsaFlavor::Baseline, &g, gemm_inputs(&mut r, (17, 3, 5), false, None), 8);
     let mm = vec![random_tensor(&mut r, DType::F32, &[3, 5, 7]), random_tensor(&mut r, DType::F32, &[7, 17])];
     check_matrix(IsaFlavor::Baseline, &Op::MatMul, mm, 9);
@@ -476,7 +476,7 @@ fn fused_kernels_compile_for_aarch64() {
         (fused(conv(3, 8), 2, residual_relu()), vec![f(&[1, 8, 9, 9]), f(&[8, 1, 3, 3]), f(&[1, 8, 9, 9])]),
         (fused(conv(1, 1), 2, silu()), vec![f(&[1, 8, 9, 9]), f(&[5, 8, 1, 1])]),
         (
-            fused(Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, 3, silu()),
+            fused(Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: true }, 3, silu()),
             vec![f(&[5, 17]), f(&[9, 17]), f(&[9])],
         ),
         (fused(Op::MatMul, 2, residual_relu()), vec![f(&[3, 5, 17]), f(&[17, 9]), f(&[3, 5, 9])]),

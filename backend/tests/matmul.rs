@@ -63,13 +63,13 @@ fn gemm_every_transpose_and_c_broadcast() {
             let sb = if tb { [n, k] } else { [k, n] };
             let c_shapes: [&[usize]; 5] = [&[], &[n], &[m, 1], &[1, n], &[m, n]];
             for c_shape in c_shapes {
-                let op = Op::Gemm { alpha: 0.75, beta: 1.5, trans_a: ta, trans_b: tb };
+                let op = Op::Gemm { alpha: 0.75.into(), beta: 1.5.into(), trans_a: ta, trans_b: tb };
                 let a = random_tensor(&mut r, DType::F32, &sa);
                 let b = random_tensor(&mut r, DType::F32, &sb);
                 let c = random_tensor(&mut r, DType::F32, c_shape);
                 check_against_reference(&op, &[a, b, c], RTOL, 1e-4);
             }
-            let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: ta, trans_b: tb };
+            let op = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: ta, trans_b: tb };
             let a = random_tensor(&mut r, DType::F32, &sa);
             let b = random_tensor(&mut r, DType::F32, &sb);
             check_against_reference(&op, &[a, b], RTOL, 1e-4);
@@ -109,7 +109,7 @@ fn matmul_and_gemm_on_the_baseline_isa() {
         let a = random_tensor(&mut r, DType::F32, &[m, k]);
         let b = random_tensor(&mut r, DType::F32, &[n, k]);
         let c = random_tensor(&mut r, DType::F32, &[n]);
-        let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true };
+        let op = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: true };
         common::check_against_reference_on(common::IsaFlavor::Baseline, &op, &[a, b, c], RTOL, 1e-4);
     }
 }

@@ -157,7 +157,7 @@ fn fused_epilogues_bn_residual_relu6() {
             Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Arg(2)),
             Step::Binary(BinaryOp::Add, Operand::Reg(0), Operand::Arg(3)),
             Step::Binary(BinaryOp::Add, Operand::Reg(1), Operand::Arg(1)),
-            Step::Unary(UnaryOp::Clip { min: 0.0, max: 6.0 }, Operand::Reg(2)),
+            Step::Unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }, Operand::Reg(2)),
         ],
     };
     for edits in levels() {
@@ -178,7 +178,7 @@ fn fused_epilogues_bn_residual_relu6() {
 #[test]
 fn hard_swish_and_leaky_relu_epilogues() {
     for edits in levels() {
-        for u in [UnaryOp::HardSwish, UnaryOp::LeakyRelu { alpha: 0.1 }, UnaryOp::Relu] {
+        for u in [UnaryOp::HardSwish, UnaryOp::LeakyRelu { alpha: 0.1.into() }, UnaryOp::Relu] {
             let program = Program { steps: vec![Step::Unary(u, Operand::Arg(0))] };
             let (g, ins) = conv_graph(case((9, 9), 8, 20, 3, 1, 1), true, Some((program, vec![])), 30);
             check_graph(&g, &ins, &edits, 1, 1e-4, 1e-3);
@@ -209,7 +209,7 @@ fn depthwise_fused_bn_relu6_and_residual() {
         steps: vec![
             Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Arg(2)),
             Step::Binary(BinaryOp::Add, Operand::Reg(0), Operand::Arg(1)),
-            Step::Unary(UnaryOp::Clip { min: 0.0, max: 6.0 }, Operand::Reg(1)),
+            Step::Unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }, Operand::Reg(1)),
         ],
     };
     for edits in levels() {

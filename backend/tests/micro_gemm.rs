@@ -113,7 +113,7 @@ fn gemm_transposes_scales_and_c_broadcasts() {
                         let bs = if trans_b { [n, k] } else { [k, n] };
                         let b = random_tensor(&mut r, DType::F32, &bs);
                         let c = random_tensor(&mut r, DType::F32, &c_shape);
-                        let op = Op::Gemm { alpha, beta, trans_a: false, trans_b };
+                        let op = Op::Gemm { alpha: alpha.into(), beta: beta.into(), trans_a: false, trans_b };
                         let mut g = Graph::new();
                         let x = g.add_input("a", a.ty());
                         let w = if const_b { g.add_const("b", b.clone()) } else { g.add_input("b", b.ty()) };
@@ -170,12 +170,12 @@ fn unary(u: UnaryOp) -> Program {
 fn fused_epilogues_in_registers() {
     let programs = [
         unary(UnaryOp::Relu),
-        unary(UnaryOp::Clip { min: 0.0, max: 6.0 }),
-        unary(UnaryOp::Clip { min: -1.0, max: f32::INFINITY }),
-        unary(UnaryOp::LeakyRelu { alpha: 0.1 }),
-        unary(UnaryOp::LeakyRelu { alpha: -2.0 }),
+        unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }),
+        unary(UnaryOp::Clip { min: (-1.0).into(), max: f32::INFINITY.into() }),
+        unary(UnaryOp::LeakyRelu { alpha: 0.1.into() }),
+        unary(UnaryOp::LeakyRelu { alpha: (-2.0).into() }),
         unary(UnaryOp::HardSwish),
-        unary(UnaryOp::HardSigmoid { alpha: 0.2, beta: 0.5 }),
+        unary(UnaryOp::HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() }),
         unary(UnaryOp::Neg),
         unary(UnaryOp::Abs),
     ];
@@ -248,7 +248,7 @@ fn transcendental_programs() -> Vec<Program> {
         ],
     };
     let mut v = vec![silu, gelu];
-    for u in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Exp, UnaryOp::Erf, UnaryOp::Elu { alpha: 0.7 }] {
+    for u in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Exp, UnaryOp::Erf, UnaryOp::Elu { alpha: 0.7.into() }] {
         v.push(unary(u));
     }
     v
@@ -322,7 +322,7 @@ fn blocked_long_reductions_with_epilogues() {
             let x = g.add_input("a", a.ty());
             let w = g.add_const("b", b);
             let cv = g.add_const("c", c);
-            let op = Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: false, trans_b: true };
+            let op = Op::Gemm { alpha: 0.5.into(), beta: 2.0.into(), trans_a: false, trans_b: true };
             let y = g.add_node1("n", op, vec![x, w, cv], "y", f32t(&[m, n]));
             g.outputs.push(y);
             check_graph(&g, &[a], &edits, 1, 1e-4, 2e-3);

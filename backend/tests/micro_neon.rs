@@ -135,7 +135,7 @@ fn gemm_scales_transposes_and_c_broadcasts() {
                     let bs = if trans_b { [n, k] } else { [k, n] };
                     let w = if const_b { b.constant(&bs) } else { b.input(&bs) };
                     let c = b.constant(&c_shape);
-                    b.node(Op::Gemm { alpha, beta, trans_a: false, trans_b }, vec![x, w, c]);
+                    b.node(Op::Gemm { alpha: alpha.into(), beta: beta.into(), trans_a: false, trans_b }, vec![x, w, c]);
                 }
             }
         }
@@ -161,13 +161,13 @@ fn epilogue_programs() -> Vec<(Program, usize)> {
     };
     let mut v: Vec<(Program, usize)> = [
         UnaryOp::Relu,
-        UnaryOp::Clip { min: 0.0, max: 6.0 },
-        UnaryOp::Clip { min: -1.0, max: f32::INFINITY },
-        UnaryOp::Clip { min: f32::NEG_INFINITY, max: 0.5 },
-        UnaryOp::LeakyRelu { alpha: 0.1 },
-        UnaryOp::LeakyRelu { alpha: -2.0 },
+        UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() },
+        UnaryOp::Clip { min: (-1.0).into(), max: f32::INFINITY.into() },
+        UnaryOp::Clip { min: f32::NEG_INFINITY.into(), max: 0.5.into() },
+        UnaryOp::LeakyRelu { alpha: 0.1.into() },
+        UnaryOp::LeakyRelu { alpha: (-2.0).into() },
         UnaryOp::HardSwish,
-        UnaryOp::HardSigmoid { alpha: 0.2, beta: 0.5 },
+        UnaryOp::HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() },
         UnaryOp::Neg,
         UnaryOp::Abs,
     ]
@@ -282,7 +282,7 @@ fn nhwc_convolutions_with_fused_epilogues() {
         b.node(fused, vec![x, wt, bias, scale, shift, residual]);
         let x = b.input(&[n, h, w, c]);
         let wt = b.constant(&[m, c / group, k, k]);
-        let clip = unary(UnaryOp::Clip { min: 0.0, max: 6.0 });
+        let clip = unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() });
         b.node(Op::Fused { base: Box::new(conv_op(case)), base_inputs: 2, epilogue: clip }, vec![x, wt]);
     }
     b.check(true, 1e-3);

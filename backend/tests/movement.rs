@@ -125,14 +125,14 @@ fn pad_every_mode_with_negative_pads() {
         each_dtype(|d| {
             for (shape, pads) in &cases {
                 let x = random_tensor(&mut rng(5), d, shape);
-                let op = Op::Pad { mode, pads: pads.clone(), value: 2.5 };
+                let op = Op::Pad { mode, pads: pads.clone(), value: 2.5.into() };
                 check_if_accepted(&op, &[x], 0.0, 0.0);
             }
         });
         for n in SIZES {
             let x = random_tensor(&mut rng(n as u64), DType::F32, &[3, n]);
             let pad = (n as i64 - 1).min(2);
-            let op = Op::Pad { mode, pads: vec![1, pad, 2, pad], value: -1.0 };
+            let op = Op::Pad { mode, pads: vec![1, pad, 2, pad], value: (-1.0).into() };
             assert!(check_if_accepted(&op, &[x], 0.0, 0.0), "{mode:?} rejected at n = {n}");
         }
     }
@@ -151,8 +151,8 @@ fn every_movement_kernel_compiles_for_aarch64() {
             Op::Slice { starts: vec![2, 4], steps: vec![-1, -2], lens: vec![2, 3] },
             Op::Expand { shape: vec![2, 3, 5] },
             Op::Split { axis: 1, sizes: vec![2, 3] },
-            Op::Pad { mode: PadMode::Reflect, pads: vec![1, -1, 2, 2], value: 0.0 },
-            Op::Pad { mode: PadMode::Constant, pads: vec![1, 0, 2, 2], value: 1.0 },
+            Op::Pad { mode: PadMode::Reflect, pads: vec![1, -1, 2, 2], value: 0.0.into() },
+            Op::Pad { mode: PadMode::Constant, pads: vec![1, 0, 2, 2], value: 1.0.into() },
         ];
         for op in ops {
             compile_for_aarch64(&op, &[x.clone()]).unwrap_or_else(|e| panic!("{op:?} {d}: {e}"));

@@ -18,7 +18,7 @@ fn batch_norm_odd_sizes() {
             let bias = random_tensor(&mut r, DType::F32, &[c]);
             let mean = random_tensor(&mut r, DType::F32, &[c]);
             let var = random_f32(&mut r, &[c], 0.1, 2.0);
-            check_against_reference(&Op::BatchNorm { epsilon: 1e-5 }, &[x, scale, bias, mean, var], 1e-4, 1e-5);
+            check_against_reference(&Op::BatchNorm { epsilon: 1e-5.into() }, &[x, scale, bias, mean, var], 1e-4, 1e-5);
         }
     }
 }
@@ -30,7 +30,7 @@ fn lrn_odd_sizes() {
         for &size in &[1, 2, 3, 5] {
             for hw in [vec![1, 1], vec![3, 7], vec![5, 5]] {
                 let x = random_tensor(&mut r, DType::F32, &[1, c, hw[0], hw[1]]);
-                let op = Op::Lrn { size, alpha: 1e-2, beta: 0.75, bias: 1.0 };
+                let op = Op::Lrn { size, alpha: 1e-2.into(), beta: 0.75.into(), bias: 1.0.into() };
                 check_against_reference(&op, &[x], 1e-4, 1e-5);
             }
         }

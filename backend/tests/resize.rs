@@ -61,12 +61,12 @@ fn attrs(
     ResizeAttrs {
         mode,
         coord,
-        scales,
+        scales: scales.into_iter().map(kiln_ir::Ieee64::new).collect(),
         sizes: output.to_vec(),
-        roi,
-        cubic_coeff_a: -0.75,
+        roi: roi.into_iter().map(kiln_ir::Ieee32::new).collect(),
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 7.5,
+        extrapolation_value: 7.5.into(),
     }
 }
 
@@ -92,7 +92,7 @@ fn cubic_coefficient_and_exclude_outside() {
         for coord in CoordMode::ALL {
             for (a, exclude) in [(-0.5, false), (-0.5, true), (-0.75, true)] {
                 let mut at = attrs(ResizeMode::Cubic, coord, &input, &output, &scales);
-                at.cubic_coeff_a = a;
+                at.cubic_coeff_a = a.into();
                 at.exclude_outside = exclude;
                 check(at, &input, 100 + n as u64);
             }
@@ -138,9 +138,9 @@ fn rank_zero_and_unchanged_axes() {
             scales: vec![],
             sizes: vec![],
             roi: vec![],
-            cubic_coeff_a: -0.75,
+            cubic_coeff_a: (-0.75).into(),
             exclude_outside: false,
-            extrapolation_value: 0.0,
+            extrapolation_value: 0.0.into(),
         };
         check_against_reference(&Op::Resize(a), std::slice::from_ref(&x), 1e-4, 1e-5);
     }
@@ -178,7 +178,7 @@ fn huge_axes_compute_sampling_in_the_loop() {
                 for exclude in [false, true] {
                     let mut at = attrs(mode, coord, &input, &output, &scales);
                     at.exclude_outside = exclude;
-                    at.cubic_coeff_a = if exclude { -0.5 } else { -0.75 };
+                    at.cubic_coeff_a = if exclude { (-0.5).into() } else { (-0.75).into() };
                     check(at, &input, 400 + n as u64);
                 }
             }

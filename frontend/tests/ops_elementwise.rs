@@ -38,9 +38,12 @@ fn unary_ops_map_one_to_one() {
 
 #[test]
 fn unary_attribute_defaults_and_values() {
-    assert_eq!(unary_op("LeakyRelu", vec![]), Op::Unary(UnaryOp::LeakyRelu { alpha: 0.01 }));
-    assert_eq!(unary_op("Elu", vec![a_float("alpha", 0.5)]), Op::Unary(UnaryOp::Elu { alpha: 0.5 }));
-    assert_eq!(unary_op("HardSigmoid", vec![]), Op::Unary(UnaryOp::HardSigmoid { alpha: 0.2, beta: 0.5 }));
+    assert_eq!(unary_op("LeakyRelu", vec![]), Op::Unary(UnaryOp::LeakyRelu { alpha: 0.01.into() }));
+    assert_eq!(unary_op("Elu", vec![a_float("alpha", 0.5)]), Op::Unary(UnaryOp::Elu { alpha: 0.5.into() }));
+    assert_eq!(
+        unary_op("HardSigmoid", vec![]),
+        Op::Unary(UnaryOp::HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() })
+    );
 }
 
 #[test]
@@ -136,7 +139,7 @@ fn clip_attributes_before_11() {
         .node_attrs("Clip", &["x"], &["y"], vec![a_float("min", 0.0), a_float("max", 6.0)])
         .output("y")
         .graph();
-    assert_eq!(only_op(&op), Op::Unary(UnaryOp::Clip { min: 0.0, max: 6.0 }));
+    assert_eq!(only_op(&op), Op::Unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }));
 }
 
 #[test]
@@ -147,14 +150,14 @@ fn clip_inputs_from_11_constant_and_missing_bounds() {
         .node("Clip", &["x", "lo"], &["y"])
         .output("y")
         .graph();
-    assert_eq!(only_op(&g), Op::Unary(UnaryOp::Clip { min: -1.0, max: f32::INFINITY }));
+    assert_eq!(only_op(&g), Op::Unary(UnaryOp::Clip { min: (-1.0).into(), max: f32::INFINITY.into() }));
     let g = ModelBuilder::new(12)
         .input("x", &[3])
         .init("hi", &kiln_ir::Tensor::scalar(1f32))
         .node("Clip", &["x", "", "hi"], &["y"])
         .output("y")
         .graph();
-    assert_eq!(only_op(&g), Op::Unary(UnaryOp::Clip { min: f32::NEG_INFINITY, max: 1.0 }));
+    assert_eq!(only_op(&g), Op::Unary(UnaryOp::Clip { min: f32::NEG_INFINITY.into(), max: 1.0.into() }));
 }
 
 #[test]
@@ -277,7 +280,7 @@ fn selu_is_gamma_times_elu() {
         .node_attrs("Selu", &["x"], &["y"], vec![a_float("alpha", 2.0), a_float("gamma", 3.0)])
         .output("y")
         .graph();
-    assert_eq!(ops(&g), vec![Op::Unary(UnaryOp::Elu { alpha: 2.0 }), Op::Binary(BinaryOp::Mul)]);
+    assert_eq!(ops(&g), vec![Op::Unary(UnaryOp::Elu { alpha: 2.0.into() }), Op::Binary(BinaryOp::Mul)]);
     let mul = g.nodes.iter().last().unwrap().1;
     assert_eq!(g.const_of(mul.inputs[1]).unwrap().to_f64_vec(), vec![3.0]);
 }

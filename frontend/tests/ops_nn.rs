@@ -71,7 +71,7 @@ fn gemm_with_one_d_bias_and_transposes() {
         .node_attrs("Gemm", &["a", "b", "c"], &["y"], vec![a_int("transB", 1), a_float("alpha", 0.5)])
         .output("y")
         .graph();
-    assert_eq!(only_op(&g), Op::Gemm { alpha: 0.5, beta: 1.0, trans_a: false, trans_b: true });
+    assert_eq!(only_op(&g), Op::Gemm { alpha: 0.5.into(), beta: 1.0.into(), trans_a: false, trans_b: true });
     assert_eq!(out_shape(&g, 0), vec![2, 4]);
 }
 
@@ -110,7 +110,13 @@ fn batch_norm_and_lrn() {
         .node_attrs("LRN", &["y"], &["z"], vec![a_int("size", 5)])
         .output("z")
         .graph();
-    assert_eq!(ops(&g), vec![Op::BatchNorm { epsilon: 1e-3 }, Op::Lrn { size: 5, alpha: 1e-4, beta: 0.75, bias: 1.0 }]);
+    assert_eq!(
+        ops(&g),
+        vec![
+            Op::BatchNorm { epsilon: 1e-3.into() },
+            Op::Lrn { size: 5, alpha: 1e-4.into(), beta: 0.75.into(), bias: 1.0.into() }
+        ]
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! attributes to inputs.
 mod common;
 use common::*;
-use kiln_ir::{Op, PadMode};
+use kiln_ir::{Ieee64, Op, PadMode};
 
 #[test]
 fn reshape_zero_copies_and_minus_one_infers() {
@@ -182,7 +182,7 @@ fn pad_attributes_before_11_inputs_after_and_axes_at_18() {
         .node_attrs("Pad", &["x"], &["y"], vec![a_ints("pads", &[0, 1, 0, 2]), a_float("value", 1.5)])
         .output("y")
         .graph();
-    assert_eq!(only_op(&old), Op::Pad { mode: PadMode::Constant, pads: vec![0, 1, 0, 2], value: 1.5 });
+    assert_eq!(only_op(&old), Op::Pad { mode: PadMode::Constant, pads: vec![0, 1, 0, 2], value: 1.5.into() });
     let new = ModelBuilder::new(13)
         .input("x", &[2, 3])
         .init("p", &i64s(&[1, 0, 1, -1]))
@@ -190,7 +190,7 @@ fn pad_attributes_before_11_inputs_after_and_axes_at_18() {
         .node_attrs("Pad", &["x", "p", "v"], &["y"], vec![a_str("mode", "reflect")])
         .output("y")
         .graph();
-    assert_eq!(only_op(&new), Op::Pad { mode: PadMode::Reflect, pads: vec![1, 0, 1, -1], value: 2.0 });
+    assert_eq!(only_op(&new), Op::Pad { mode: PadMode::Reflect, pads: vec![1, 0, 1, -1], value: 2.0.into() });
     assert_eq!(out_shape(&new, 0), vec![4, 2]);
     let axes = ModelBuilder::new(18)
         .input("x", &[2, 3])
@@ -199,7 +199,7 @@ fn pad_attributes_before_11_inputs_after_and_axes_at_18() {
         .node_attrs("Pad", &["x", "p", "", "axes"], &["y"], vec![a_str("mode", "edge")])
         .output("y")
         .graph();
-    assert_eq!(only_op(&axes), Op::Pad { mode: PadMode::Edge, pads: vec![0, 2, 0, 3], value: 0.0 });
+    assert_eq!(only_op(&axes), Op::Pad { mode: PadMode::Edge, pads: vec![0, 2, 0, 3], value: 0.0.into() });
 }
 
 #[test]
@@ -229,7 +229,8 @@ fn resize_scales_are_f64_out_over_in_or_widened_f32() {
         .graph();
     let Op::Resize(a) = only_op(&from_sizes) else { panic!("expected Resize") };
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-    assert_eq!(bits(&a.scales), bits(&[1.0, 1.0, 3.0 / 5.0, 1.0 / 3.0]));
+    let bits_of = |v: &[Ieee64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    assert_eq!(bits_of(&a.scales), bits(&[1.0, 1.0, 3.0 / 5.0, 1.0 / 3.0]));
     assert_eq!(a.sizes, vec![1, 1, 3, 1]);
     let from_scales = ModelBuilder::new(13)
         .input("x", &[1, 1, 5, 3])
@@ -238,7 +239,7 @@ fn resize_scales_are_f64_out_over_in_or_widened_f32() {
         .output("y")
         .graph();
     let Op::Resize(a) = only_op(&from_scales) else { panic!("expected Resize") };
-    assert_eq!(bits(&a.scales), bits(&[1.0, 1.0, f64::from(0.6f32), f64::from(1.7f32)]));
+    assert_eq!(bits_of(&a.scales), bits(&[1.0, 1.0, f64::from(0.6f32), f64::from(1.7f32)]));
     assert_eq!(a.sizes, vec![1, 1, 3, 5]);
 }
 
@@ -265,7 +266,7 @@ fn resize_opset_10_11_13_and_upsample() {
         .graph();
     let Op::Resize(a) = only_op(&r11) else { panic!() };
     assert_eq!((a.mode, a.coord), (ResizeMode::Linear, CoordMode::HalfPixel));
-    assert_eq!((a.scales, a.sizes), (vec![1.0, 1.0, 1.5, 1.0], vec![1, 1, 3, 3]));
+    assert_eq!((a.scales, a.sizes), ([1.0, 1.0, 1.5, 1.0].map(Ieee64::new).to_vec(), vec![1, 1, 3, 3]));
     let r13 = ModelBuilder::new(13)
         .input("x", &[1, 1, 2, 3])
         .init("scales", &f32s(&[4], &[1.0, 1.0, 0.5, 2.0]))

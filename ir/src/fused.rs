@@ -26,14 +26,14 @@ use crate::op::{BinaryOp, Op, UnaryOp};
 use crate::tensor::{broadcast_shapes, Tensor};
 
 /// A value a step reads: an argument of the program or an earlier step's register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operand {
     Arg(usize),
     Reg(usize),
 }
 
 /// One step of a [`Program`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     Unary(UnaryOp, Operand),
     Binary(BinaryOp, Operand, Operand),
@@ -57,7 +57,7 @@ impl Step {
 }
 
 /// A straight-line elementwise program; see the module docs.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Program {
     pub steps: Vec<Step>,
 }

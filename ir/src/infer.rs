@@ -561,7 +561,7 @@ fn resize(a: &ResizeAttrs, inputs: &[&TensorType]) -> Res<TensorType> {
     if a.scales.len() != r {
         return Err(format!("attribute `scales` has {} entries, expected the rank {r}", a.scales.len()));
     }
-    if let Some(s) = a.scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+    if let Some(s) = a.scales.iter().find(|s| !(s.get().is_finite() && s.get() > 0.0)) {
         return Err(format!("attribute `scales` {:?} has a non-positive or non-finite entry {s}", a.scales));
     }
     if a.coord == CoordMode::TfCropAndResize && a.roi.len() != 2 * r {

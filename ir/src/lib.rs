@@ -22,6 +22,7 @@ pub mod eval;
 pub mod fused;
 pub mod graph;
 pub mod half;
+pub mod ieee;
 pub mod infer;
 pub mod layout;
 pub mod minifloat;

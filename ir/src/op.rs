@@ -28,9 +28,10 @@
 //! selected, len. These three have data-dependent output shapes: see [`crate::dynamic`].
 
 use crate::dtype::DType;
+pub use crate::ieee::{Ieee32, Ieee64};
 
 /// Elementwise single-input functions. Float-only unless noted.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnaryOp {
     /// Float and signed ints.
     Neg,
@@ -38,22 +39,22 @@ pub enum UnaryOp {
     Abs,
     Relu,
     LeakyRelu {
-        alpha: f32,
+        alpha: Ieee32,
     },
     /// `max(0, min(1, alpha*x + beta))`.
     HardSigmoid {
-        alpha: f32,
-        beta: f32,
+        alpha: Ieee32,
+        beta: Ieee32,
     },
     /// `x * max(0, min(1, x/6 + 1/2))`.
     HardSwish,
     /// `min(max(x, min), max)`; bounds are infinite when ONNX omits them.
     Clip {
-        min: f32,
-        max: f32,
+        min: Ieee32,
+        max: Ieee32,
     },
     Elu {
-        alpha: f32,
+        alpha: Ieee32,
     },
     Sigmoid,
     Tanh,
@@ -76,7 +77,7 @@ pub enum UnaryOp {
 }
 
 /// Elementwise two-input functions with numpy broadcasting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BinaryOp {
     Add,
     Sub,
@@ -111,7 +112,7 @@ impl BinaryOp {
 }
 
 /// Convolution attributes, one entry per spatial axis.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConvAttrs {
     pub kernel: Vec<usize>,
     pub strides: Vec<usize>,
@@ -122,7 +123,7 @@ pub struct ConvAttrs {
 }
 
 /// Pooling flavour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PoolKind {
     Max,
     /// Average; when `count_include_pad` is false the divisor counts only in-bounds elements.
@@ -134,7 +135,7 @@ pub enum PoolKind {
 /// Pooling attributes, one entry per spatial axis. With `ceil_mode` the output size is
 /// `ceil((in + pads - dil*(k-1) - 1) / stride) + 1`, less one when the last window would start
 /// inside the end padding (ONNX/PyTorch rule); windows running past the padded input are clipped.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PoolAttrs {
     pub kind: PoolKind,
     pub kernel: Vec<usize>,
@@ -146,7 +147,7 @@ pub struct PoolAttrs {
 }
 
 /// Reductions over a set of axes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReduceKind {
     Sum,
     Mean,
@@ -161,7 +162,7 @@ pub enum ReduceKind {
 }
 
 /// Padding modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PadMode {
     Constant,
     Reflect,
@@ -170,7 +171,7 @@ pub enum PadMode {
 }
 
 /// Resize interpolation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResizeMode {
     Nearest(NearestMode),
     Linear,
@@ -178,7 +179,7 @@ pub enum ResizeMode {
 }
 
 /// How a fractional source coordinate picks the nearest pixel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NearestMode {
     RoundPreferFloor,
     RoundPreferCeil,
@@ -187,7 +188,7 @@ pub enum NearestMode {
 }
 
 /// ONNX `coordinate_transformation_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CoordMode {
     HalfPixel,
     HalfPixelSymmetric,
@@ -210,23 +211,27 @@ impl CoordMode {
 }
 
 /// Resize attributes: one `scales` and one `sizes` entry per axis; `sizes` is the output shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ResizeAttrs {
     pub mode: ResizeMode,
     pub coord: CoordMode,
     /// The given f32 scales widened exactly, or out/in in f64 when ONNX gave sizes; this is
     /// what the coordinate transform uses.
-    pub scales: Vec<f64>,
+    pub scales: Vec<Ieee64>,
     pub sizes: Vec<usize>,
     /// Only for `TfCropAndResize`: starts of every axis, then ends (normalised coordinates).
-    pub roi: Vec<f32>,
-    pub cubic_coeff_a: f32,
+    pub roi: Vec<Ieee32>,
+    pub cubic_coeff_a: Ieee32,
     pub exclude_outside: bool,
-    pub extrapolation_value: f32,
+    pub extrapolation_value: Ieee32,
 }
 
 /// An IR operation with its attributes. See the module docs for operand conventions.
-#[derive(Clone, Debug, PartialEq)]
+/// [`OpKind`] is the variant alone, attributes dropped ([`Op::kind`]): what the e-graph indexes
+/// classes by, so a rule visits only the classes holding the kinds it rewrites. It is derived
+/// (strum's `EnumDiscriminants`) so that no second list of ops is kept by hand.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, strum::EnumDiscriminants)]
+#[strum_discriminants(name(OpKind), derive(Hash, PartialOrd, Ord))]
 pub enum Op {
     Unary(UnaryOp),
     Binary(BinaryOp),
@@ -242,21 +247,21 @@ pub enum Op {
     Identity,
     Conv(ConvAttrs),
     Gemm {
-        alpha: f32,
-        beta: f32,
+        alpha: Ieee32,
+        beta: Ieee32,
         trans_a: bool,
         trans_b: bool,
     },
     MatMul,
     BatchNorm {
-        epsilon: f32,
+        epsilon: Ieee32,
     },
     Pool(PoolAttrs),
     Lrn {
         size: usize,
-        alpha: f32,
-        beta: f32,
-        bias: f32,
+        alpha: Ieee32,
+        beta: Ieee32,
+        bias: Ieee32,
     },
     /// Softmax along one axis (opset-13 semantics; older opsets are rewritten by the frontend).
     Softmax {
@@ -313,7 +318,7 @@ pub enum Op {
     Pad {
         mode: PadMode,
         pads: Vec<i64>,
-        value: f64,
+        value: Ieee64,
     },
     Resize(ResizeAttrs),
     /// Winograd F(m x m, 3x3) input transform of a 3x3 stride-1 conv (see [`crate::winograd`]),
@@ -374,6 +379,10 @@ pub enum Op {
 }
 
 impl Op {
+    /// The variant, attributes dropped.
+    pub fn kind(&self) -> OpKind {
+        OpKind::from(self)
+    }
     /// The op's name in the IR text and in diagnostics (`conv`, `add`, `relu`...).
     pub fn name(&self) -> &'static str {
         match self {

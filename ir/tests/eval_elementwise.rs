@@ -19,15 +19,15 @@ fn un(u: UnaryOp, v: &[f32]) -> Vec<f32> {
 #[test]
 fn unary_activations() {
     assert_eq!(un(UnaryOp::Relu, &[-1.0, 0.0, 2.5]), [0.0, 0.0, 2.5]);
-    assert_eq!(un(UnaryOp::LeakyRelu { alpha: 0.5 }, &[-2.0, 3.0]), [-1.0, 3.0]);
+    assert_eq!(un(UnaryOp::LeakyRelu { alpha: 0.5.into() }, &[-2.0, 3.0]), [-1.0, 3.0]);
     // HardSigmoid 0.2x+0.5 clipped: -5 -> 0 (-0.5), 0 -> 0.5, 5 -> 1 (1.5).
-    assert_eq!(un(UnaryOp::HardSigmoid { alpha: 0.2, beta: 0.5 }, &[-5.0, 0.0, 5.0]), [0.0, 0.5, 1.0]);
+    assert_eq!(un(UnaryOp::HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() }, &[-5.0, 0.0, 5.0]), [0.0, 0.5, 1.0]);
     // HardSwish x*clip(x/6+0.5): -3 -> 0, 3 -> 3, 0 -> 0, 1 -> 1*(0.6666667).
     let hs = un(UnaryOp::HardSwish, &[-3.0, 3.0, 0.0, 1.0]);
     assert_eq!(&hs[..3], [-0.0, 3.0, 0.0]);
     assert!((hs[3] - 2.0 / 3.0).abs() < 1e-7);
-    assert_eq!(un(UnaryOp::Clip { min: -1.0, max: 2.0 }, &[-3.0, 0.5, 9.0]), [-1.0, 0.5, 2.0]);
-    let e = un(UnaryOp::Elu { alpha: 2.0 }, &[-1.0, 4.0]);
+    assert_eq!(un(UnaryOp::Clip { min: (-1.0).into(), max: 2.0.into() }, &[-3.0, 0.5, 9.0]), [-1.0, 0.5, 2.0]);
+    let e = un(UnaryOp::Elu { alpha: 2.0.into() }, &[-1.0, 4.0]);
     assert!((e[0] - 2.0 * ((-1.0f32).exp() - 1.0)).abs() < 1e-6 && e[1] == 4.0);
     // Softplus stays finite and ~x for large x; ln 2 at 0.
     let sp = un(UnaryOp::Softplus, &[0.0, 100.0, -100.0]);

@@ -203,7 +203,7 @@ fn random_ops_infer_and_eval_agree() {
             1 => Op::Pad {
                 mode: [PadMode::Constant, PadMode::Reflect, PadMode::Edge, PadMode::Wrap][rng.gen_range(0..4)],
                 pads: (0..2 * r).map(|_| rng.gen_range(-3i64..=6)).collect(),
-                value: 2.5,
+                value: 2.5.into(),
             },
             2 => Op::Transpose { perm: (0..r).map(|_| pick(&mut rng, r)).collect() },
             3 => Op::Reduce {
@@ -227,7 +227,7 @@ fn random_ops_infer_and_eval_agree() {
             },
             _ => {
                 let sizes = rand_shape(&mut rng, r, 6);
-                let scales = sizes.iter().zip(&shape).map(|(&o, &i)| o as f64 / i as f64).collect();
+                let scales = sizes.iter().zip(&shape).map(|(&o, &i)| Ieee64::new(o as f64 / i as f64)).collect();
                 let modes = [ResizeMode::Linear, ResizeMode::Cubic, ResizeMode::Nearest(NearestMode::RoundPreferCeil)];
                 let coords = [
                     CoordMode::HalfPixel,
@@ -241,11 +241,11 @@ fn random_ops_infer_and_eval_agree() {
                     scales,
                     sizes,
                     roi: (0..2 * r)
-                        .map(|i| if i < r { rng.gen_range(-0.3..0.4) } else { rng.gen_range(0.6..1.3) })
+                        .map(|i| Ieee32::new(if i < r { rng.gen_range(-0.3..0.4) } else { rng.gen_range(0.6..1.3) }))
                         .collect(),
-                    cubic_coeff_a: -0.75,
+                    cubic_coeff_a: (-0.75).into(),
                     exclude_outside: rng.gen_bool(0.3),
-                    extrapolation_value: 7.0,
+                    extrapolation_value: 7.0.into(),
                 })
             }
         };
@@ -262,7 +262,7 @@ fn random_ops_infer_and_eval_agree() {
 #[test]
 fn extreme_attributes_do_not_panic() {
     let x = Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]);
-    let pads = Op::Pad { mode: PadMode::Constant, pads: vec![i64::MIN, i64::MAX], value: 0.0 };
+    let pads = Op::Pad { mode: PadMode::Constant, pads: vec![i64::MIN, i64::MAX], value: 0.0.into() };
     // dim 3 + MIN + MAX = 2: the data is cropped away entirely and the rest is padding.
     let out = run_checked(&pads, &[&x]).unwrap();
     assert_eq!(out[0].as_slice::<f32>().unwrap(), [0.0, 0.0]);

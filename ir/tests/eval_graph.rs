@@ -74,11 +74,11 @@ fn pad_negative_crops_then_pads() {
     // x = [[1,2,3,4],[5,6,7,8]]; pads: axis0 begin 0 end 1, axis1 begin -1 end -2 -> crop to
     // [[2],[6]], then add a constant row of 9 below.
     let x = f(&[2, 4], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
-    let y = run1(Op::Pad { mode: PadMode::Constant, pads: vec![0, -1, 1, -2], value: 9.0 }, &[&x]);
+    let y = run1(Op::Pad { mode: PadMode::Constant, pads: vec![0, -1, 1, -2], value: 9.0.into() }, &[&x]);
     assert_eq!(y.shape(), [3, 1]);
     assert_eq!(y.as_slice::<f32>().unwrap(), [2.0, 6.0, 9.0]);
     // Edge padding of the cropped data: axis1 crop the first column, then pad 2 at the end.
-    let y = run1(Op::Pad { mode: PadMode::Edge, pads: vec![0, -1, 0, 2], value: 0.0 }, &[&x]);
+    let y = run1(Op::Pad { mode: PadMode::Edge, pads: vec![0, -1, 0, 2], value: 0.0.into() }, &[&x]);
     assert_eq!(y.as_slice::<f32>().unwrap(), [2.0, 3.0, 4.0, 4.0, 4.0, 6.0, 7.0, 8.0, 8.0, 8.0]);
 }
 
@@ -86,18 +86,18 @@ fn pad_negative_crops_then_pads() {
 fn pad_reflect_and_wrap_beyond_the_data() {
     // numpy: np.pad([1,2,3], (7,7), 'reflect') and 'wrap'.
     let x = f(&[3], &[1.0, 2.0, 3.0]);
-    let r = run1(Op::Pad { mode: PadMode::Reflect, pads: vec![7, 7], value: 0.0 }, &[&x]);
+    let r = run1(Op::Pad { mode: PadMode::Reflect, pads: vec![7, 7], value: 0.0.into() }, &[&x]);
     let want = [2., 3., 2., 1., 2., 3., 2., 1., 2., 3., 2., 1., 2., 3., 2., 1., 2.];
     assert_eq!(r.as_slice::<f32>().unwrap(), want);
-    let w = run1(Op::Pad { mode: PadMode::Wrap, pads: vec![7, 7], value: 0.0 }, &[&x]);
+    let w = run1(Op::Pad { mode: PadMode::Wrap, pads: vec![7, 7], value: 0.0.into() }, &[&x]);
     let want = [3., 1., 2., 3., 1., 2., 3., 1., 2., 3., 1., 2., 3., 1., 2., 3., 1.];
     assert_eq!(w.as_slice::<f32>().unwrap(), want);
     // A single element reflects onto itself.
-    let one = run1(Op::Pad { mode: PadMode::Reflect, pads: vec![2, 1], value: 0.0 }, &[&f(&[1], &[5.0])]);
+    let one = run1(Op::Pad { mode: PadMode::Reflect, pads: vec![2, 1], value: 0.0.into() }, &[&f(&[1], &[5.0])]);
     assert_eq!(one.as_slice::<f32>().unwrap(), [5.0; 4]);
     // Bool constant padding with value 1 gives true.
     let b = Tensor::from_vec(vec![1], vec![false]);
-    let p = run1(Op::Pad { mode: PadMode::Constant, pads: vec![1, 0], value: 1.0 }, &[&b]);
+    let p = run1(Op::Pad { mode: PadMode::Constant, pads: vec![1, 0], value: 1.0.into() }, &[&b]);
     assert_eq!(p.as_slice::<bool>().unwrap(), [true, false]);
 }
 
@@ -118,7 +118,7 @@ fn integer_corner_cases() {
     // 2^-1 truncates to 0; (-1)^-3 = -1; 1^-5 = 1; (-2)^3 = -8.
     assert_eq!(run1(Op::Binary(BinaryOp::Pow), &[&b, &e]).as_slice::<i64>().unwrap(), [0, -1, 1, -8]);
     let x = Tensor::from_vec(vec![3], vec![-5i8, 0, 100]);
-    let c = run1(Op::Unary(UnaryOp::Clip { min: -2.0, max: 50.0 }), &[&x]);
+    let c = run1(Op::Unary(UnaryOp::Clip { min: (-2.0).into(), max: 50.0.into() }), &[&x]);
     assert_eq!(c.as_slice::<i8>().unwrap(), [-2, 0, 50]);
     let r = run1(Op::Unary(UnaryOp::Relu), &[&x]);
     assert_eq!(r.as_slice::<i8>().unwrap(), [0, 0, 100]);
@@ -129,7 +129,7 @@ fn integer_corner_cases() {
     // Integer Gemm with alpha = beta = 1 stays exact beyond 2^53.
     let a = Tensor::from_vec(vec![1, 1], vec![(1i64 << 60) + 1]);
     let one = Tensor::from_vec(vec![1, 1], vec![1i64]);
-    let g = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false };
+    let g = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: false };
     assert_eq!(run1(g, &[&a, &one, &one]).as_slice::<i64>().unwrap(), [(1i64 << 60) + 2]);
 }
 

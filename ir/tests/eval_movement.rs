@@ -184,7 +184,7 @@ fn argmin_last_axis0() {
 #[test]
 fn pad_constant_value() {
     let ins = vec![data(&[3, 4], 2)];
-    let op = Op::Pad { mode: PadMode::Constant, pads: vec![1, 2, 0, 1], value: 1.5 };
+    let op = Op::Pad { mode: PadMode::Constant, pads: vec![1, 2, 0, 1], value: 1.5.into() };
     let want0: Want = (
         &[4, 7],
         DType::F32,
@@ -200,7 +200,7 @@ fn pad_constant_value() {
 #[test]
 fn pad_reflect() {
     let ins = vec![data(&[3, 4], 2)];
-    let op = Op::Pad { mode: PadMode::Reflect, pads: vec![2, 3, 1, 3], value: 0.0 };
+    let op = Op::Pad { mode: PadMode::Reflect, pads: vec![2, 3, 1, 3], value: 0.0.into() };
     let want0: Want = (
         &[6, 10],
         DType::F32,
@@ -218,7 +218,7 @@ fn pad_reflect() {
 #[test]
 fn pad_edge() {
     let ins = vec![data(&[3, 4], 2)];
-    let op = Op::Pad { mode: PadMode::Edge, pads: vec![1, 0, 2, 5], value: 0.0 };
+    let op = Op::Pad { mode: PadMode::Edge, pads: vec![1, 0, 2, 5], value: 0.0.into() };
     let want0: Want = (
         &[6, 9],
         DType::F32,
@@ -236,7 +236,7 @@ fn pad_edge() {
 #[test]
 fn pad_wrap() {
     let ins = vec![data(&[3, 4], 2)];
-    let op = Op::Pad { mode: PadMode::Wrap, pads: vec![2, 1, 1, 4], value: 0.0 };
+    let op = Op::Pad { mode: PadMode::Wrap, pads: vec![2, 1, 1, 4], value: 0.0.into() };
     let want0: Want = (
         &[6, 9],
         DType::F32,

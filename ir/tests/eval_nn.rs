@@ -332,7 +332,7 @@ fn avg_pool_3d() {
 #[test]
 fn lrn_size3() {
     let ins = vec![data(&[5, 5, 2, 2], 7)];
-    let op = Op::Lrn { size: 3, alpha: 0.001, beta: 0.75, bias: 1.0 };
+    let op = Op::Lrn { size: 3, alpha: 0.001.into(), beta: 0.75.into(), bias: 1.0.into() };
     let want0: Want = (
         &[5, 5, 2, 2],
         DType::F32,
@@ -446,7 +446,7 @@ fn lrn_size3() {
 #[test]
 fn lrn_size4_even() {
     let ins = vec![data(&[6, 6, 1, 2], 8)];
-    let op = Op::Lrn { size: 4, alpha: 0.5, beta: 0.6, bias: 2.0 };
+    let op = Op::Lrn { size: 4, alpha: 0.5.into(), beta: 0.6.into(), bias: 2.0.into() };
     let want0: Want = (
         &[6, 6, 1, 2],
         DType::F32,
@@ -538,7 +538,7 @@ fn batch_norm_inference() {
         data(&[3], 4),
         Tensor::from_vec(vec![3], vec![0.5f32, 1.0, 2.0]),
     ];
-    let op = Op::BatchNorm { epsilon: 1e-5 };
+    let op = Op::BatchNorm { epsilon: (1e-5).into() };
     let want0: Want = (
         &[2, 3, 2, 2],
         DType::F32,
@@ -658,7 +658,7 @@ fn log_softmax_axis2() {
 #[test]
 fn gemm_trans_both_alpha_beta() {
     let ins = vec![data(&[3, 2], 1), data(&[5, 3], 2), data(&[5], 3)];
-    let op = Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: true, trans_b: true };
+    let op = Op::Gemm { alpha: 0.5.into(), beta: 2.0.into(), trans_a: true, trans_b: true };
     let want0: Want = (
         &[2, 5],
         DType::F32,
@@ -671,7 +671,7 @@ fn gemm_trans_both_alpha_beta() {
 #[test]
 fn gemm_c_column() {
     let ins = vec![data(&[3, 4], 4), data(&[4, 2], 5), data(&[3, 1], 6)];
-    let op = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false };
+    let op = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: false };
     let want0: Want = (&[3, 2], DType::F32, &[-1.078125, -0.1875, 1.953125, -0.984375, -3.28125, -1.78125]);
     check(&op, &ins, &[want0], 0.0);
 }

@@ -13,8 +13,8 @@ use kiln_ir::*;
 
 /// Scales given to ONNX as an f32 tensor, widened exactly as the frontend stores them (tests
 /// named `*sizes*` gave sizes instead, so their scales are `out / in` in f64).
-fn given_scales(s: &[f32]) -> Vec<f64> {
-    s.iter().map(|&v| f64::from(v)).collect()
+fn given_scales(s: &[f32]) -> Vec<Ieee64> {
+    s.iter().map(|&v| Ieee64::new(f64::from(v))).collect()
 }
 
 /// u8 data: element `i` is `(i*37 + seed*11) % 23 * 11`.
@@ -33,9 +33,9 @@ fn resize_nearest_floor_half_pixel_up() {
         scales: given_scales(&[1.0, 1.0, 2.5, 1.5]),
         sizes: vec![1, 1, 7, 6],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 7, 6],
@@ -59,9 +59,9 @@ fn resize_nearest_floor_mode_asymmetric_down() {
         scales: given_scales(&[1.0, 1.0, 0.6, 0.75]),
         sizes: vec![1, 1, 3, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (&[1, 1, 3, 3], DType::F32, &[0.0, -1.125, 0.625, 1.25, 0.125, -1.0, 0.875, -0.25, -1.375]);
     check(&op, &ins, &[want0], 1e-05);
@@ -77,9 +77,9 @@ fn resize_nearest_ceil_align_corners() {
         scales: given_scales(&[1.0, 1.0, 1.7, 2.0]),
         sizes: vec![1, 2, 5, 6],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 2, 5, 6],
@@ -104,9 +104,9 @@ fn resize_nearest_prefer_ceil_pytorch() {
         scales: given_scales(&[1.0, 1.0, 1.5, 0.4]),
         sizes: vec![1, 1, 6, 2],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 2],
@@ -126,9 +126,9 @@ fn resize_nearest_exclude_outside_floor() {
         scales: given_scales(&[1.0, 1.0, 0.5, 0.75]),
         sizes: vec![1, 1, 2, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: true,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (&[1, 1, 2, 3], DType::F32, &[0.0, -1.125, 0.625, -0.375, 1.375, 0.25]);
     check(&op, &ins, &[want0], 1e-05);
@@ -144,9 +144,9 @@ fn resize_linear_half_pixel_up() {
         scales: given_scales(&[1.0, 1.0, 2.0, 1.5]),
         sizes: vec![1, 1, 6, 6],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 6],
@@ -203,9 +203,9 @@ fn resize_linear_align_corners() {
         scales: given_scales(&[1.0, 1.0, 1.5, 2.5]),
         sizes: vec![2, 1, 4, 7],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[2, 1, 4, 7],
@@ -282,9 +282,9 @@ fn resize_linear_asymmetric_down() {
         scales: given_scales(&[1.0, 1.0, 0.6, 0.5]),
         sizes: vec![1, 1, 3, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 3, 3],
@@ -314,9 +314,9 @@ fn resize_linear_pytorch_out1() {
         scales: given_scales(&[1.0, 1.0, 0.25, 1.2]),
         sizes: vec![1, 1, 1, 6],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 1, 6],
@@ -336,9 +336,9 @@ fn resize_linear_half_pixel_symmetric() {
         scales: given_scales(&[1.0, 1.0, 1.7, 0.7]),
         sizes: vec![1, 1, 6, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 3],
@@ -377,9 +377,9 @@ fn resize_linear_3d_all_axes() {
         scales: given_scales(&[1.5, 0.7, 1.25]),
         sizes: vec![3, 2, 5],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[3, 2, 5],
@@ -427,12 +427,12 @@ fn resize_linear_sizes_given() {
     let op = Op::Resize(ResizeAttrs {
         mode: ResizeMode::Linear,
         coord: CoordMode::HalfPixel,
-        scales: vec![1.0, 1.0, 2.0, 0.6],
+        scales: vec![1.0.into(), 1.0.into(), 2.0.into(), 0.6.into()],
         sizes: vec![1, 1, 6, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 3],
@@ -468,12 +468,12 @@ fn resize_linear_pytorch_sizes_3_to_1() {
     let op = Op::Resize(ResizeAttrs {
         mode: ResizeMode::Linear,
         coord: CoordMode::PytorchHalfPixel,
-        scales: vec![1.0, 1.0, 1.0 / 3.0, 0.75],
+        scales: vec![1.0.into(), 1.0.into(), (1.0 / 3.0).into(), 0.75.into()],
         sizes: vec![1, 1, 1, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (&[1, 1, 1, 3], DType::F32, &[-0.1875, -0.25, -0.3125]);
     check(&op, &ins, &[want0], 1e-05);
@@ -486,12 +486,12 @@ fn resize_nearest_ceil_sizes_5_to_7() {
     let op = Op::Resize(ResizeAttrs {
         mode: ResizeMode::Nearest(NearestMode::Ceil),
         coord: CoordMode::HalfPixel,
-        scales: vec![1.0, 1.0, 1.5, 1.4],
+        scales: vec![1.0.into(), 1.0.into(), 1.5.into(), 1.4.into()],
         sizes: vec![1, 1, 3, 7],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 3, 7],
@@ -514,9 +514,9 @@ fn resize_cubic_half_pixel() {
         scales: given_scales(&[1.0, 1.0, 1.5, 2.0]),
         sizes: vec![1, 1, 6, 8],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 8],
@@ -585,9 +585,9 @@ fn resize_cubic_a05_exclude_outside() {
         scales: given_scales(&[1.0, 1.0, 1.75, 0.8]),
         sizes: vec![1, 1, 7, 4],
         roi: vec![],
-        cubic_coeff_a: -0.5,
+        cubic_coeff_a: (-0.5).into(),
         exclude_outside: true,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 7, 4],
@@ -636,9 +636,9 @@ fn resize_cubic_asymmetric_down() {
         scales: given_scales(&[1.0, 1.0, 0.5, 0.6]),
         sizes: vec![1, 1, 3, 3],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 3, 3],
@@ -667,10 +667,10 @@ fn resize_tf_crop_linear_extrapolate() {
         coord: CoordMode::TfCropAndResize,
         scales: given_scales(&[1.0, 1.0, 1.5, 1.2]),
         sizes: vec![1, 1, 6, 6],
-        roi: vec![0.0, 0.0, -0.2, 0.3, 1.0, 1.0, 0.9, 1.4],
-        cubic_coeff_a: -0.75,
+        roi: vec![0.0.into(), 0.0.into(), (-0.2).into(), 0.3.into(), 1.0.into(), 1.0.into(), 0.9.into(), 1.4.into()],
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 10.0,
+        extrapolation_value: 10.0.into(),
     });
     let want0: Want = (
         &[1, 1, 6, 6],
@@ -726,10 +726,10 @@ fn resize_tf_crop_nearest() {
         coord: CoordMode::TfCropAndResize,
         scales: given_scales(&[1.0, 1.0, 0.75, 1.0]),
         sizes: vec![1, 1, 3, 5],
-        roi: vec![0.0, 0.0, 0.1, -0.5, 1.0, 1.0, 0.8, 0.9],
-        cubic_coeff_a: -0.75,
+        roi: vec![0.0.into(), 0.0.into(), 0.1.into(), (-0.5).into(), 1.0.into(), 1.0.into(), 0.8.into(), 0.9.into()],
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: -3.0,
+        extrapolation_value: (-3.0).into(),
     });
     let want0: Want = (
         &[1, 1, 3, 5],
@@ -749,9 +749,9 @@ fn resize_linear_u8_rounds() {
         scales: given_scales(&[1.0, 1.0, 2.0, 1.5]),
         sizes: vec![1, 1, 4, 4],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let want0: Want = (
         &[1, 1, 4, 4],

@@ -68,7 +68,7 @@ fn program_eval_matches_the_unfused_chain() {
     let sig = eval_op(&Op::Unary(UnaryOp::Sigmoid), &[&x]).unwrap().remove(0);
     let silu = eval_op(&Op::Binary(BinaryOp::Mul), &[&x, &sig]).unwrap().remove(0);
     let add = eval_op(&Op::Binary(BinaryOp::Add), &[&silu, &b]).unwrap().remove(0);
-    let want = eval_op(&Op::Unary(UnaryOp::Clip { min: -0.25, max: 0.5 }), &[&add]).unwrap().remove(0);
+    let want = eval_op(&Op::Unary(UnaryOp::Clip { min: (-0.25).into(), max: 0.5.into() }), &[&add]).unwrap().remove(0);
     assert_eq!(got, want);
     // A program whose result reads only a smaller argument still has the broadcast shape.
     let only_b = program("t0=relu(x1)");

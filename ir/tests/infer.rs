@@ -111,7 +111,7 @@ fn window_len_helper() -> usize {
 
 #[test]
 fn gemm_and_matmul() {
-    let g = Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: true, trans_b: false };
+    let g = Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: true, trans_b: false };
     assert_eq!(infer1(g.clone(), &[f(&[3, 2]), f(&[3, 5]), f(&[5])]).unwrap(), f(&[2, 5]));
     assert!(err(g.clone(), &[f(&[3, 2]), f(&[3, 5]), f(&[2, 1, 5])]).contains("operand c"));
     assert!(err(g, &[f(&[2, 3]), f(&[3, 5])]).contains("inner dims"));
@@ -151,9 +151,9 @@ fn movement_ops() {
     assert_eq!(g, f(&[2, 5, 6, 4]));
     assert!(err(Op::Gather { axis: 1 }, &[f(&[2, 3]), f(&[1])]).contains("indices"));
     assert_eq!(infer1(Op::Expand { shape: vec![3, 1] }, &[f(&[1, 4])]).unwrap(), f(&[3, 4]));
-    let p = Op::Pad { mode: PadMode::Constant, pads: vec![1, -2, 0, 3], value: 0.0 };
+    let p = Op::Pad { mode: PadMode::Constant, pads: vec![1, -2, 0, 3], value: 0.0.into() };
     assert_eq!(infer1(p, &[f(&[2, 5])]).unwrap(), f(&[3, 6]));
-    let p = Op::Pad { mode: PadMode::Constant, pads: vec![0, -6, 0, 0], value: 0.0 };
+    let p = Op::Pad { mode: PadMode::Constant, pads: vec![0, -6, 0, 0], value: 0.0.into() };
     assert!(err(p, &[f(&[2, 5])]).contains("`pads`"));
 }
 
@@ -166,6 +166,6 @@ fn huge_dims_do_not_panic() {
     assert!(err(Op::Conv(a), &[f(&[1, 1, 4]), f(&[1, 1, 1])]).contains("spatial axis 0"));
     let s = Op::Slice { starts: vec![0], steps: vec![i64::MAX], lens: vec![usize::MAX] };
     assert!(err(s, &[f(&[5])]).contains("axis 0"));
-    let p = Op::Pad { mode: PadMode::Edge, pads: vec![i64::MAX, i64::MAX], value: 0.0 };
+    let p = Op::Pad { mode: PadMode::Edge, pads: vec![i64::MAX, i64::MAX], value: 0.0.into() };
     assert!(err(p, &[f(&[5])]).contains("`pads`"));
 }

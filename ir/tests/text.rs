@@ -23,11 +23,11 @@ fn all_ops() -> Vec<Op> {
         Neg,
         Abs,
         Relu,
-        LeakyRelu { alpha: 0.01 },
-        HardSigmoid { alpha: 0.2, beta: 0.5 },
+        LeakyRelu { alpha: 0.01.into() },
+        HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() },
         HardSwish,
-        Clip { min: -1.5, max: 6.0 },
-        Elu { alpha: 1.0 },
+        Clip { min: (-1.5).into(), max: 6.0.into() },
+        Elu { alpha: 1.0.into() },
         Sigmoid,
         Tanh,
         Erf,
@@ -61,9 +61,9 @@ fn all_ops() -> Vec<Op> {
             pads: vec![1, 0, 1, 2],
             group: 4,
         }),
-        Op::Gemm { alpha: 0.5, beta: 2.0, trans_a: false, trans_b: true },
-        Op::BatchNorm { epsilon: 1e-5 },
-        Op::Lrn { size: 5, alpha: 1e-4, beta: 0.75, bias: 1.0 },
+        Op::Gemm { alpha: 0.5.into(), beta: 2.0.into(), trans_a: false, trans_b: true },
+        Op::BatchNorm { epsilon: (1e-5).into() },
+        Op::Lrn { size: 5, alpha: (1e-4).into(), beta: 0.75.into(), bias: 1.0.into() },
         Op::Softmax { axis: 1 },
         Op::LogSoftmax { axis: 0 },
         Op::ArgMax { axis: 1, keepdims: true, select_last_index: false },
@@ -91,7 +91,7 @@ fn all_ops() -> Vec<Op> {
         ops.push(Op::Pool(pool));
     }
     for mode in [PadMode::Constant, PadMode::Reflect, PadMode::Edge, PadMode::Wrap] {
-        ops.push(Op::Pad { mode, pads: vec![1, -1, 0, 2], value: 0.25 });
+        ops.push(Op::Pad { mode, pads: vec![1, -1, 0, 2], value: 0.25.into() });
     }
     let nearest = [NearestMode::RoundPreferFloor, NearestMode::RoundPreferCeil, NearestMode::Floor, NearestMode::Ceil];
     let modes = nearest.map(ResizeMode::Nearest).into_iter().chain([ResizeMode::Linear, ResizeMode::Cubic]);
@@ -99,16 +99,16 @@ fn all_ops() -> Vec<Op> {
         ops.push(Op::Resize(ResizeAttrs {
             mode,
             coord,
-            scales: vec![1.0, 1.0, 2.0, 1.5],
+            scales: vec![1.0.into(), 1.0.into(), 2.0.into(), 1.5.into()],
             sizes: vec![1, 3, 8, 6],
             roi: if coord == CoordMode::TfCropAndResize {
-                vec![0.0, 0.0, 0.1, 0.2, 1.0, 1.0, 0.9, 0.8]
+                vec![0.0.into(), 0.0.into(), 0.1.into(), 0.2.into(), 1.0.into(), 1.0.into(), 0.9.into(), 0.8.into()]
             } else {
                 vec![]
             },
-            cubic_coeff_a: -0.75,
+            cubic_coeff_a: (-0.75).into(),
             exclude_outside: mode == ResizeMode::Cubic,
-            extrapolation_value: 0.0,
+            extrapolation_value: 0.0.into(),
         }));
     }
     ops
@@ -120,8 +120,8 @@ fn fused_ops() -> Vec<Op> {
         steps: vec![
             Step::Unary(UnaryOp::Sigmoid, Operand::Arg(0)),
             Step::Binary(BinaryOp::Mul, Operand::Arg(0), Operand::Reg(0)),
-            Step::Unary(UnaryOp::Clip { min: -0.5, max: 6.0 }, Operand::Reg(1)),
-            Step::Unary(UnaryOp::LeakyRelu { alpha: 0.1 }, Operand::Reg(2)),
+            Step::Unary(UnaryOp::Clip { min: (-0.5).into(), max: 6.0.into() }, Operand::Reg(1)),
+            Step::Unary(UnaryOp::LeakyRelu { alpha: 0.1.into() }, Operand::Reg(2)),
         ],
     };
     let residual = Program {
@@ -140,7 +140,7 @@ fn fused_ops() -> Vec<Op> {
     vec![
         Op::Elementwise(silu.clone()),
         fused(Op::Conv(conv), 3, &residual),
-        fused(Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, 2, &silu),
+        fused(Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: true }, 2, &silu),
         fused(Op::MatMul, 2, &Program::default()),
     ]
 }
@@ -179,13 +179,14 @@ fn special_floats_round_trip_bit_exactly() {
     let weird =
         [f32::INFINITY, f32::NEG_INFINITY, -0.0, f32::from_bits(1), f32::MAX, f32::MIN_POSITIVE, 0.1, 1e-7, 3e38];
     let nan_payload = f32::from_bits(0x7fc0_1234);
-    let mut ops: Vec<Op> = weird.iter().map(|&w| Op::Unary(UnaryOp::Clip { min: -w, max: w })).collect();
-    ops.push(Op::Unary(UnaryOp::LeakyRelu { alpha: nan_payload }));
-    ops.push(Op::Unary(UnaryOp::Elu { alpha: f32::NAN }));
-    ops.push(Op::Unary(UnaryOp::Elu { alpha: -f32::NAN }));
+    let mut ops: Vec<Op> =
+        weird.iter().map(|&w| Op::Unary(UnaryOp::Clip { min: (-w).into(), max: w.into() })).collect();
+    ops.push(Op::Unary(UnaryOp::LeakyRelu { alpha: nan_payload.into() }));
+    ops.push(Op::Unary(UnaryOp::Elu { alpha: (f32::NAN).into() }));
+    ops.push(Op::Unary(UnaryOp::Elu { alpha: (-f32::NAN).into() }));
     for value in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::from_bits(0x7ff8_0000_0000_0042), -0.0, 1e-300, 0.1]
     {
-        ops.push(Op::Pad { mode: PadMode::Constant, pads: vec![0, 0], value });
+        ops.push(Op::Pad { mode: PadMode::Constant, pads: vec![0, 0], value: value.into() });
     }
     let parsed = assert_round_trip(&graph_of(&ops));
     let bits = |op: &Op| match op {
@@ -211,18 +212,18 @@ fn resize_scales_round_trip_bit_exactly() {
     let op = Op::Resize(ResizeAttrs {
         mode: ResizeMode::Linear,
         coord: CoordMode::HalfPixel,
-        scales: scales.clone(),
+        scales: scales.iter().map(|&s| Ieee64::new(s)).collect(),
         sizes: vec![1; 6],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     });
     let parsed = assert_round_trip(&graph_of(std::slice::from_ref(&op)));
     let Some((_, node)) = parsed.nodes.iter().next() else { panic!("no node parsed") };
     let Op::Resize(a) = &node.op else { panic!("expected Resize, got {:?}", node.op) };
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-    assert_eq!(bits(&a.scales), bits(&scales));
+    let bits: Vec<u64> = a.scales.iter().map(|x| x.to_bits()).collect();
+    assert_eq!(bits, scales.iter().map(|x| x.to_bits()).collect::<Vec<u64>>());
     let text = print_graph(&parsed, false);
     assert!(text.contains("scales=[0.3333333333333333,0.33333333333333337,0.6000000238418579,0.6,1e-300,"), "{text}");
 }
@@ -389,17 +390,17 @@ fn snapshot_resize() {
     let nearest = ResizeAttrs {
         mode: ResizeMode::Nearest(NearestMode::Floor),
         coord: CoordMode::Asymmetric,
-        scales: vec![1.0, 1.0, 2.0, 2.0],
+        scales: vec![1.0.into(), 1.0.into(), 2.0.into(), 2.0.into()],
         sizes: vec![1, 3, 8, 8],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     };
     let linear = ResizeAttrs {
         mode: ResizeMode::Linear,
         coord: CoordMode::HalfPixel,
-        scales: vec![1.0, 1.0, 0.75, 0.75],
+        scales: vec![1.0.into(), 1.0.into(), 0.75.into(), 0.75.into()],
         sizes: vec![1, 3, 6, 6],
         ..nearest.clone()
     };

@@ -197,7 +197,7 @@ graph(%0: f32[4] "x") -> (%1 "y") {
 }
 "#,
     );
-    let (out, report) = opt(&g, &[rule("bad-terms", bad_terms)]);
+    let (out, report) = opt(&g, &[rule("bad-terms", Visit::Ops(&[OpKind::Unary]), bad_terms)]);
     assert_eq!(print_graph(&out, true), print_graph(&g, true));
     assert_eq!(report.stop_reason, "Saturated");
 }
@@ -236,7 +236,7 @@ graph(%0: f32[2,3] "x") -> (%8 "y") {
 "#,
     );
     let mut rules = algebra::rules();
-    rules.push(rule("derive-copy", derive_copy));
+    rules.push(rule("derive-copy", Visit::Ops(&[OpKind::Binary]), derive_copy));
     let (out, report) = opt(&g, &rules);
     assert!(report.iterations >= 2, "{report:?}");
     assert_eq!(DERIVATIONS.load(Ordering::SeqCst), 1);

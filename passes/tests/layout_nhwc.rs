@@ -188,12 +188,12 @@ fn resize_through_reorder_permutes_scales_and_sizes() {
     let attrs = ResizeAttrs {
         mode: ResizeMode::Nearest(NearestMode::Floor),
         coord: CoordMode::Asymmetric,
-        scales: vec![1.0, 1.0, 2.0, 2.0],
+        scales: vec![1.0.into(), 1.0.into(), 2.0.into(), 2.0.into()],
         sizes: vec![1, 16, 12, 12],
         roi: vec![],
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     };
     let r = g.add_node1("resize", Op::Resize(attrs), vec![a], "r", f32t(&[1, 16, 12, 12]));
     let y = conv(&mut g, r, 8, 1, "c1");
@@ -266,7 +266,13 @@ fn every_rule_keeps_a_mobilenet_block_nhwc_end_to_end() {
     let stem = conv(&mut g, x, 16, 3, "stem");
     let relu6 = |g: &mut Graph, v: ValueId, name: &str| {
         let t = g.ty(v).clone();
-        g.add_node1(name, Op::Unary(UnaryOp::Clip { min: 0.0, max: 6.0 }), vec![v], format!("{name}.y"), t)
+        g.add_node1(
+            name,
+            Op::Unary(UnaryOp::Clip { min: 0.0.into(), max: 6.0.into() }),
+            vec![v],
+            format!("{name}.y"),
+            t,
+        )
     };
     let s = relu6(&mut g, stem, "r0");
     let e = conv(&mut g, s, 64, 1, "expand");

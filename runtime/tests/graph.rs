@@ -47,7 +47,12 @@ fn conv_net() -> Graph {
     let f = add(&mut g, "flatten", Op::Reshape { shape: vec![1, flat] }, vec![c2]);
     let w3 = g.add_const("w3", random(&mut r, &[10, flat]));
     let b3 = g.add_const("b3", random(&mut r, &[10]));
-    let fc = add(&mut g, "fc", Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: true }, vec![f, w3, b3]);
+    let fc = add(
+        &mut g,
+        "fc",
+        Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: true },
+        vec![f, w3, b3],
+    );
     let sm = add(&mut g, "softmax", Op::Softmax { axis: 1 }, vec![fc]);
     g.outputs = vec![sm, p1, sm];
     g

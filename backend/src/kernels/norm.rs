@@ -34,14 +34,14 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
             if spec.inputs.len() != 5 || spec.inputs[1..].iter().any(|t| t.numel() != c) {
                 return Err(spec.unsupported("batch_norm needs x, scale, bias, mean, var with C elements each"));
             }
-            batch_norm(cx, epsilon, n, c, plane);
+            batch_norm(cx, epsilon.into(), n, c, plane);
             Ok(())
         }
         Op::Lrn { size, alpha, beta, bias } => {
             if size == 0 {
                 return Err(spec.unsupported("attribute size=0"));
             }
-            lrn(cx, Lrn { size, alpha, beta, bias }, n, c, plane);
+            lrn(cx, Lrn { size, alpha: alpha.into(), beta: beta.into(), bias: bias.into() }, n, c, plane);
             Ok(())
         }
         _ => Err(spec.unsupported("not a normalisation")),

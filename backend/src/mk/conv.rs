@@ -117,7 +117,7 @@ pub fn plan(
     if base_inputs == 3 {
         let outer = outer_strides(&d, 0, 4 * d.mg() as i64);
         let strides = Strides { outer, rows: [0, 0], col: 4 };
-        task.epilogue.addend = Some((Operand { base: param(2), strides }, 1.0));
+        task.epilogue.addend = Some((Operand { base: param(2), strides }, 1.0.into()));
     }
     if let Some(p) = program {
         task.epilogue.program = Some(p.clone());
@@ -160,7 +160,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
         left: d.pads[1],
         bottom: d.pads[2],
         right: d.pads[3],
-        fill: 0.0,
+        fill: 0.0.into(),
     });
     let wp = if pad.is_some() { d.padded_w() } else { d.w } as i64;
     let a = match (pad, clip) {

@@ -19,7 +19,7 @@ use crate::kernel::KernelSpec;
 use kiln_ir::{DType, Op, Program};
 
 /// A node's machine-code kernel; see the module docs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MicroKernel {
     pub isa: MicroIsa,
     pub task: GemmTask,
@@ -54,10 +54,6 @@ impl MicroKernel {
                     && std::panic::catch_unwind(|| self.assemble(x86::CallConv::SystemV).is_ok()).unwrap_or(false)
             }
         }
-    }
-    /// Identity for kernel deduplication.
-    pub fn key(&self) -> String {
-        format!("{self:?}")
     }
 }
 
@@ -100,7 +96,7 @@ fn plan_any(spec: &KernelSpec, constant: &[bool], isa: MicroIsa) -> Option<Micro
     let (mut task, packing) = match base {
         Op::MatMul => matmul(spec, constant, base_inputs)?,
         Op::Gemm { alpha, beta, trans_a: false, trans_b } => {
-            gemm(spec, constant, base_inputs, *alpha, *beta, *trans_b)?
+            gemm(spec, constant, base_inputs, alpha.get(), beta.get(), *trans_b)?
         }
         _ => return None,
     };
@@ -251,14 +247,14 @@ fn gemm(
         (false, true) => return None,
     };
     let mut task = gemm_task(0, 1, spec.inputs.len(), m, n, k, source);
-    task.epilogue.alpha = alpha;
+    task.epilogue.alpha = alpha.into();
     if base_inputs == 3 && beta != 0.0 {
         let s = broadcast_strides(&spec.inputs[2].shape, &[m, n])?;
         if s[1] > 1 {
             return None;
         }
         let strides = Strides { outer: Vec::new(), rows: [0, 4 * s[0]], col: 4 * s[1] };
-        task.epilogue.addend = Some((Operand { base: param(2), strides }, beta));
+        task.epilogue.addend = Some((Operand { base: param(2), strides }, beta.into()));
     }
     let layout = if trans_b { WeightLayout::Nk } else { WeightLayout::Kn };
     Some((task, packed.then_some((1, layout, k, n, 1))))

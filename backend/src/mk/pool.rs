@@ -59,7 +59,7 @@ pub fn plan(spec: &KernelSpec, a: &PoolAttrs, isa: MicroIsa) -> Option<MicroKern
         n: c,
         c: param(1),
         c_rows: [f * (ow * c) as i64, c4],
-        epilogue: Epilogue { alpha, ..Epilogue::none() },
+        epilogue: Epilogue { alpha: alpha.into(), ..Epilogue::none() },
     };
     let tile = tile::choose(&task, &isa.register_file());
     Some(MicroKernel { isa, task, tile, packed: Vec::new(), scratch: 0, params })

@@ -22,7 +22,7 @@
 //! All offsets and strides are in bytes, all elements f32. The plan that builds a task
 //! (`super::plan`) checks that every displacement the generated code uses fits in 32 bits.
 
-use kiln_ir::Program;
+use kiln_ir::{Ieee32, Program};
 
 /// A pointer the kernel starts from: kernel parameter `param` plus `offset` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,7 +128,7 @@ pub struct Outer {
 /// A zero-padded copy of one image into the kernel's scratch, made once per outer iteration
 /// before its rows are computed: `src` is `[h][w][c]` floats (dense), the copy is
 /// `[top + h + bottom][left + w + right][c]`. The task's A then reads the copy.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PadCopy {
     pub src: Base,
     /// Byte stride of `src` per outer loop.
@@ -141,7 +141,7 @@ pub struct PadCopy {
     pub bottom: usize,
     pub right: usize,
     /// The value of the padding: 0 for convolutions, the lowest finite f32 for max pooling.
-    pub fill: f32,
+    pub fill: Ieee32,
 }
 
 impl PadCopy {
@@ -176,11 +176,11 @@ impl Clip {
 
 /// The epilogue applied to each accumulated element before its store:
 /// `program(alpha * acc + beta * addend, extras...)`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Epilogue {
-    pub alpha: f32,
+    pub alpha: Ieee32,
     /// A conv bias or a Gemm C, with its beta.
-    pub addend: Option<(Operand, f32)>,
+    pub addend: Option<(Operand, Ieee32)>,
     /// A fused elementwise program; `x0` is the value so far, `x{k}` is `extras[k - 1]`.
     pub program: Option<Program>,
     pub extras: Vec<Operand>,
@@ -188,7 +188,7 @@ pub struct Epilogue {
 
 impl Epilogue {
     pub fn none() -> Epilogue {
-        Epilogue { alpha: 1.0, addend: None, program: None, extras: Vec::new() }
+        Epilogue { alpha: Ieee32::new(1.0), addend: None, program: None, extras: Vec::new() }
     }
     /// The operands the epilogue reads, addend first.
     pub fn operands(&self) -> impl Iterator<Item = &Operand> {
@@ -197,7 +197,7 @@ impl Epilogue {
 }
 
 /// The whole kernel (see the module docs).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GemmTask {
     pub outer: Vec<Outer>,
     pub pad: Option<PadCopy>,

@@ -48,7 +48,7 @@ pub fn plan_input(
         left: pads[1],
         bottom,
         right,
-        fill: 0.0,
+        fill: 0.0.into(),
     };
     let params = spec.inputs.len() + spec.outputs.len();
     let stage = Base { param: params, offset: (pad.bytes().div_ceil(64) * 64) as i64 };
@@ -100,7 +100,7 @@ pub fn plan_output(
     let mut epilogue = Epilogue::none();
     if base_inputs == 2 {
         let strides = Strides { outer: vec![0], rows: [0, 0], col: 4 };
-        epilogue.addend = Some((Operand { base: param(1), strides }, 1.0));
+        epilogue.addend = Some((Operand { base: param(1), strides }, 1.0.into()));
     }
     if let Some(p) = program {
         epilogue.program = Some(p.clone());

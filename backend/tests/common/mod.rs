@@ -340,5 +340,5 @@ pub fn compile_for_aarch64(op: &Op, types: &[TensorType]) -> Result<usize, Strin
         let mut ctrl = cranelift_codegen::control::ControlPlane::default();
         ctx.compile(&*isa, &mut ctrl).map(|c| c.code_buffer().len()).map_err(|e| format!("{:?}", e.inner))
     }));
-    compiled.map_err(|_| format!("{}: cranelift panicked on aarch64", spec.key()))?
+    compiled.map_err(|_| format!("{} ({}): cranelift panicked on aarch64", spec.node, spec.op.name()))?
 }

@@ -22,7 +22,7 @@ pub fn celu(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let a = scalar(imp, ctx, "alpha", dt, alpha as f64);
     let zero = scalar(imp, ctx, "zero", dt, 0.0);
     let scaled = bin(imp, ctx, BinaryOp::Div, x, a, ctx.tmp("scaled"))?;
-    let elu = un(imp, ctx, UnaryOp::Elu { alpha: 1.0 }, scaled, ctx.tmp("elu"))?;
+    let elu = un(imp, ctx, UnaryOp::Elu { alpha: 1.0.into() }, scaled, ctx.tmp("elu"))?;
     let neg = bin(imp, ctx, Mul, elu, a, ctx.tmp("negative_part"))?;
     let positive = bin(imp, ctx, Greater, x, zero, ctx.tmp("positive"))?;
     Ok(vec![select(imp, ctx, positive, x, neg, ctx.out(0))?])

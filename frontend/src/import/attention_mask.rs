@@ -97,7 +97,7 @@ fn mask(imp: &mut Importer, ctx: &NodeCtx, s: &MaskShape) -> Result<Option<Value
     }
     let mut pads = vec![0i64; 2 * rank];
     pads[2 * rank - 1] = (s.kv_len - len) as i64;
-    let op = Op::Pad { mode: PadMode::Constant, pads, value: f64::NEG_INFINITY };
+    let op = Op::Pad { mode: PadMode::Constant, pads, value: f64::NEG_INFINITY.into() };
     imp.emit1(ctx, op, vec![m], ctx.tmp("mask_padded")).map(Some)
 }
 

@@ -28,7 +28,7 @@ pub fn batch_norm_training(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<Valu
     let momentum = f64::from(ctx.float_or("momentum", 0.9)?);
     let axes: Vec<usize> = std::iter::once(0).chain(2..rank).collect();
     let (current_mean, current_var) = batch_statistics(imp, ctx, x, &axes)?;
-    let op = Op::BatchNorm { epsilon: ctx.float_or("epsilon", 1e-5)? };
+    let op = Op::BatchNorm { epsilon: ctx.float_or("epsilon", 1e-5)?.into() };
     let y = imp.emit1(ctx, op, vec![x, ins[1], ins[2], current_mean, current_var], ctx.out(0))?;
     let running_mean = blend(imp, ctx, mean, current_mean, momentum, 1)?;
     let running_var = blend(imp, ctx, var, current_var, momentum, 2)?;

@@ -64,7 +64,12 @@ fn rank3(imp: &Importer, ctx: &NodeCtx, i: usize, v: ValueId) -> Result<[usize; 
 fn padded_input(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, state_shape: [usize; 3]) -> Result<ValueId> {
     let Some(past) = imp.opt_input(ctx, PAST_STATE)? else {
         let pads = vec![0, 0, state_shape[2] as i64, 0, 0, 0];
-        return imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0 }, vec![x], ctx.tmp("padded"));
+        return imp.emit1(
+            ctx,
+            Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() },
+            vec![x],
+            ctx.tmp("padded"),
+        );
     };
     let shape = imp.shape(past);
     if shape != state_shape {

@@ -121,7 +121,7 @@ fn insert_zeros(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, strides: &[usize]
     for (i, &s) in strides.iter().enumerate() {
         pads[rank + 3 + 2 * i] = s as i64 - 1;
     }
-    let op = Op::Pad { mode: PadMode::Constant, pads, value: 0.0 };
+    let op = Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() };
     let filled = imp.emit1(ctx, op, vec![spread], ctx.tmp("zero_filled"))?;
     let merged: Vec<usize> = xs[..2].iter().copied().chain(xs[2..].iter().zip(strides).map(|(&d, &s)| d * s)).collect();
     imp.reshape(ctx, filled, merged, ctx.tmp("dilated"))
@@ -140,7 +140,7 @@ fn border(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, g: &Geometry) -> Result
     if pads.iter().all(|&p| p == 0) {
         return Ok(x);
     }
-    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0 }, vec![x], ctx.tmp("bordered"))
+    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() }, vec![x], ctx.tmp("bordered"))
 }
 
 /// `[C, M/g, k..]` -> `[M, C/g, k..]` (per group, input and output channels swapped), flipped

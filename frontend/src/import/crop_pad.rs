@@ -22,7 +22,7 @@ pub fn center_crop_pad(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>
         pads[a] = sign * begin;
         pads[rank + a] = sign * end;
     }
-    Ok(vec![imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0 }, vec![x], ctx.out(0))?])
+    Ok(vec![imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() }, vec![x], ctx.out(0))?])
 }
 
 /// The constant `shape` input: one non-negative length per axis in `axes`.

@@ -58,7 +58,7 @@ impl Scan {
             if self.reverse { (self.rank + self.axis, self.axis) } else { (self.axis, self.rank + self.axis) };
         pads[grow] = s;
         pads[crop] = -s;
-        imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: self.identity }, vec![v], name)
+        imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: self.identity.into() }, vec![v], name)
     }
 }
 

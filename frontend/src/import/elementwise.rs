@@ -16,9 +16,11 @@ pub fn unary(imp: &mut Importer, ctx: &NodeCtx, u: UnaryOp) -> Result<Vec<ValueI
 /// LeakyRelu, HardSigmoid and Elu, whose parameters are attributes with ONNX defaults.
 pub fn unary_with_attrs(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let u = match ctx.op() {
-        "LeakyRelu" => UnaryOp::LeakyRelu { alpha: ctx.float_or("alpha", 0.01)? },
-        "HardSigmoid" => UnaryOp::HardSigmoid { alpha: ctx.float_or("alpha", 0.2)?, beta: ctx.float_or("beta", 0.5)? },
-        _ => UnaryOp::Elu { alpha: ctx.float_or("alpha", 1.0)? },
+        "LeakyRelu" => UnaryOp::LeakyRelu { alpha: ctx.float_or("alpha", 0.01)?.into() },
+        "HardSigmoid" => {
+            UnaryOp::HardSigmoid { alpha: ctx.float_or("alpha", 0.2)?.into(), beta: ctx.float_or("beta", 0.5)?.into() }
+        }
+        _ => UnaryOp::Elu { alpha: ctx.float_or("alpha", 1.0)?.into() },
     };
     unary(imp, ctx, u)
 }
@@ -28,7 +30,7 @@ pub fn selu(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let x = imp.input(ctx, 0)?;
     let alpha = ctx.float_or("alpha", 1.673_263_2)?;
     let gamma = ctx.float_or("gamma", 1.050_701)?;
-    let elu = imp.emit1(ctx, Op::Unary(UnaryOp::Elu { alpha }), vec![x], ctx.tmp("elu"))?;
+    let elu = imp.emit1(ctx, Op::Unary(UnaryOp::Elu { alpha: alpha.into() }), vec![x], ctx.tmp("elu"))?;
     let g = imp.constant(ctx.tmp("gamma"), Tensor::from_f64(imp.ty(x).dtype, vec![], &[gamma as f64]));
     Ok(vec![imp.emit1(ctx, Op::Binary(BinaryOp::Mul), vec![elu, g], ctx.out(0))?])
 }
@@ -109,7 +111,12 @@ pub fn clip(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let dtype = imp.ty(x).dtype;
     if ctx.opset < 11 {
         let (min, max) = (ctx.float_or("min", f32::NEG_INFINITY)?, ctx.float_or("max", f32::INFINITY)?);
-        return Ok(vec![imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min, max }), vec![x], ctx.out(0))?]);
+        return Ok(vec![imp.emit1(
+            ctx,
+            Op::Unary(UnaryOp::Clip { min: min.into(), max: max.into() }),
+            vec![x],
+            ctx.out(0),
+        )?]);
     }
     let (lo, hi) = (imp.opt_input(ctx, 1)?, imp.opt_input(ctx, 2)?);
     let lo_c = lo.and_then(|v| imp.graph.const_of(v).cloned());
@@ -123,7 +130,10 @@ pub fn clip(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
                 Some(t) => Err(ctx.input_err(i, format!("must be a scalar, has shape {:?}", t.shape()))),
             }
         };
-        let u = UnaryOp::Clip { min: bound(lo_c, 1, f32::NEG_INFINITY)?, max: bound(hi_c, 2, f32::INFINITY)? };
+        let u = UnaryOp::Clip {
+            min: bound(lo_c, 1, f32::NEG_INFINITY)?.into(),
+            max: bound(hi_c, 2, f32::INFINITY)?.into(),
+        };
         return Ok(vec![imp.emit1(ctx, Op::Unary(u), vec![x], ctx.out(0))?]);
     }
     // Integer clip or bounds computed at run time: max(x, min) then min(., max).

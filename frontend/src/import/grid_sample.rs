@@ -120,7 +120,8 @@ fn axis_taps(imp: &mut Importer, ctx: &NodeCtx, spec: &Spec, n: ValueId, len: us
         Padding::Zeros => x,
         Padding::Border => {
             let inside = within(imp, ctx, x, lo, hi)?;
-            let clamped = un(imp, ctx, UnaryOp::Clip { min: 0.0, max: len as f32 - 1.0 }, x, ctx.tmp("clamped"))?;
+            let clamped =
+                un(imp, ctx, UnaryOp::Clip { min: 0.0.into(), max: (len as f32 - 1.0).into() }, x, ctx.tmp("clamped"))?;
             super::build::select(imp, ctx, inside, x, clamped, ctx.tmp("bordered"))?
         }
         Padding::Reflection => reflect(imp, ctx, x, lo, hi)?,

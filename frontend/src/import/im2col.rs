@@ -105,7 +105,7 @@ pub fn integer_conv(
     let flat = imp.reshape(ctx, x, vec![n, c, p], ctx.tmp("x_flat"))?;
     let pads = vec![0, 0, 0, 0, 0, 1];
     let padded =
-        imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0 }, vec![flat], ctx.tmp("x_zero"))?;
+        imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() }, vec![flat], ctx.tmp("x_zero"))?;
     let table = imp.constant(ctx.tmp("im2col_table"), Tensor::from_vec(vec![kvol, positions], table));
     let cols = imp.emit1(ctx, Op::Gather { axis: 2 }, vec![padded, table], ctx.tmp("columns"))?;
     let cg_k = (c / g.group) * kvol;

@@ -90,7 +90,8 @@ pub fn qlinear_conv(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         let zf = imp.emit1(ctx, Op::Cast { to: DType::F64 }, vec![z], ctx.tmp("y_zero_point_f64"))?;
         y = imp.emit1(ctx, Op::Binary(BinaryOp::Add), vec![y, zf], ctx.tmp("shifted"))?;
     }
-    let clipped = imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min: lo, max: hi }), vec![y], ctx.tmp("clipped"))?;
+    let clipped =
+        imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min: lo.into(), max: hi.into() }), vec![y], ctx.tmp("clipped"))?;
     let rounded = imp.emit1(ctx, Op::Unary(UnaryOp::Round), vec![clipped], ctx.tmp("rounded"))?;
     Ok(vec![imp.emit1(ctx, Op::Cast { to: out_dtype }, vec![rounded], ctx.out(0))?])
 }

@@ -82,8 +82,8 @@ pub fn conv(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
 
 pub fn gemm(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let op = Op::Gemm {
-        alpha: ctx.float_or("alpha", 1.0)?,
-        beta: ctx.float_or("beta", 1.0)?,
+        alpha: ctx.float_or("alpha", 1.0)?.into(),
+        beta: ctx.float_or("beta", 1.0)?.into(),
         trans_a: ctx.bool_or("transA", false)?,
         trans_b: ctx.bool_or("transB", false)?,
     };
@@ -129,7 +129,7 @@ pub fn batch_norm(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
         return super::batch_norm_training::batch_norm_training(imp, ctx);
     }
     let ins = (0..5).map(|i| imp.input(ctx, i)).collect::<Result<Vec<_>>>()?;
-    let op = Op::BatchNorm { epsilon: ctx.float_or("epsilon", 1e-5)? };
+    let op = Op::BatchNorm { epsilon: ctx.float_or("epsilon", 1e-5)?.into() };
     Ok(vec![imp.emit1(ctx, op, ins, ctx.out(0))?])
 }
 
@@ -212,9 +212,9 @@ pub fn lrn(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let size = usize::try_from(size).ok().filter(|&s| s > 0).ok_or_else(|| ctx.attr_err("size", "must be positive"))?;
     let op = Op::Lrn {
         size,
-        alpha: ctx.float_or("alpha", 1e-4)?,
-        beta: ctx.float_or("beta", 0.75)?,
-        bias: ctx.float_or("bias", 1.0)?,
+        alpha: ctx.float_or("alpha", 1e-4)?.into(),
+        beta: ctx.float_or("beta", 0.75)?.into(),
+        bias: ctx.float_or("bias", 1.0)?.into(),
     };
     Ok(vec![imp.emit1(ctx, op, vec![x], ctx.out(0))?])
 }

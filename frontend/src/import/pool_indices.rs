@@ -130,7 +130,7 @@ fn pad_input(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, geo: &Geometry) -> R
     }
     let as_i64 = |v: &[usize]| -> Vec<i64> { [0, 0].into_iter().chain(v.iter().map(|&p| p as i64)).collect() };
     let pads = [as_i64(&geo.begin), as_i64(&geo.end)].concat();
-    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0 }, vec![x], ctx.tmp("indices_padded"))
+    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() }, vec![x], ctx.tmp("indices_padded"))
 }
 
 /// `[1, 1, padded..]` int64: each input position's spatial index (row- or column-major), -1

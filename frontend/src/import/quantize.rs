@@ -192,7 +192,7 @@ fn saturate(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, to: DType, name: &str
         }
     };
     let x = if round { imp.emit1(ctx, Op::Unary(UnaryOp::Round), vec![x], ctx.tmp("round"))? } else { x };
-    imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min, max }), vec![x], ctx.tmp(name))
+    imp.emit1(ctx, Op::Unary(UnaryOp::Clip { min: min.into(), max: max.into() }), vec![x], ctx.tmp(name))
 }
 
 /// `p` (a scale or zero point) shaped to broadcast against `shape`: a scalar as is; a 1-D

@@ -93,7 +93,7 @@ impl Recurrent {
     /// `act(clip(x))`: a gate activation.
     pub fn gate(&self, imp: &mut Importer, ctx: &NodeCtx, act: Act, x: ValueId, name: String) -> Result<ValueId> {
         let x = match self.clip {
-            Some(c) => un(imp, ctx, UnaryOp::Clip { min: -c, max: c }, x, format!("{name}_clipped"))?,
+            Some(c) => un(imp, ctx, UnaryOp::Clip { min: (-c).into(), max: c.into() }, x, format!("{name}_clipped"))?,
             None => x,
         };
         apply(imp, ctx, act, x, self.dtype, name)
@@ -191,11 +191,12 @@ fn act(
         "sigmoid" => Act::Unary(UnaryOp::Sigmoid),
         "softsign" => Act::Unary(UnaryOp::Softsign),
         "softplus" => Act::Unary(UnaryOp::Softplus),
-        "leakyrelu" => Act::Unary(UnaryOp::LeakyRelu { alpha: alphas.next().unwrap_or(0.01) }),
-        "elu" => Act::Unary(UnaryOp::Elu { alpha: alphas.next().unwrap_or(1.0) }),
-        "hardsigmoid" => {
-            Act::Unary(UnaryOp::HardSigmoid { alpha: alphas.next().unwrap_or(0.2), beta: betas.next().unwrap_or(0.5) })
-        }
+        "leakyrelu" => Act::Unary(UnaryOp::LeakyRelu { alpha: alphas.next().unwrap_or(0.01).into() }),
+        "elu" => Act::Unary(UnaryOp::Elu { alpha: alphas.next().unwrap_or(1.0).into() }),
+        "hardsigmoid" => Act::Unary(UnaryOp::HardSigmoid {
+            alpha: alphas.next().unwrap_or(0.2).into(),
+            beta: betas.next().unwrap_or(0.5).into(),
+        }),
         "thresholdedrelu" => Act::ThresholdedRelu { alpha: alphas.next().unwrap_or(1.0) },
         "affine" => {
             Act::Affine { alpha: required(alphas, "activation_alpha")?, beta: required(betas, "activation_beta")? }

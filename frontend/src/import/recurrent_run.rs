@@ -101,7 +101,7 @@ fn projection(imp: &mut Importer, ctx: &NodeCtx, rec: &Recurrent, cell: &dyn Cel
             let pads = vec![0, 0, 0, (gh - folded) as i64];
             rb = imp.emit1(
                 ctx,
-                Op::Pad { mode: PadMode::Constant, pads, value: 0.0 },
+                Op::Pad { mode: PadMode::Constant, pads, value: 0.0.into() },
                 vec![rb],
                 ctx.tmp("r_bias_padded"),
             )?;

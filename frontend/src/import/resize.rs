@@ -8,7 +8,7 @@
 use super::ctx::NodeCtx;
 use super::Importer;
 use crate::error::Result;
-use kiln_ir::{CoordMode, NearestMode, Op, ResizeAttrs, ResizeMode, Tensor, ValueId};
+use kiln_ir::{CoordMode, Ieee32, Ieee64, NearestMode, Op, ResizeAttrs, ResizeMode, Tensor, ValueId};
 use std::sync::Arc;
 
 fn mode(ctx: &NodeCtx, nearest: NearestMode) -> Result<ResizeMode> {
@@ -53,12 +53,12 @@ fn legacy_attrs(ctx: &NodeCtx, input: &[usize], scales: Vec<f64>) -> Result<Resi
     Ok(ResizeAttrs {
         mode: mode(ctx, NearestMode::Floor)?,
         coord: CoordMode::Asymmetric,
-        scales,
+        scales: scales.into_iter().map(Ieee64::new).collect(),
         sizes,
         roi: Vec::new(),
-        cubic_coeff_a: -0.75,
+        cubic_coeff_a: (-0.75).into(),
         exclude_outside: false,
-        extrapolation_value: 0.0,
+        extrapolation_value: 0.0.into(),
     })
 }
 
@@ -130,12 +130,12 @@ pub fn resize(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     let attrs = ResizeAttrs {
         mode: mode(ctx, nearest_mode(ctx)?)?,
         coord,
-        scales,
+        scales: scales.into_iter().map(Ieee64::new).collect(),
         sizes,
-        roi,
-        cubic_coeff_a: ctx.float_or("cubic_coeff_a", -0.75)?,
+        roi: roi.into_iter().map(Ieee32::new).collect(),
+        cubic_coeff_a: ctx.float_or("cubic_coeff_a", -0.75)?.into(),
         exclude_outside: ctx.bool_or("exclude_outside", false)?,
-        extrapolation_value: ctx.float_or("extrapolation_value", 0.0)?,
+        extrapolation_value: ctx.float_or("extrapolation_value", 0.0)?.into(),
     };
     if antialias {
         return super::resize_antialias::import(imp, ctx, x, attrs, &axes);

@@ -121,7 +121,7 @@ pub fn import(
 ) -> Result<Vec<ValueId>> {
     let filter = match attrs.mode {
         ResizeMode::Linear => Filter::Linear,
-        ResizeMode::Cubic => Filter::Cubic(attrs.cubic_coeff_a as f64),
+        ResizeMode::Cubic => Filter::Cubic(attrs.cubic_coeff_a.get() as f64),
         ResizeMode::Nearest(_) => {
             return Err(ctx.attr_err("antialias", "is only defined for the linear and cubic modes"))
         }
@@ -131,7 +131,7 @@ pub fn import(
     }
     let input = imp.shape(x);
     let resized: Vec<usize> = order.iter().copied().filter(|&ax| !is_identity(&attrs, ax, input[ax])).collect();
-    if !resized.iter().any(|&ax| attrs.scales[ax] < 1.0) {
+    if !resized.iter().any(|&ax| attrs.scales[ax] < 1.0.into()) {
         return Ok(vec![imp.emit1(ctx, Op::Resize(attrs), vec![x], ctx.out(0))?]);
     }
     let dtype = imp.ty(x).dtype;
@@ -154,9 +154,9 @@ pub fn import(
 fn is_identity(a: &ResizeAttrs, ax: usize, input: usize) -> bool {
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-9 * p.abs().max(q.abs());
     let r = a.sizes.len();
-    let roi_trivial =
-        a.coord != CoordMode::TfCropAndResize || (close(a.roi[ax] as f64, 0.0) && close(a.roi[r + ax] as f64, 1.0));
-    close(a.scales[ax], 1.0) && a.sizes[ax] == input && roi_trivial
+    let roi_trivial = a.coord != CoordMode::TfCropAndResize
+        || (close(a.roi[ax].get() as f64, 0.0) && close(a.roi[r + ax].get() as f64, 1.0));
+    close(a.scales[ax].into(), 1.0) && a.sizes[ax] == input && roi_trivial
 }
 
 /// The type the filter computes in: f32/f64 as given, integers in f64.
@@ -213,15 +213,15 @@ fn axis_taps(ctx: &NodeCtx, a: &ResizeAttrs, filter: Filter, ax: usize, input: u
         return Err(ctx.input_err(0, format!("axis {ax} is empty but resizes to {out}")));
     }
     // An empty output reads nothing (and its scale may be 0, which has no filter width).
-    let (start, n) = if out == 0 { (0, 2) } else { tap_window(ctx, filter, scale, ax)? };
+    let (start, n) = if out == 0 { (0, 2) } else { tap_window(ctx, filter, scale.into(), ax)? };
     check_table(ctx, "antialias tap table", out.checked_mul(n))?;
     let r = a.sizes.len();
-    let roi = if a.coord == CoordMode::TfCropAndResize { (a.roi[ax], a.roi[r + ax]) } else { (0.0, 1.0) };
+    let roi = if a.coord == CoordMode::TfCropAndResize { (a.roi[ax].get(), a.roi[r + ax].get()) } else { (0.0, 1.0) };
     let mut taps = AxisTaps::with_capacity(n, out);
     for o in 0..out {
-        let (x, extrapolated) = source_coord(a.coord, o, scale, input, out, roi);
+        let (x, extrapolated) = source_coord(a.coord, o, scale.into(), input, out, roi);
         if extrapolated {
-            taps.push_fill(a.extrapolation_value as f64);
+            taps.push_fill(a.extrapolation_value.get() as f64);
             continue;
         }
         if !x.is_finite() || x.abs() > MAX_COORD {
@@ -229,7 +229,7 @@ fn axis_taps(ctx: &NodeCtx, a: &ResizeAttrs, filter: Filter, ax: usize, input: u
             return Err(ctx.attr_err(attr, format!("axis {ax}: source coordinate {x} of output {o} is out of range")));
         }
         let first = first_index(x, n);
-        let mut w = window_weights(filter, ratio(x), scale, start, n);
+        let mut w = window_weights(filter, ratio(x), scale.into(), start, n);
         if a.exclude_outside {
             exclude_outside(&mut w, first, input);
         }

@@ -175,7 +175,7 @@ fn bilinear_taps(imp: &mut Importer, ctx: &NodeCtx, pos: ValueId, len: usize) ->
     let outside = imp.reshape(ctx, outside, shape, ctx.tmp("outside_column"))?;
     let weights = select(imp, ctx, outside, zero, weights, ctx.tmp("weights_inside"))?;
     let taps = select(imp, ctx, outside, zero, taps, ctx.tmp("taps_inside"))?;
-    let clip = UnaryOp::Clip { min: 0.0, max: len.saturating_sub(1) as f32 };
+    let clip = UnaryOp::Clip { min: 0.0.into(), max: (len.saturating_sub(1) as f32).into() };
     let taps = un(imp, ctx, clip, taps, ctx.tmp("taps_clamped"))?;
     Ok((cast(imp, ctx, taps, DType::I64, ctx.tmp("tap_index"))?, weights))
 }

@@ -49,7 +49,7 @@ pub fn reflect(imp: &mut Importer, ctx: &NodeCtx, v: ValueId, lo: f64, hi: f64) 
     let c = |imp: &mut Importer, s: &str, x: f64| scalar(imp, ctx, s, dtype, x);
     let range = hi - lo;
     if range <= 0.0 {
-        let clip = UnaryOp::Clip { min: lo as f32, max: lo as f32 };
+        let clip = UnaryOp::Clip { min: (lo as f32).into(), max: (lo as f32).into() };
         return un(imp, ctx, clip, v, ctx.tmp("reflected"));
     }
     let (lo_c, hi_c, range_c) = (c(imp, "lo", lo), c(imp, "hi", hi), c(imp, "range", range));
@@ -79,7 +79,7 @@ pub fn reflect(imp: &mut Importer, ctx: &NodeCtx, v: ValueId, lo: f64, hi: f64) 
 
 /// Integer-valued float positions -> i64 indices clamped into `[0, len)`.
 pub fn clamped_index(imp: &mut Importer, ctx: &NodeCtx, pos: ValueId, len: usize) -> Result<ValueId> {
-    let clip = UnaryOp::Clip { min: 0.0, max: len.saturating_sub(1) as f32 };
+    let clip = UnaryOp::Clip { min: 0.0.into(), max: (len.saturating_sub(1) as f32).into() };
     let clipped = un(imp, ctx, clip, pos, ctx.tmp("clipped"))?;
     cast(imp, ctx, clipped, DType::I64, ctx.tmp("index"))
 }

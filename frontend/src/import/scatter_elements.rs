@@ -118,5 +118,5 @@ fn pad_to(imp: &mut Importer, ctx: &NodeCtx, x: ValueId, shape: &[usize], value:
     }
     let pads: Vec<i64> =
         vec![0; xs.len()].into_iter().chain(shape.iter().zip(&xs).map(|(d, s)| (d - s) as i64)).collect();
-    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value }, vec![x], ctx.tmp(name))
+    imp.emit1(ctx, Op::Pad { mode: PadMode::Constant, pads, value: value.into() }, vec![x], ctx.tmp(name))
 }

@@ -161,5 +161,5 @@ pub fn pad(imp: &mut Importer, ctx: &NodeCtx) -> Result<Vec<ValueId>> {
     if pads.len() != 2 * rank {
         return Err(ctx.input_err(1, format!("has {} entries, expected {} for rank {rank}", pads.len(), 2 * rank)));
     }
-    Ok(vec![imp.emit1(ctx, Op::Pad { mode, pads, value }, vec![x], ctx.out(0))?])
+    Ok(vec![imp.emit1(ctx, Op::Pad { mode, pads, value: value.into() }, vec![x], ctx.out(0))?])
 }

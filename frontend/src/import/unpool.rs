@@ -82,6 +82,6 @@ fn pad_to_output(imp: &mut Importer, ctx: &NodeCtx, y: ValueId, inferred: &[usiz
         return Err(ctx.input_err(2, format!("output_shape {out:?} must be at least {inferred:?}")));
     }
     let pads: Vec<i64> = [vec![0; out.len()], out.iter().zip(inferred).map(|(&o, &i)| o - i as i64).collect()].concat();
-    let op = Op::Pad { mode: kiln_ir::PadMode::Constant, pads, value: 0.0 };
+    let op = Op::Pad { mode: kiln_ir::PadMode::Constant, pads, value: 0.0.into() };
     Ok(vec![imp.emit1(ctx, op, vec![y], ctx.out(0))?])
 }

@@ -7,7 +7,7 @@
 
 use super::num::{slice_of, tensor_of, unsupported, CastElem, Float, Num};
 use crate::dtype::DType;
-use crate::op::{BinaryOp, UnaryOp};
+use crate::op::{BinaryOp, Ieee32, UnaryOp};
 use crate::tensor::{strides_of, Element, Tensor};
 
 /// For every element of `out_shape` (row-major), the flat index of the element of a tensor of
@@ -60,7 +60,7 @@ fn unary_int<T: Num>(u: UnaryOp, x: &Tensor) -> Result<Tensor, String> {
         UnaryOp::Sign => Box::new(|a: T| a.sign()),
         UnaryOp::Relu => Box::new(|a: T| a.max_nan(T::zero())),
         UnaryOp::Clip { min, max } => {
-            let (lo, hi) = (T::from_f32_attr(min), T::from_f32_attr(max));
+            let (lo, hi) = (T::from_f32_attr(min.get()), T::from_f32_attr(max.get()));
             Box::new(move |a: T| a.max_nan(lo).min_nan(hi))
         }
         _ => return Err(unsupported(u.name(), x.dtype())),
@@ -70,7 +70,7 @@ fn unary_int<T: Num>(u: UnaryOp, x: &Tensor) -> Result<Tensor, String> {
 
 fn unary_float<T: Float>(u: UnaryOp, x: &Tensor) -> Result<Tensor, String> {
     let v = slice_of::<T>(x)?;
-    let c = |a: f32| T::from_f64(a as f64);
+    let c = |a: Ieee32| T::from_f64(a.get() as f64);
     let (zero, one) = (T::zero(), T::one());
     let f: Box<dyn Fn(T) -> T> = match u {
         UnaryOp::Neg => Box::new(|a: T| a.neg()),

@@ -59,13 +59,20 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::BitCast { to } => one(elementwise::bit_cast(x, *to)),
         Op::Identity => Ok(vec![x.clone()]),
         Op::Conv(a) => one(conv::conv(a, x, inputs[1], inputs.get(2).copied(), shape)),
-        Op::Gemm { alpha, beta, trans_a, trans_b } => {
-            one(linalg::gemm(x, inputs[1], inputs.get(2).copied(), (*alpha, *beta), (*trans_a, *trans_b), shape))
-        }
+        Op::Gemm { alpha, beta, trans_a, trans_b } => one(linalg::gemm(
+            x,
+            inputs[1],
+            inputs.get(2).copied(),
+            (alpha.get(), beta.get()),
+            (*trans_a, *trans_b),
+            shape,
+        )),
         Op::MatMul => one(linalg::matmul(x, inputs[1], shape)),
-        Op::BatchNorm { epsilon } => one(norm::batch_norm(x, [inputs[1], inputs[2], inputs[3], inputs[4]], *epsilon)),
+        Op::BatchNorm { epsilon } => {
+            one(norm::batch_norm(x, [inputs[1], inputs[2], inputs[3], inputs[4]], epsilon.get()))
+        }
         Op::Pool(a) => one(pool::pool(a, x, shape)),
-        Op::Lrn { size, alpha, beta, bias } => one(norm::lrn(x, *size, *alpha, *beta, *bias)),
+        Op::Lrn { size, alpha, beta, bias } => one(norm::lrn(x, *size, alpha.get(), beta.get(), bias.get())),
         Op::Softmax { axis } => one(reduce::softmax(x, *axis, false)),
         Op::LogSoftmax { axis } => one(reduce::softmax(x, *axis, true)),
         Op::Reduce { kind, axes, .. } => one(reduce::reduce(*kind, x, axes, shape)),
@@ -84,7 +91,7 @@ pub fn eval_op(op: &Op, inputs: &[&Tensor]) -> Result<Vec<Tensor>, String> {
         Op::Transpose { perm } => one(movement::transpose(x, perm, shape)),
         Op::Gather { axis } => one(movement::gather(x, inputs[1], *axis, shape)),
         Op::Expand { .. } => one(movement::expand(x, shape)),
-        Op::Pad { mode, pads, value } => one(movement::pad(x, *mode, pads, *value, shape)),
+        Op::Pad { mode, pads, value } => one(movement::pad(x, *mode, pads, value.get(), shape)),
         Op::Resize(a) => one(resize::resize(a, x)),
         Op::WinogradInput { pads, out_hw, tile } => one(winograd::winograd_input(x, pads, *out_hw, *tile, shape)),
         Op::WinogradWeights { tile } => one(crate::winograd::winograd_weights(x, *tile)),

@@ -111,9 +111,9 @@ fn cubic_weights(a: f64, r: f64) -> [f64; 4] {
 pub fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Result<Option<Vec<Tap>>, String> {
     let r = a.sizes.len();
     let out = a.sizes[axis];
-    let scale = a.scales[axis];
+    let scale = a.scales[axis].get();
     let tf = a.coord == CoordMode::TfCropAndResize;
-    let roi = if tf { (a.roi[axis], a.roi[r + axis]) } else { (0.0, 1.0) };
+    let roi = if tf { (a.roi[axis].get(), a.roi[r + axis].get()) } else { (0.0, 1.0) };
     let close = |p: f64, q: f64| (p - q).abs() <= 1e-9 * p.abs().max(q.abs());
     if close(scale, 1.0) && out == input && close(roi.0 as f64, 0.0) && close(roi.1 as f64, 1.0) {
         return Ok(None);
@@ -122,7 +122,7 @@ pub fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Result<Option<Ve
         .map(|o| {
             let (x, extrapolated) = source_coord(a.coord, o, scale, input, out, roi);
             if extrapolated {
-                return Ok(Tap::Fill(a.extrapolation_value as f64));
+                return Ok(Tap::Fill(a.extrapolation_value.get() as f64));
             }
             if !x.is_finite() || x.abs() > MAX_COORD {
                 return Err(format!("axis {axis}: source coordinate {x} of output {o} is out of range"));
@@ -131,7 +131,7 @@ pub fn axis_taps(a: &ResizeAttrs, axis: usize, input: usize) -> Result<Option<Ve
             let (first, w): (i64, Vec<f64>) = match a.mode {
                 ResizeMode::Nearest(m) => (b, nearest_weights(m, ratio).to_vec()),
                 ResizeMode::Linear => (b, vec![1.0 - ratio, ratio]),
-                ResizeMode::Cubic => (b - 1, cubic_weights(a.cubic_coeff_a as f64, ratio).to_vec()),
+                ResizeMode::Cubic => (b - 1, cubic_weights(a.cubic_coeff_a.get() as f64, ratio).to_vec()),
             };
             Ok(weigh(first, w, input, a.exclude_outside))
         })

@@ -97,7 +97,7 @@ impl<'a> Attrs<'a> {
     fn usizes(&mut self, key: &str) -> PResult<Vec<usize>> {
         self.list(key, "non-negative integers")
     }
-    fn f32(&mut self, key: &str) -> PResult<f32> {
+    fn f32(&mut self, key: &str) -> PResult<Ieee32> {
         self.scalar(key, "a float")
     }
     fn bool(&mut self, key: &str) -> PResult<bool> {

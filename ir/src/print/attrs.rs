@@ -6,7 +6,7 @@
 
 use super::program::program_text;
 use super::{fmt_f32, fmt_f64, quote};
-use crate::op::{CoordMode, NearestMode, Op, PadMode, PoolKind, ResizeAttrs, ResizeMode, UnaryOp};
+use crate::op::{CoordMode, Ieee32, Ieee64, NearestMode, Op, PadMode, PoolKind, ResizeAttrs, ResizeMode, UnaryOp};
 use std::fmt::Display;
 
 /// Unary ops without attributes; their text is their `name()`.
@@ -67,13 +67,13 @@ fn list<T: Display>(items: &[T]) -> String {
 }
 
 /// `[0.5,2.0]` with bit-exact floats.
-fn f32_list(items: &[f32]) -> String {
+fn f32_list(items: &[Ieee32]) -> String {
     let items: Vec<String> = items.iter().map(|&x| fmt_f32(x)).collect();
     format!("[{}]", items.join(","))
 }
 
 /// `[0.5,0.6000000000000001]` with bit-exact doubles.
-fn f64_list(items: &[f64]) -> String {
+fn f64_list(items: &[Ieee64]) -> String {
     let items: Vec<String> = items.iter().map(|&x| fmt_f64(x)).collect();
     format!("[{}]", items.join(","))
 }

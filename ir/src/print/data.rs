@@ -9,7 +9,8 @@ use crate::with_data;
 use std::fmt::Write;
 
 /// An `f32` as text that parses back to the same bits.
-pub(crate) fn fmt_f32(x: f32) -> String {
+pub(crate) fn fmt_f32(x: impl Into<f32>) -> String {
+    let x: f32 = x.into();
     if x.is_nan() {
         if x.to_bits() == f32::NAN.to_bits() {
             "nan".to_string()
@@ -24,7 +25,8 @@ pub(crate) fn fmt_f32(x: f32) -> String {
 }
 
 /// An `f64` as text that parses back to the same bits.
-pub(crate) fn fmt_f64(x: f64) -> String {
+pub(crate) fn fmt_f64(x: impl Into<f64>) -> String {
+    let x: f64 = x.into();
     if x.is_nan() {
         if x.to_bits() == f64::NAN.to_bits() {
             "nan".to_string()
@@ -80,6 +82,22 @@ impl TextElement for f32 {
         parse_float(s, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, from_bits)
     }
 }
+
+/// Float attributes spell as their float.
+macro_rules! ieee_text_element {
+    ($t:ty, $f:ty) => {
+        impl TextElement for $t {
+            fn to_text(self) -> String {
+                self.get().to_text()
+            }
+            fn from_text(s: &str) -> Option<Self> {
+                <$f>::from_text(s).map(<$t>::new)
+            }
+        }
+    };
+}
+ieee_text_element!(crate::ieee::Ieee32, f32);
+ieee_text_element!(crate::ieee::Ieee64, f64);
 
 impl TextElement for f64 {
     fn to_text(self) -> String {

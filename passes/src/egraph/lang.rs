@@ -4,45 +4,50 @@
 //! Why not `egg::define_language!` with one variant per op: kiln's `Op` is a closed enum with
 //! typed attributes (conv pads, slice starts, fused programs, f32 constants...). Mirroring it
 //! would mean a second op list to keep in sync and attributes encoded as children or symbols.
-//! Instead an e-node carries the `Op` itself inside an [`OpKey`], and e-node identity
-//! (hash-consing, `Eq`, `Ord`) uses the op's canonical text, computed once when the key is built:
-//! the derived `Debug` form, which names the variant and prints every attribute, floats in
-//! Rust's shortest round-tripping form (so `0.0` and `-0.0` differ; all NaNs print alike, which
-//! only merges ops whose attributes are NaNs of different payloads). `Op` has f32 fields and so
-//! is not `Eq`/`Hash` itself. The key is behind an `Arc`: egg clones e-nodes freely.
+//! Instead an e-node carries the `Op` itself inside an [`OpKey`]. `Op` is `Eq + Hash + Ord`
+//! (float attributes are compared by bit pattern, `kiln_ir::Ieee32`), so e-node identity is the
+//! op's own; the key caches the op's hash, because egg hashes an e-node on every hash-cons
+//! lookup and a fused op's program or a slice's vectors are not free to hash. The key is behind
+//! an `Arc`: egg clones e-nodes freely.
+//!
+//! egg indexes classes by [`Language::discriminant`]: here the op's [`OpKind`] (its variant,
+//! attributes ignored), so a rule that names the kinds it rewrites visits only the classes
+//! holding a node of those kinds (`super::rule`), not every node of the e-graph.
 //!
 //! Leaves are graph inputs (`Input(i)`) and constants (`Const(k)`, an index into
 //! `TensorAnalysis::constants`, so tensors are never hashed or compared by egg). An op with
 //! several results (Split) is one "tuple" class; `Project(i, [tuple])` is its result `i`.
 
 use egg::{Id, Language};
-use kiln_ir::Op;
+use kiln_ir::{Op, OpKind};
 use std::cmp::Ordering;
+use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// An [`Op`] with its canonical text; equality, order and hash go by the text.
+/// An [`Op`] with its hash computed once; equality and order are the op's.
 #[derive(Clone)]
-pub struct OpKey(Arc<(Op, String)>);
+pub struct OpKey(Arc<(Op, u64)>);
 
 impl OpKey {
     pub fn new(op: Op) -> OpKey {
-        let text = format!("{op:?}");
-        OpKey(Arc::new((op, text)))
+        let mut h = DefaultHasher::new();
+        op.hash(&mut h);
+        let hash = h.finish();
+        OpKey(Arc::new((op, hash)))
     }
     pub fn op(&self) -> &Op {
         &self.0 .0
     }
-    /// The canonical text identity is based on.
-    pub fn text(&self) -> &str {
-        &self.0 .1
+    fn hash_value(&self) -> u64 {
+        self.0 .1
     }
 }
 
 impl PartialEq for OpKey {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.text() == other.text()
+        Arc::ptr_eq(&self.0, &other.0) || (self.hash_value() == other.hash_value() && self.op() == other.op())
     }
 }
 impl Eq for OpKey {}
@@ -53,17 +58,20 @@ impl PartialOrd for OpKey {
 }
 impl Ord for OpKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.text().cmp(other.text())
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ordering::Equal;
+        }
+        self.op().cmp(other.op())
     }
 }
 impl Hash for OpKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text().hash(state)
+        state.write_u64(self.hash_value())
     }
 }
 impl fmt::Debug for OpKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text())
+        fmt::Debug::fmt(self.op(), f)
     }
 }
 
@@ -94,13 +102,13 @@ impl TensorLang {
     }
 }
 
-/// What `matches` compares: everything but the children, plus the arity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What egg indexes classes by: the node's variant, and for an op its kind (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Discriminant {
-    Input(usize),
-    Const(usize),
-    Op(OpKey, usize),
-    Project(usize),
+    Input,
+    Const,
+    Op(OpKind),
+    Project,
 }
 
 impl Language for TensorLang {
@@ -108,14 +116,20 @@ impl Language for TensorLang {
 
     fn discriminant(&self) -> Discriminant {
         match self {
-            TensorLang::Input(i) => Discriminant::Input(*i),
-            TensorLang::Const(k) => Discriminant::Const(*k),
-            TensorLang::Op(key, c) => Discriminant::Op(key.clone(), c.len()),
-            TensorLang::Project(i, _) => Discriminant::Project(*i),
+            TensorLang::Input(_) => Discriminant::Input,
+            TensorLang::Const(_) => Discriminant::Const,
+            TensorLang::Op(key, _) => Discriminant::Op(key.op().kind()),
+            TensorLang::Project(..) => Discriminant::Project,
         }
     }
+    /// Everything but the children: the op with its attributes and the arity.
     fn matches(&self, other: &Self) -> bool {
-        self.discriminant() == other.discriminant()
+        match (self, other) {
+            (TensorLang::Input(a), TensorLang::Input(b)) | (TensorLang::Const(a), TensorLang::Const(b)) => a == b,
+            (TensorLang::Op(a, x), TensorLang::Op(b, y)) => x.len() == y.len() && a == b,
+            (TensorLang::Project(a, _), TensorLang::Project(b, _)) => a == b,
+            _ => false,
+        }
     }
     fn children(&self) -> &[Id] {
         match self {

@@ -24,6 +24,6 @@ pub use analysis::{ClassData, EGraph, TensorAnalysis};
 pub use cost::CostModel;
 pub use error::PassError;
 pub use extract::{extract, Extraction};
-pub use lang::{OpKey, TensorLang};
+pub use lang::{Discriminant, OpKey, TensorLang};
 pub use optimize::{kernels, optimize, OptConfig, OptReport};
-pub use rule::{children, const_key, constant, data, ops, rule, ty, Rewrite, Term, TermRef};
+pub use rule::{children, const_key, constant, data, ops, rule, ty, Rewrite, Term, TermRef, Visit};

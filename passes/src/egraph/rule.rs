@@ -8,8 +8,11 @@
 //! sees one e-node with the whole e-graph (types, constants, the other nodes of any class) and
 //! builds the replacement as a [`Term`]: new e-nodes over existing classes.
 //!
-//! Mechanics: the searcher calls `find` on every node of every class and keeps the produced
-//! terms in a side table shared with the applier (a `Mutex<Vec<Term>>`); the table index goes
+//! Mechanics: a rule names the node kinds its `find` can match ([`Visit`]: op kinds, or
+//! `Project` nodes); the searcher visits only the classes egg indexes under those kinds
+//! (`EGraph::classes_for_op`, kept by egg's rebuild) and calls `find` on those classes' nodes
+//! of those kinds, not on every node of the e-graph (most rules rewrite one or two kinds out of
+//! forty). It keeps the produced terms in a side table shared with the applier (a `Mutex<Vec<Term>>`); the table index goes
 //! into the `Subst` under a private variable. egg searches all rules before applying any, and
 //! the applier drains the table after applying, so indices always refer to this iteration's
 //! search (a rule listed twice finds its entries gone the second time and does nothing).
@@ -29,9 +32,10 @@
 //! a rule like `remove-identity` does on a large graph.
 
 use super::analysis::{ClassData, EGraph};
-use super::lang::TensorLang;
+use super::lang::{Discriminant, TensorLang};
 use egg::{Applier, Id, Language, PatternAst, SearchMatches, Searcher, Subst, Symbol, Var};
-use kiln_ir::{infer_types, Op, Tensor, TensorType};
+use kiln_ir::{infer_types, Op, OpKind, Tensor, TensorType};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// An egg rewrite over the tensor language.
@@ -213,9 +217,52 @@ impl Found for Vec<Term> {
     }
 }
 
+/// The nodes a rule's `find` is called on (see the module docs). `find` must return nothing for
+/// every other node; `tests::the_kind_index_changes_no_result` checks that on model graphs.
+#[derive(Clone, Copy, Debug)]
+pub enum Visit {
+    /// Op nodes of these kinds.
+    Ops(&'static [OpKind]),
+    /// `Project` nodes (results of multi-result ops).
+    Projects,
+}
+
+impl Visit {
+    fn covers(&self, node: &TensorLang) -> bool {
+        if full_scan() {
+            return true;
+        }
+        match (self, node.discriminant()) {
+            (Visit::Ops(kinds), Discriminant::Op(k)) => kinds.contains(&k),
+            (Visit::Projects, Discriminant::Project) => true,
+            _ => false,
+        }
+    }
+    fn discriminants(&self) -> Vec<Discriminant> {
+        match self {
+            Visit::Ops(kinds) => kinds.iter().map(|&k| Discriminant::Op(k)).collect(),
+            Visit::Projects => vec![Discriminant::Project],
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the index off to compare with a search of every node.
+    pub(crate) static FULL_SCAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn full_scan() -> bool {
+    #[cfg(test)]
+    return FULL_SCAN.with(|f| f.get());
+    #[cfg(not(test))]
+    false
+}
+
 /// Searcher and applier of one rule, sharing the table of found terms.
 struct FnRule<R> {
     find: fn(&EGraph, Id, &TensorLang) -> R,
+    visit: Visit,
     table: Arc<Mutex<Vec<Term>>>,
 }
 
@@ -230,7 +277,7 @@ impl<R: Found> FnRule<R> {
     ) -> Option<SearchMatches<'_, TensorLang>> {
         let class = eg.find(class);
         let mut substs = Vec::new();
-        for node in &eg[class].nodes {
+        for node in eg[class].nodes.iter().filter(|n| self.visit.covers(n)) {
             if substs.len() >= limit {
                 break;
             }
@@ -247,22 +294,38 @@ impl<R: Found> FnRule<R> {
     }
 }
 
+impl<R> FnRule<R> {
+    /// The classes to search, each once, in `EGraph::classes` order (the order of a full scan:
+    /// the table's order decides which terms the node limit keeps, so the index changes no
+    /// result).
+    fn classes(&self, eg: &EGraph) -> Vec<Id> {
+        if full_scan() {
+            return eg.classes().map(|c| c.id).collect();
+        }
+        let wanted: HashSet<Id> =
+            self.visit.discriminants().iter().filter_map(|d| eg.classes_for_op(d)).flatten().collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        eg.classes().map(|c| c.id).filter(|id| wanted.contains(id)).collect()
+    }
+}
+
 impl<R: Found> Searcher<TensorLang, super::analysis::TensorAnalysis> for FnRule<R> {
     fn search_eclass_with_limit(&self, eg: &EGraph, eclass: Id, limit: usize) -> Option<SearchMatches<'_, TensorLang>> {
         let Ok(mut table) = self.table.lock() else { return None };
         self.search_class(eg, eclass, limit, &mut table)
     }
-    /// Every class, with the table locked once (not once per node: the search visits every
-    /// node of the e-graph for every rule in every iteration).
+    /// The classes holding the visited kinds, with the table locked once (not once per node).
     fn search_with_limit(&self, eg: &EGraph, limit: usize) -> Vec<SearchMatches<'_, TensorLang>> {
         let Ok(mut table) = self.table.lock() else { return Vec::new() };
         let mut out = Vec::new();
         let mut found = 0;
-        for class in eg.classes() {
+        for class in self.classes(eg) {
             if found >= limit {
                 break;
             }
-            if let Some(m) = self.search_class(eg, class.id, limit - found, &mut table) {
+            if let Some(m) = self.search_class(eg, class, limit - found, &mut table) {
                 found += m.substs.len();
                 out.push(m);
             }
@@ -329,10 +392,11 @@ fn apply_term(eg: &mut EGraph, eclass: Id, term: &Term) -> Option<Id> {
 
 /// A rule: `find` sees one e-node of one e-class and returns a term equal to that class, or
 /// `None` (or a `Vec` of such terms, see [`Found`]). Names are kebab-case (`remove-identity`).
-pub fn rule<R: Found>(name: &str, find: fn(&EGraph, Id, &TensorLang) -> R) -> Rewrite {
+/// `visit` names the nodes `find` can match (see [`Visit`]).
+pub fn rule<R: Found>(name: &str, visit: Visit, find: fn(&EGraph, Id, &TensorLang) -> R) -> Rewrite {
     let table = Arc::new(Mutex::new(Vec::new()));
-    let searcher = FnRule { find, table: table.clone() };
-    let applier = FnRule { find, table };
+    let searcher = FnRule { find, visit, table: table.clone() };
+    let applier = FnRule { find, visit, table };
     // Both sides bind exactly `term_var()`, the only way `Rewrite::new` can fail.
     Rewrite::new(name, searcher, applier).expect("a rule binds its only variable")
 }
@@ -366,4 +430,71 @@ pub fn children(eg: &EGraph, node: &TensorLang) -> Vec<Id> {
 /// `None` when the class has no constant node.
 pub fn const_key(eg: &EGraph, id: Id) -> Option<String> {
     eg[id].nodes.iter().find_map(|n| if let TensorLang::Const(i) = n { Some(format!("c{i}")) } else { None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FULL_SCAN;
+    use crate::egraph::{optimize, testing::residual_net, CostModel, OptConfig};
+    use crate::rules::all_rules;
+    use kiln_ir::{parse_graph, print_graph, Graph};
+
+    /// The graphs before optimization of every rule family's insta snapshots (each rule has
+    /// one), plus a residual network.
+    fn corpus() -> Vec<(String, Graph)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
+        let mut out = vec![("residual_net".to_string(), residual_net(3))];
+        let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let body = text.splitn(3, "---\n").nth(2).unwrap();
+            let before: Vec<String> = body.split("--- after ---").next().unwrap().lines().map(with_data).collect();
+            let graph = parse_graph(&before.join("\n")).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push((path.display().to_string(), graph));
+        }
+        out
+    }
+
+    /// A summarised constant (`const <108 elements, min -0.3, max 0.3>`) given data in its range.
+    fn with_data(line: &str) -> String {
+        let Some((head, summary)) = line.split_once("const <") else { return line.to_string() };
+        let words: Vec<&str> = summary.trim_end_matches('>').split([' ', ',']).filter(|w| !w.is_empty()).collect();
+        let [n, "elements", "min", lo, "max", hi] = words[..] else { return line.to_string() };
+        let (n, lo, hi): (usize, f64, f64) = (n.parse().unwrap(), lo.parse().unwrap(), hi.parse().unwrap());
+        let is_float = head.contains(": f");
+        let value = |i: usize| lo + (hi - lo) * ((i * 7919 % 101) as f64 / 100.0);
+        let items: Vec<String> = (0..n)
+            .map(|i| if is_float { format!("{:?}", value(i) as f32) } else { format!("{}", value(i).round()) })
+            .collect();
+        format!("{head}const [{}]", items.join(", "))
+    }
+
+    fn optimized(g: &Graph, cost: &CostModel, full_scan: bool) -> String {
+        FULL_SCAN.with(|f| f.set(full_scan));
+        let result = optimize(g, &all_rules(2), &OptConfig { cost: cost.clone(), ..OptConfig::default() });
+        FULL_SCAN.with(|f| f.set(false));
+        match result {
+            Ok((out, _)) => print_graph(&out, false),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// A rule whose `Visit` missed a kind its `find` matches would skip those matches: the
+    /// indexed search must give what a search of every node gives.
+    #[test]
+    fn the_kind_index_changes_no_result() {
+        let corpus = corpus();
+        assert!(corpus.len() > 25, "found {} snapshot graphs", corpus.len());
+        for (name, g) in &corpus {
+            // Channels-last graphs have a cost only where NHWC kernels exist.
+            let mut extracted = 0;
+            for cost in [CostModel::default(), CostModel::for_target(Some(512))] {
+                let indexed = optimized(g, &cost, false);
+                extracted += usize::from(!indexed.starts_with("error"));
+                assert_eq!(indexed, optimized(g, &cost, true), "{name}");
+            }
+            assert!(extracted > 0, "{name}: no cost model extracts it");
+        }
+    }
 }

@@ -20,28 +20,28 @@
 //! prefer the rewritten form; there are no commutativity or associativity rules (they blow the
 //! e-graph up and never pay for themselves here).
 
-use crate::egraph::{constant, ops, rule, ty, EGraph, Rewrite, TensorLang, Term};
+use crate::egraph::{constant, ops, rule, ty, EGraph, Rewrite, TensorLang, Term, Visit};
 use egg::Id;
-use kiln_ir::{BinaryOp, DType, Op, Tensor};
+use kiln_ir::{BinaryOp, DType, Op, OpKind, Tensor};
 
 /// The family's rules.
 pub fn rules() -> Vec<Rewrite> {
     vec![
-        rule("mul-by-one", mul_by_one),
-        rule("div-by-one", div_by_one),
-        rule("add-zero", add_zero),
-        rule("sub-zero", sub_zero),
-        rule("transpose-transpose", transpose_transpose),
-        rule("transpose-identity", transpose_identity),
-        rule("reshape-reshape", reshape_reshape),
-        rule("reshape-noop", reshape_noop),
-        rule("cast-noop", cast_noop),
-        rule("cast-roundtrip", cast_roundtrip),
-        rule("slice-noop", slice_noop),
-        rule("pad-noop", pad_noop),
-        rule("expand-noop", expand_noop),
-        rule("concat-single", concat_single),
-        rule("remove-identity", remove_identity),
+        rule("mul-by-one", Visit::Ops(&[OpKind::Binary]), mul_by_one),
+        rule("div-by-one", Visit::Ops(&[OpKind::Binary]), div_by_one),
+        rule("add-zero", Visit::Ops(&[OpKind::Binary]), add_zero),
+        rule("sub-zero", Visit::Ops(&[OpKind::Binary]), sub_zero),
+        rule("transpose-transpose", Visit::Ops(&[OpKind::Transpose]), transpose_transpose),
+        rule("transpose-identity", Visit::Ops(&[OpKind::Transpose]), transpose_identity),
+        rule("reshape-reshape", Visit::Ops(&[OpKind::Reshape]), reshape_reshape),
+        rule("reshape-noop", Visit::Ops(&[OpKind::Reshape]), reshape_noop),
+        rule("cast-noop", Visit::Ops(&[OpKind::Cast]), cast_noop),
+        rule("cast-roundtrip", Visit::Ops(&[OpKind::Cast]), cast_roundtrip),
+        rule("slice-noop", Visit::Ops(&[OpKind::Slice]), slice_noop),
+        rule("pad-noop", Visit::Ops(&[OpKind::Pad]), pad_noop),
+        rule("expand-noop", Visit::Ops(&[OpKind::Expand]), expand_noop),
+        rule("concat-single", Visit::Ops(&[OpKind::Concat]), concat_single),
+        rule("remove-identity", Visit::Ops(&[OpKind::Identity]), remove_identity),
     ]
 }
 

@@ -19,18 +19,18 @@
 //! naming the constants they come from (`Term::derived`), because rules fire on every
 //! iteration. Only f32 is folded. Constant subgraphs fold in the e-graph analysis itself.
 
-use crate::egraph::{children, const_key, constant, rule, ty, EGraph, Rewrite, TensorLang, Term, TermRef};
+use crate::egraph::{children, const_key, constant, rule, ty, EGraph, Rewrite, TensorLang, Term, TermRef, Visit};
 use egg::Id;
-use kiln_ir::{BinaryOp, ConvAttrs, DType, Op, PadMode, Tensor};
+use kiln_ir::{BinaryOp, ConvAttrs, DType, Op, OpKind, PadMode, Tensor};
 
 /// The family's rules.
 pub fn rules() -> Vec<Rewrite> {
     vec![
-        rule("batch-norm-to-affine", batch_norm_to_affine),
-        rule("scale-into-conv", scale_into_conv),
-        rule("add-into-conv-bias", add_into_conv_bias),
-        rule("add-into-gemm-bias", add_into_gemm_bias),
-        rule("pad-into-conv", pad_into_conv),
+        rule("batch-norm-to-affine", Visit::Ops(&[OpKind::BatchNorm]), batch_norm_to_affine),
+        rule("scale-into-conv", Visit::Ops(&[OpKind::Binary]), scale_into_conv),
+        rule("add-into-conv-bias", Visit::Ops(&[OpKind::Binary]), add_into_conv_bias),
+        rule("add-into-gemm-bias", Visit::Ops(&[OpKind::Binary]), add_into_gemm_bias),
+        rule("pad-into-conv", Visit::Ops(&[OpKind::Conv]), pad_into_conv),
     ]
 }
 
@@ -56,7 +56,7 @@ fn batch_norm_to_affine(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Te
     }
     let mut shape = vec![channels];
     shape.resize(x_ty.shape.len() - 1, 1);
-    let eps = *epsilon as f64;
+    let eps = epsilon.get() as f64;
     let k = |c: usize| p[0][c] as f64 / (p[3][c] as f64 + eps).sqrt();
     let mut t = Term::new();
     let key = format!("bn-k:{}:{}:{eps}", keys[0], keys[3]);
@@ -196,12 +196,12 @@ fn add_into_gemm_bias(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term
             let ch = children(eg, n);
             let gemm = match n.op() {
                 Some(Op::Gemm { alpha, trans_a, trans_b, .. }) if ch.len() == 2 => {
-                    Op::Gemm { alpha: *alpha, beta: 1.0, trans_a: *trans_a, trans_b: *trans_b }
+                    Op::Gemm { alpha: *alpha, beta: 1.0.into(), trans_a: *trans_a, trans_b: *trans_b }
                 }
                 Some(Op::MatMul)
                     if ch.len() == 2 && ty(eg, ch[0])?.shape.len() == 2 && ty(eg, ch[1])?.shape.len() == 2 =>
                 {
-                    Op::Gemm { alpha: 1.0, beta: 1.0, trans_a: false, trans_b: false }
+                    Op::Gemm { alpha: 1.0.into(), beta: 1.0.into(), trans_a: false, trans_b: false }
                 }
                 _ => continue,
             };
@@ -219,7 +219,7 @@ fn pad_into_conv(eg: &EGraph, _class: Id, node: &TensorLang) -> Option<Term> {
     let Some(Op::Conv(attrs)) = node.op() else { return None };
     let ch = children(eg, node);
     let (pads, x) = eg[ch[0]].nodes.iter().find_map(|n| match n.op() {
-        Some(Op::Pad { mode: PadMode::Constant, pads, value }) if *value == 0.0 => {
+        Some(Op::Pad { mode: PadMode::Constant, pads, value }) if *value == 0.0.into() => {
             Some((pads.clone(), children(eg, n)[0]))
         }
         _ => None,

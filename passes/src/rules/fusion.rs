@@ -22,9 +22,9 @@
 //! [`MAX_STEPS`] steps and [`MAX_ARGS`] arguments, which bounds the e-graph's growth on long
 //! chains (every contiguous sub-chain is a candidate).
 
-use crate::egraph::{children, rule, EGraph, Rewrite, TensorLang, Term, TermRef};
+use crate::egraph::{children, rule, EGraph, Rewrite, TensorLang, Term, TermRef, Visit};
 use egg::Id;
-use kiln_ir::{BinaryOp, DType, Op, Operand, Program, Step};
+use kiln_ir::{BinaryOp, DType, Op, OpKind, Operand, Program, Step};
 
 /// Longest program the rules build.
 pub const MAX_STEPS: usize = 24;
@@ -33,7 +33,10 @@ pub const MAX_ARGS: usize = 8;
 
 /// The family's rules.
 pub fn rules() -> Vec<Rewrite> {
-    vec![rule("fuse-elementwise-chain", fuse_chain), rule("fuse-epilogue", fuse_epilogue)]
+    vec![
+        rule("fuse-elementwise-chain", Visit::Ops(&[OpKind::Unary, OpKind::Binary]), fuse_chain),
+        rule("fuse-epilogue", Visit::Ops(&[OpKind::Unary, OpKind::Binary, OpKind::Elementwise]), fuse_epilogue),
+    ]
 }
 
 /// An elementwise node as a program over its children (f32 classes only).

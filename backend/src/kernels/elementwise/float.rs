@@ -78,12 +78,12 @@ pub(crate) fn unary(b: &mut FunctionBuilder, u: UnaryOp, x: Value, has_round: bo
             if_negative(b, x, zero)
         }
         UnaryOp::LeakyRelu { alpha } => {
-            let k = fconst(b, t, alpha as f64);
+            let k = fconst(b, t, alpha.get() as f64);
             let s = b.ins().fmul(x, k);
             if_negative(b, x, s)
         }
         UnaryOp::HardSigmoid { alpha, beta } => {
-            let y = affine(b, x, alpha as f64, beta as f64);
+            let y = affine(b, x, alpha.get() as f64, beta.get() as f64);
             clamp(b, y, 0.0, 1.0)
         }
         UnaryOp::HardSwish => {
@@ -91,12 +91,12 @@ pub(crate) fn unary(b: &mut FunctionBuilder, u: UnaryOp, x: Value, has_round: bo
             let y = clamp(b, y, 0.0, 1.0);
             b.ins().fmul(x, y)
         }
-        UnaryOp::Clip { min, max } => clamp(b, x, min as f64, max as f64),
+        UnaryOp::Clip { min, max } => clamp(b, x, min.get() as f64, max.get() as f64),
         UnaryOp::Elu { alpha } => {
             let e = via_f32(b, x, math::exp);
             let one = fconst(b, t, 1.0);
             let em1 = b.ins().fsub(e, one);
-            let k = fconst(b, t, alpha as f64);
+            let k = fconst(b, t, alpha.get() as f64);
             let neg = b.ins().fmul(em1, k);
             if_negative(b, x, neg)
         }

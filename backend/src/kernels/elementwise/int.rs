@@ -44,7 +44,7 @@ pub(crate) fn unary(b: &mut FunctionBuilder, u: UnaryOp, x: Value, dtype: DType)
     let signed = dtype.is_signed_int();
     let zero = zero_like(b, x);
     match u {
-        UnaryOp::Clip { min, max } => clip(b, x, attr_as(min, dtype), attr_as(max, dtype), signed),
+        UnaryOp::Clip { min, max } => clip(b, x, attr_as(min.into(), dtype), attr_as(max.into(), dtype), signed),
         UnaryOp::Not => b.ins().bxor_imm_u(x, 1),
         UnaryOp::Neg => b.ins().ineg(x),
         UnaryOp::Abs if signed => {

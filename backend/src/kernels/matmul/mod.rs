@@ -85,7 +85,7 @@ pub(crate) fn emit_with(cx: &mut KernelCtx, spec: &KernelSpec, fused: Option<&Fu
     }
     match &spec.op {
         Op::Gemm { alpha, beta, trans_a, trans_b } => {
-            let e = Epilogue { alpha: *alpha, beta: *beta, c: None, fused };
+            let e = Epilogue { alpha: alpha.get(), beta: beta.get(), c: None, fused };
             emit_gemm(cx, spec, dtype, e, *trans_a, *trans_b)?
         }
         _ => emit_matmul(cx, spec, dtype, fused)?,

@@ -67,7 +67,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
         }
         Op::Concat { axis } => emit_concat(b, &cx.inputs, dst, &spec.inputs, &spec.outputs[0], *axis),
         Op::Split { axis, .. } => emit_split(b, src, &cx.outputs, x, &spec.outputs, *axis),
-        Op::Pad { mode, pads, value } => emit_pad(b, src, dst, x, &spec.outputs[0], *mode, pads, *value),
+        Op::Pad { mode, pads, value } => emit_pad(b, src, dst, x, &spec.outputs[0], *mode, pads, value.get()),
         Op::Gather { axis } => emit_gather(b, cx.inputs[1], src, dst, spec, *axis)?,
         other => return Err(spec.unsupported(format!("`{}` is not a movement op", other.name()))),
     }

@@ -37,11 +37,11 @@ impl Params {
         Params {
             mode: a.mode,
             coord: a.coord,
-            scale: a.scales[axis],
+            scale: a.scales[axis].into(),
             input,
             out: a.sizes[axis],
-            roi: if tf { (a.roi[axis], a.roi[r + axis]) } else { (0.0, 1.0) },
-            cubic_a: a.cubic_coeff_a as f64,
+            roi: if tf { (a.roi[axis].into(), a.roi[r + axis].into()) } else { (0.0, 1.0) },
+            cubic_a: a.cubic_coeff_a.get() as f64,
             exclude_outside: a.exclude_outside,
             in_stride,
         }

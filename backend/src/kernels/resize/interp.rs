@@ -56,7 +56,14 @@ pub fn emit(cx: &mut KernelCtx, job: &Job, k: usize) -> Result<()> {
     let b = &mut *cx.b;
     let vector_inner = matches!((axes.last(), resized.last()), (Some(ax), Some(None)) if ax.n >= 4);
     let extrapolation = a.extrapolation_value;
-    let plan = Plan { axes: axes.to_vec(), tables: resized, k, has_fma: cx.has_fma, vector_inner, extrapolation };
+    let plan = Plan {
+        axes: axes.to_vec(),
+        tables: resized,
+        k,
+        has_fma: cx.has_fma,
+        vector_inner,
+        extrapolation: extrapolation.into(),
+    };
     level(b, &plan, 0, State { src: job.src, dst: job.dst, taps: vec![(None, None)], c: None });
     Ok(())
 }

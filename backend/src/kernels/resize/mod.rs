@@ -160,10 +160,10 @@ fn validate(spec: &KernelSpec, a: &ResizeAttrs) -> Result<()> {
     if a.sizes.len() != r || y.shape != a.sizes {
         return bad("sizes", format!("{:?} does not match input rank {r} / output shape {:?}", a.sizes, y.shape));
     }
-    if a.scales.len() != r || a.scales.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+    if a.scales.len() != r || a.scales.iter().any(|s| !(s.get().is_finite() && s.get() > 0.0)) {
         return bad("scales", format!("{:?} must have {r} positive finite entries", a.scales));
     }
-    if a.coord == CoordMode::TfCropAndResize && (a.roi.len() != 2 * r || a.roi.iter().any(|v| !v.is_finite())) {
+    if a.coord == CoordMode::TfCropAndResize && (a.roi.len() != 2 * r || a.roi.iter().any(|v| !v.get().is_finite())) {
         return bad("roi", format!("{:?} must have {} finite entries", a.roi, 2 * r));
     }
     if y.dtype != x.dtype {

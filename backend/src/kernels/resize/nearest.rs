@@ -43,7 +43,7 @@ pub fn emit(b: &mut FunctionBuilder, job: &Job, dtype: DType) -> Result<()> {
     let tables: Vec<Option<(Table, bool)>> =
         axes.iter().zip(&job.taps).map(|(ax, t)| t.as_ref().map(|t| axis_table(t, ax.in_stride, dtype))).collect();
     let resized = resized_axes(b, job, &tables);
-    let extrapolation_bits = fill_bits(a.extrapolation_value as f64, dtype);
+    let extrapolation_bits = fill_bits(a.extrapolation_value.get() as f64, dtype);
     let plan = Plan { axes: axes.to_vec(), resized, ity: int_type(dtype.size()), extrapolation_bits };
     level(b, &plan, 0, State { src: job.src, dst: job.dst, fill: None });
     Ok(())

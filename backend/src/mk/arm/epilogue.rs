@@ -61,9 +61,9 @@ impl Gen<'_, '_> {
 
     fn epilogue_tiles(&mut self, mk: &Micro, temps: &mut Temps) -> Option<()> {
         let e = &self.task.epilogue;
-        let alpha = if e.alpha != 1.0 { Some(self.constant(e.alpha, temps)?) } else { None };
+        let alpha = if e.alpha != 1.0.into() { Some(self.constant(e.alpha.into(), temps)?) } else { None };
         let beta = match &e.addend {
-            Some((_, b)) if *b != 1.0 => Some(self.constant(*b, temps)?),
+            Some((_, b)) if *b != 1.0.into() => Some(self.constant(b.get(), temps)?),
             _ => None,
         };
         let rows: Vec<usize> = (0..mk.mr()).filter(|&r| self.output_valid(mk, r)).collect();

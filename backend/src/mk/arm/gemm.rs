@@ -492,14 +492,14 @@ impl<'a, 't> Gen<'a, 't> {
             self.asm.ldr_x(src, SP, off);
         }
         let f = p.fill;
-        self.fill(dst, None, p.top * wp * p.c, fill_ctr, f);
+        self.fill(dst, None, p.top * wp * p.c, fill_ctr, f.into());
         let body = |g: &mut Self| {
-            g.fill(dst, None, p.left * p.c, fill_ctr, f);
-            g.fill(dst, Some(src), p.w * p.c, fill_ctr, f);
-            g.fill(dst, None, p.right * p.c, fill_ctr, f);
+            g.fill(dst, None, p.left * p.c, fill_ctr, f.into());
+            g.fill(dst, Some(src), p.w * p.c, fill_ctr, f.into());
+            g.fill(dst, None, p.right * p.c, fill_ctr, f.into());
         };
         self.repeat(p.h, row_ctr, &Vec::new(), &body);
-        self.fill(dst, None, p.bottom * wp * p.c, fill_ctr, f);
+        self.fill(dst, None, p.bottom * wp * p.c, fill_ctr, f.into());
     }
 
     /// Writes `n` floats at `dst` (`value`, or copied from `src`), advancing the pointers.

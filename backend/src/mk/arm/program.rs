@@ -107,22 +107,22 @@ fn unary(asm: &mut Asm, u: UnaryOp, x: u8, temps: &mut Temps) -> Option<u8> {
             asm.vzero(d);
             asm.vop(Op3::Max, d, x, d);
         }
-        UnaryOp::Clip { min, max } => clamp(asm, d, x, min, max, temps)?,
-        UnaryOp::LeakyRelu { alpha } if (0.0..=1.0).contains(&alpha) => {
+        UnaryOp::Clip { min, max } => clamp(asm, d, x, min.into(), max.into(), temps)?,
+        UnaryOp::LeakyRelu { alpha } if (0.0..=1.0).contains(&alpha.get()) => {
             // max(alpha * x, x) equals x < 0 ? alpha * x : x for 0 <= alpha <= 1; NaN stays.
-            asm.vconst(d, alpha);
+            asm.vconst(d, alpha.into());
             asm.vop(Op3::Mul, d, x, d);
             asm.vop(Op3::Max, d, d, x);
         }
         UnaryOp::LeakyRelu { alpha } => {
             let slope = temps.take()?;
-            asm.vconst(slope, alpha);
+            asm.vconst(slope, alpha.into());
             let r = prelu(asm, x, slope, temps)?;
             temps.give(slope);
             asm.vmov(d, r);
             temps.give(r);
         }
-        UnaryOp::HardSigmoid { alpha, beta } => hard_sigmoid(asm, d, x, alpha, beta, temps)?,
+        UnaryOp::HardSigmoid { alpha, beta } => hard_sigmoid(asm, d, x, alpha.into(), beta.into(), temps)?,
         UnaryOp::HardSwish => {
             hard_sigmoid(asm, d, x, 1.0 / 6.0, 0.5, temps)?;
             asm.vop(Op3::Mul, d, d, x);

@@ -714,13 +714,13 @@ impl<'a, 't> Gen<'a, 't> {
     /// `acc = alpha * acc + beta * addend`.
     fn scale_and_add(&mut self, mk: &Micro, r: usize, v: usize, acc: V, temps: &mut Temps) {
         let e = &self.task.epilogue;
-        if e.alpha != 1.0 {
-            let k = self.asm.constant(e.alpha);
+        if e.alpha != 1.0.into() {
+            let k = self.asm.constant(e.alpha.into());
             self.asm.vop(Op3::Mul, acc, acc, k);
         }
         if let Some((op, beta)) = &e.addend {
             let (src, owned) = self.operand_src(0, op, mk, r, v, temps);
-            if *beta == 1.0 {
+            if *beta == 1.0.into() {
                 self.asm.vop(Op3::Add, acc, acc, src);
             } else {
                 let t = match src {
@@ -732,7 +732,7 @@ impl<'a, 't> Gen<'a, 't> {
                         t
                     }
                 };
-                let k = self.asm.constant(*beta);
+                let k = self.asm.constant(beta.get());
                 self.asm.vfma(acc, t, k);
             }
             if let (Some(t), true) = (reg_of(src), owned) {
@@ -852,14 +852,14 @@ impl<'a, 't> Gen<'a, 't> {
         self.asm.mov(dst, self.regs.a);
         self.asm.load_gpr(src, self.regs.pad_src);
         let f = p.fill;
-        self.fill(dst, None, p.top * wp * p.c, fill_ctr, f);
+        self.fill(dst, None, p.top * wp * p.c, fill_ctr, f.into());
         let body = |g: &mut Self| {
-            g.fill(dst, None, p.left * p.c, fill_ctr, f);
-            g.fill(dst, Some(src), p.w * p.c, fill_ctr, f);
-            g.fill(dst, None, p.right * p.c, fill_ctr, f);
+            g.fill(dst, None, p.left * p.c, fill_ctr, f.into());
+            g.fill(dst, Some(src), p.w * p.c, fill_ctr, f.into());
+            g.fill(dst, None, p.right * p.c, fill_ctr, f.into());
         };
         self.repeat(p.h, row_ctr, &Vec::new(), &body);
-        self.fill(dst, None, p.bottom * wp * p.c, fill_ctr, f);
+        self.fill(dst, None, p.bottom * wp * p.c, fill_ctr, f.into());
     }
 
     /// Writes `n` floats at `dst` (`value`, or copied from `src`), advancing the pointers.

@@ -173,15 +173,15 @@ fn unary(asm: &mut Asm, u: UnaryOp, a: Val, temps: &mut Temps) -> Option<V> {
     let d = temps.take()?;
     match u {
         UnaryOp::Relu => max_with(asm, d, 0.0, x),
-        UnaryOp::Clip { min, max } => clamp(asm, d, x, min, max, temps)?,
-        UnaryOp::LeakyRelu { alpha } if (0.0..=1.0).contains(&alpha) => {
+        UnaryOp::Clip { min, max } => clamp(asm, d, x, min.into(), max.into(), temps)?,
+        UnaryOp::LeakyRelu { alpha } if (0.0..=1.0).contains(&alpha.get()) => {
             // max(alpha * x, x) equals x < 0 ? alpha * x : x for 0 <= alpha <= 1; NaN stays.
-            let k = asm.constant(alpha);
+            let k = asm.constant(alpha.into());
             asm.vop(Op3::Mul, d, x, k);
             asm.vop(Op3::Max, d, d, Src::Reg(x));
         }
         UnaryOp::LeakyRelu { alpha } => {
-            let k = asm.constant(alpha);
+            let k = asm.constant(alpha.into());
             let slope = temps.take()?;
             asm.vset(slope, k);
             let r = prelu(asm, Val::Reg(x), Val::Reg(slope), temps)?;
@@ -190,7 +190,7 @@ fn unary(asm: &mut Asm, u: UnaryOp, a: Val, temps: &mut Temps) -> Option<V> {
             temps.give(r);
         }
         UnaryOp::HardSigmoid { alpha, beta } => {
-            affine(asm, d, x, alpha, beta);
+            affine(asm, d, x, alpha.into(), beta.into());
             clamp(asm, d, d, 0.0, 1.0, temps)?;
         }
         UnaryOp::HardSwish => {
@@ -216,7 +216,7 @@ fn unary(asm: &mut Asm, u: UnaryOp, a: Val, temps: &mut Temps) -> Option<V> {
         UnaryOp::Sigmoid => super::math::sigmoid(asm, d, x, temps)?,
         UnaryOp::Tanh => super::math::tanh(asm, d, x, temps)?,
         UnaryOp::Erf => super::math::erf(asm, d, x, temps)?,
-        UnaryOp::Elu { alpha } => super::math::elu(asm, d, x, alpha, temps)?,
+        UnaryOp::Elu { alpha } => super::math::elu(asm, d, x, alpha.into(), temps)?,
         _ => return None,
     }
     release(temps, ra);

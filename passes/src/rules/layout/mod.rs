@@ -22,21 +22,26 @@ mod nhwc;
 mod sinking;
 mod winograd;
 
-use crate::egraph::{rule, Rewrite};
+use crate::egraph::{rule, Rewrite, Visit};
+use kiln_ir::OpKind;
 
 /// The family's rules.
 pub fn rules() -> Vec<Rewrite> {
     vec![
-        rule("conv-to-winograd", winograd::conv_to_winograd),
-        rule("conv-to-nhwc", nhwc::conv_to_nhwc),
-        rule("pool-to-nhwc", nhwc::pool_to_nhwc),
-        rule("unary-through-reorder", sinking::unary_through_reorder),
-        rule("elementwise-through-reorder", sinking::elementwise_through_reorder),
-        rule("concat-through-reorder", sinking::concat_through_reorder),
-        rule("split-through-reorder", sinking::split_through_reorder),
-        rule("slice-through-reorder", sinking::slice_through_reorder),
-        rule("resize-through-reorder", sinking::resize_through_reorder),
-        rule("reduce-through-reorder", sinking::reduce_through_reorder),
-        rule("transpose-to-reshape", sinking::transpose_to_reshape),
+        rule("conv-to-winograd", Visit::Ops(&[OpKind::Conv, OpKind::ChannelsLast]), winograd::conv_to_winograd),
+        rule("conv-to-nhwc", Visit::Ops(&[OpKind::Conv]), nhwc::conv_to_nhwc),
+        rule("pool-to-nhwc", Visit::Ops(&[OpKind::Pool]), nhwc::pool_to_nhwc),
+        rule("unary-through-reorder", Visit::Ops(&[OpKind::Unary, OpKind::Cast]), sinking::unary_through_reorder),
+        rule(
+            "elementwise-through-reorder",
+            Visit::Ops(&[OpKind::Binary, OpKind::Where, OpKind::Elementwise]),
+            sinking::elementwise_through_reorder,
+        ),
+        rule("concat-through-reorder", Visit::Ops(&[OpKind::Concat]), sinking::concat_through_reorder),
+        rule("split-through-reorder", Visit::Projects, sinking::split_through_reorder),
+        rule("slice-through-reorder", Visit::Ops(&[OpKind::Slice]), sinking::slice_through_reorder),
+        rule("resize-through-reorder", Visit::Ops(&[OpKind::Resize]), sinking::resize_through_reorder),
+        rule("reduce-through-reorder", Visit::Ops(&[OpKind::Reduce]), sinking::reduce_through_reorder),
+        rule("transpose-to-reshape", Visit::Ops(&[OpKind::Transpose]), sinking::transpose_to_reshape),
     ]
 }
