@@ -170,6 +170,11 @@ fn epilogue_programs() -> Vec<(Program, usize)> {
         UnaryOp::HardSigmoid { alpha: 0.2.into(), beta: 0.5.into() },
         UnaryOp::Neg,
         UnaryOp::Abs,
+        UnaryOp::Exp,
+        UnaryOp::Sigmoid,
+        UnaryOp::Tanh,
+        UnaryOp::Erf,
+        UnaryOp::Elu { alpha: 0.7.into() },
     ]
     .into_iter()
     .map(|u| (unary(u), 0))
@@ -206,13 +211,48 @@ fn fused_epilogues_every_tail() {
     b.check(true, 1e-3);
 }
 
+/// exp, sigmoid, tanh, erf and elu epilogues at the clamps, overflow, infinities and NaN.
+#[test]
+fn transcendental_epilogues_at_special_values() {
+    let mut b = Batch::new(60);
+    let xs: Vec<f32> = vec![
+        -200.0,
+        -104.5,
+        -90.0,
+        -20.0,
+        -1.0,
+        -0.3,
+        -0.0,
+        0.0,
+        0.3,
+        0.62,
+        0.63,
+        1.0,
+        20.0,
+        88.0,
+        89.0,
+        200.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    let x = Tensor::from_vec(vec![xs.len(), 1], xs);
+    let xv = b.g.add_input(format!("in{}", b.inputs.len()), x.ty());
+    b.inputs.push(x);
+    let w = b.g.add_const("one", Tensor::from_vec(vec![1, 1], vec![1.0f32]));
+    for u in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Erf, UnaryOp::Elu { alpha: 1.5.into() }] {
+        b.node(Op::Fused { base: Box::new(Op::MatMul), base_inputs: 2, epilogue: unary(u) }, vec![xv, w]);
+    }
+    b.check(true, 1e-5);
+}
+
 #[test]
 fn programs_without_a_neon_lowering_keep_cranelift() {
     let mut b = Batch::new(50);
     let (x, w) = (b.input(&[5, 7]), b.constant(&[7, 9]));
-    b.node(Op::Fused { base: Box::new(Op::MatMul), base_inputs: 2, epilogue: unary(UnaryOp::Sigmoid) }, vec![x, w]);
+    b.node(Op::Fused { base: Box::new(Op::MatMul), base_inputs: 2, epilogue: unary(UnaryOp::Sin) }, vec![x, w]);
     let run = check_aarch64(&b.g, &b.inputs, 0, 1e-5, 1e-5);
-    assert_eq!(run.micro_kernels, 0, "sigmoid has no NEON lowering yet");
+    assert_eq!(run.micro_kernels, 0, "sin has no NEON lowering");
 }
 
 /// An NHWC conv case: (n, h, w, c, m, kernel, stride, dilation, pads, group).

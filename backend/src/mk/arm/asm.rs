@@ -335,6 +335,61 @@ impl Asm {
         dynasm!(self.ops ; .arch aarch64 ; movz W(TMP), lo ; movk W(TMP), hi, lsl 16 ; dup V(d).S4, W(TMP));
     }
 
+    /// Every lane of `v{d}` = the 32-bit pattern `bits` (through `w16`).
+    pub fn vconst_bits(&mut self, d: u8, bits: u32) {
+        self.vconst(d, f32::from_bits(bits));
+    }
+
+    /// `acc -= b * a` lane by lane.
+    pub fn fmls(&mut self, acc: u8, b: u8, a: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; fmls V(acc).S4, V(b).S4, V(a).S4);
+    }
+
+    /// Round to nearest, ties to even.
+    pub fn frintn(&mut self, d: u8, n: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; frintn V(d).S4, V(n).S4);
+    }
+
+    /// Float to signed 32-bit integer (toward zero; exact for integral values).
+    pub fn fcvtzs(&mut self, d: u8, n: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; fcvtzs V(d).S4, V(n).S4);
+    }
+
+    /// 32-bit integer lanes: `d = n + m`.
+    pub fn add_i32(&mut self, d: u8, n: u8, m: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; add V(d).S4, V(n).S4, V(m).S4);
+    }
+
+    /// 32-bit integer lanes: `d = n - m`.
+    pub fn sub_i32(&mut self, d: u8, n: u8, m: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; sub V(d).S4, V(n).S4, V(m).S4);
+    }
+
+    /// 32-bit integer lanes: `d = n >> 1` (arithmetic).
+    pub fn sshr1(&mut self, d: u8, n: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; sshr V(d).S4, V(n).S4, 1);
+    }
+
+    /// 32-bit integer lanes: `d = n << 23` (into a float's exponent field).
+    pub fn shl23(&mut self, d: u8, n: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; shl V(d).S4, V(n).S4, 23);
+    }
+
+    /// Bitwise `d = n & m`.
+    pub fn and(&mut self, d: u8, n: u8, m: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; and V(d).B16, V(n).B16, V(m).B16);
+    }
+
+    /// Bitwise `d = n ^ m`.
+    pub fn eor(&mut self, d: u8, n: u8, m: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; eor V(d).B16, V(n).B16, V(m).B16);
+    }
+
+    /// The lane mask `n > m` (false for NaN).
+    pub fn fcmgt(&mut self, d: u8, n: u8, m: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; fcmgt V(d).S4, V(n).S4, V(m).S4);
+    }
+
     /// Every lane of `v{d}` = lane 0 of `v{n}`.
     pub fn dup_lane0(&mut self, d: u8, n: u8) {
         dynasm!(self.ops ; .arch aarch64 ; dup V(d).S4, V(n).S[0]);

@@ -9,7 +9,8 @@
 //! - [`vector`]: the vector modes (depthwise convolution, max and average pooling) with their
 //!   border taps skipped at compile time;
 //! - [`winograd`]: the channels-last Winograd input and output transforms;
-//! - [`program`]: fused elementwise epilogues on one vector register.
+//! - [`program`]: fused elementwise epilogues on one vector register;
+//! - [`math`]: exp, sigmoid, tanh, erf and elu for those epilogues.
 //!
 //! Assembler choice: dynasmrt (with the `dynasm!` macro) is maintained, has a complete,
 //! table-generated AArch64 encoder including every NEON form the kernels need (`fmla v.4s,
@@ -23,6 +24,7 @@ pub mod asm;
 pub mod epilogue;
 pub mod frame;
 pub mod gemm;
+pub mod math;
 pub mod program;
 pub mod vector;
 pub mod winograd;

@@ -1,6 +1,7 @@
 //! Fused elementwise programs (`kiln_ir::Program`) on one NEON register, for the epilogues of
 //! the NEON micro-kernels: bias and residual adds, BatchNorm-as-affine (mul/add), ReLU, Clip,
-//! LeakyReLU, PReLU, HardSigmoid/HardSwish, neg/abs/sqrt/reciprocal.
+//! LeakyReLU, PReLU, HardSigmoid/HardSwish, neg/abs/sqrt/reciprocal, and exp, sigmoid (so
+//! SiLU), tanh, erf (so GELU) and ELU through `super::math`.
 //!
 //! Registers: every step writes a fresh temporary from the free pool and operands whose last
 //! use is that step return to it (the accumulator included). The extra operands arrive already
@@ -9,8 +10,8 @@
 //!
 //! Semantics match the reference evaluator: AArch64 `fmax`/`fmin` propagate NaN (as its
 //! `max_nan`/`min_nan`), PReLU selects on `x >= 0` (false for NaN, whose product is NaN too).
-//! Steps without a lowering here (exp, sigmoid, tanh, erf, elu, Max/Min, log...) make
-//! [`supported`] false and the node keeps its Cranelift kernel.
+//! Steps without a lowering here (Max/Min, log, sin...) make [`supported`] false and the node
+//! keeps its Cranelift kernel.
 
 use super::asm::{Asm, Op3};
 use kiln_ir::{BinaryOp, Operand, Program, Step, UnaryOp};
@@ -29,6 +30,11 @@ pub fn supported(p: &Program) -> bool {
                 | UnaryOp::Abs
                 | UnaryOp::Sqrt
                 | UnaryOp::Reciprocal
+                | UnaryOp::Exp
+                | UnaryOp::Sigmoid
+                | UnaryOp::Tanh
+                | UnaryOp::Erf
+                | UnaryOp::Elu { .. }
         ),
         Step::Binary(b, _, _) => {
             matches!(b, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::PRelu)
@@ -134,6 +140,11 @@ fn unary(asm: &mut Asm, u: UnaryOp, x: u8, temps: &mut Temps) -> Option<u8> {
             asm.vconst(d, 1.0);
             asm.vop(Op3::Div, d, d, x);
         }
+        UnaryOp::Exp => super::math::exp(asm, d, x, temps)?,
+        UnaryOp::Sigmoid => super::math::sigmoid(asm, d, x, temps)?,
+        UnaryOp::Tanh => super::math::tanh(asm, d, x, temps)?,
+        UnaryOp::Erf => super::math::erf(asm, d, x, temps)?,
+        UnaryOp::Elu { alpha } => super::math::elu(asm, d, x, alpha.get(), temps)?,
         _ => return None,
     }
     Some(d)
