@@ -1,0 +1,182 @@
+//! Splitting a micro-kernel into independent parts that run on different threads.
+//!
+//! A [`GemmTask`] is split along one axis of its row grid into contiguous chunks of rows: each
+//! part is the same loop nest over fewer rows, with its pointers moved to the chunk's first row
+//! (A, C and every epilogue operand step along the rows by their row strides). Parts write
+//! disjoint rows of C and every element keeps its whole reduction inside one part, in the same
+//! order, with the same tile; so the results are bitwise identical for any number of parts
+//! (which is why the reduction is never split, unlike a K-split GEMM).
+//!
+//! Why parts are separate kernels, assembled at compile time, rather than one kernel taking a
+//! row range at run time: the generators resolve every trip count, border tile (`Clip`) and
+//! Winograd crop at compile time, and that is where their speed comes from; a part is just a
+//! smaller task. The cost is code size (one copy per part, and parts are made only for kernels
+//! with enough work, [`MIN_WORK_PER_PART`]).
+//!
+//! Per-axis details:
+//! - chunk boundaries fall on whole register tiles (`th` rows along axis 0, `tw` along axis 1),
+//!   so a part has no more leftover tiles than the whole kernel;
+//! - a `Clip` (depthwise, pooling) keeps absolute output positions through its `origin`;
+//! - a Winograd output crops at its extent minus the chunk's first pixel row;
+//! - a `PadCopy` (padded convolutions, Winograd input) copies only the padded rows its chunk
+//!   reads (its halo included) into its own scratch: parts then share no scratch, and the copy
+//!   is split too instead of repeated.
+
+use super::plan::MicroKernel;
+use super::task::{AMode, GemmTask, PadCopy};
+
+/// Work (multiply-adds, or tap reads for the vector modes) below which a part is not worth a
+/// fork-join (a few microseconds of waking and joining threads).
+pub const MIN_WORK_PER_PART: usize = 1 << 18;
+
+/// The kernel's work in multiply-adds (or tap reads).
+fn work(t: &GemmTask) -> usize {
+    let outer: usize = t.outer.iter().map(|o| o.count).product();
+    outer * t.m() * t.n * (t.taps[0].0 * t.taps[1].0 * t.depth).max(1)
+}
+
+/// The parts of `m` for `threads` threads: `m` itself when splitting does not pay or is not
+/// possible, else at most `threads` kernels over consecutive chunks of rows.
+pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
+    let want = threads.min(work(&m.task) / MIN_WORK_PER_PART);
+    if want < 2 {
+        return vec![m.clone()];
+    }
+    let t = &m.task;
+    // Axis 0 when it has a tile row per part, else axis 1 (GEMMs and 1x1 convs are [1, M]).
+    let axis = if t.rows[0].div_ceil(m.tile.th) >= want || t.rows[1] == 1 { 0 } else { 1 };
+    let step = if axis == 0 { m.tile.th } else { m.tile.tw }.max(1);
+    let blocks = t.rows[axis].div_ceil(step);
+    let parts = want.min(blocks);
+    if parts < 2 || (axis == 1 && t.pad.is_some() && t.rows[0] > 1) {
+        return vec![m.clone()];
+    }
+    let chunks: Vec<(usize, usize)> = (0..parts)
+        .map(|p| {
+            let (b0, b1) = (p * blocks / parts, (p + 1) * blocks / parts);
+            (b0 * step, (b1 * step).min(t.rows[axis]))
+        })
+        .collect();
+    let split: Option<Vec<MicroKernel>> = chunks.iter().map(|&(r0, r1)| part(m, axis, r0, r1)).collect();
+    split.unwrap_or_else(|| vec![m.clone()])
+}
+
+/// The part of `m` over rows `[r0, r1)` along `axis`, or `None` when it cannot be expressed.
+fn part(m: &MicroKernel, axis: usize, r0: usize, r1: usize) -> Option<MicroKernel> {
+    let mut p = m.clone();
+    let t = &mut p.task;
+    let s = r0 as i64;
+    t.rows[axis] = r1 - r0;
+    // With a pad window (axis 0) A starts at the window's first row, which is the chunk's.
+    if t.pad.is_none() || axis == 1 {
+        t.a.offset += s * t.a_rows[axis];
+    }
+    t.c.offset += s * t.c_rows[axis];
+    if let Some((op, _)) = &mut t.epilogue.addend {
+        op.base.offset += s * op.strides.rows[axis];
+    }
+    for op in &mut t.epilogue.extras {
+        op.base.offset += s * op.strides.rows[axis];
+    }
+    if let Some(clip) = &mut t.clip {
+        clip.origin[axis] += r0;
+    }
+    if let AMode::Winograd(w) = &mut t.a_mode {
+        if w.output {
+            let first_pixel = r0 * w.tile;
+            w.extent[axis] = w.extent[axis].checked_sub(first_pixel)?;
+        }
+    }
+    if let Some(pad) = t.pad {
+        if axis == 0 {
+            t.pad = Some(pad_window(&pad, t, r0, r1)?);
+        }
+    }
+    Some(p)
+}
+
+/// The copy of the padded rows that grid rows `[r0, r1)` read (A then starts at the copy's
+/// first row, which is the chunk's first row: A's offset stays as it is).
+fn pad_window(pad: &PadCopy, t: &GemmTask, r0: usize, r1: usize) -> Option<PadCopy> {
+    let row_bytes = 4 * ((pad.left + pad.w + pad.right) * pad.c) as i64;
+    let (stride, tap) = (t.a_rows[0], t.taps[0].1);
+    if row_bytes == 0 || stride % row_bytes != 0 || tap % row_bytes != 0 || t.taps[1].1 >= row_bytes {
+        return None;
+    }
+    let (stride, dilation) = ((stride / row_bytes) as usize, (tap / row_bytes) as usize);
+    let first = r0 * stride;
+    let last = (r1 - 1) * stride + (t.taps[0].0 - 1) * dilation + 1;
+    let height = pad.top + pad.h + pad.bottom;
+    let end = last.min(height);
+    let src_first = first.max(pad.top).min(pad.top + pad.h);
+    let src_end = end.min(pad.top + pad.h).max(src_first);
+    if src_end == src_first {
+        return None;
+    }
+    let mut w = *pad;
+    w.src.offset += 4 * ((src_first - pad.top) * pad.w * pad.c) as i64;
+    w.h = src_end - src_first;
+    w.top = src_first - first;
+    w.bottom = end - src_end;
+    Some(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::KernelSpec;
+    use crate::mk::{x86, MicroIsa};
+    use kiln_ir::{DType, Op, TensorType};
+
+    fn matmul(m: usize, k: usize, n: usize) -> MicroKernel {
+        let spec = KernelSpec {
+            node: "mm".into(),
+            op: Op::MatMul,
+            inputs: vec![TensorType::new(DType::F32, vec![m, k]), TensorType::new(DType::F32, vec![k, n])],
+            outputs: vec![TensorType::new(DType::F32, vec![m, n])],
+        };
+        crate::mk::plan(&spec, &[false, true], Some(MicroIsa::X86(x86::Level::Avx512))).expect("a plan")
+    }
+
+    #[test]
+    fn small_kernels_stay_whole_and_large_ones_split_on_whole_tiles() {
+        assert_eq!(split(&matmul(3, 5, 17), 4).len(), 1);
+        let big = matmul(333, 256, 64);
+        let parts = split(&big, 3);
+        assert_eq!(parts.len(), 3);
+        let th = big.tile.th.max(big.tile.tw);
+        let rows: Vec<usize> = parts.iter().map(|p| p.task.m()).collect();
+        assert_eq!(rows.iter().sum::<usize>(), 333, "{rows:?}");
+        assert!(rows[..2].iter().all(|r| r % th == 0), "{rows:?} tile {:?}", big.tile);
+        let c_step = big.task.c_rows[1];
+        assert_eq!(parts[1].task.c.offset, rows[0] as i64 * c_step);
+        assert_eq!(parts[2].task.a.offset, (rows[0] + rows[1]) as i64 * big.task.a_rows[1]);
+    }
+
+    #[test]
+    fn a_pad_window_covers_the_halo_of_its_rows() {
+        // 3x3 conv, stride 1, pads 1: 5 image rows padded to 7; output rows 2..4 read padded
+        // rows 2..6, i.e. image rows 1..5 with no top pad and one bottom pad row.
+        let pad = PadCopy {
+            src: super::super::plan::param(0),
+            src_outer: [0, 0],
+            h: 5,
+            w: 5,
+            c: 2,
+            top: 1,
+            left: 1,
+            bottom: 1,
+            right: 1,
+            fill: 0.0,
+        };
+        let mut t = matmul(4, 4, 4).task;
+        let row = 4 * 7 * 2;
+        t.a_rows = [row, 8];
+        t.taps = [(3, row), (3, 8)];
+        let w = pad_window(&pad, &t, 2, 5).expect("a window");
+        assert_eq!((w.top, w.h, w.bottom), (0, 4, 1));
+        assert_eq!(w.src.offset, 4 * 5 * 2);
+        let first = pad_window(&pad, &t, 0, 2).expect("a window");
+        assert_eq!((first.top, first.h, first.bottom), (1, 3, 0));
+    }
+}
