@@ -44,6 +44,9 @@ pub struct ObjectStats {
     pub workspace_bytes: usize,
     /// Bytes of the object file.
     pub object_bytes: usize,
+    /// The threads the kernels were cut into parts for (`NAME_THREADS`), and how many were cut.
+    pub threads: usize,
+    pub split_kernels: usize,
 }
 
 /// A model compiled into a native object.
@@ -129,6 +132,8 @@ pub(crate) fn compile(
         weight_bytes: object.weight_bytes,
         workspace_bytes: object.workspace_size,
         object_bytes: object.bytes.len(),
+        threads: object.threads,
+        split_kernels: object.split_kernels,
     };
     let features = features.iter().map(|f| f.to_string()).collect();
     Ok(CompiledObject {

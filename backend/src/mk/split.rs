@@ -29,6 +29,11 @@ use super::task::{AMode, GemmTask, PadCopy};
 /// fork-join (a few microseconds of waking and joining threads).
 pub const MIN_WORK_PER_PART: usize = 1 << 18;
 
+/// Parts per thread when the work allows: threads claim parts as they come (`kiln_runtime::
+/// pool`), so a thread that starts late, or shares its core with another process, takes fewer
+/// parts instead of holding everyone up at the join.
+pub const PARTS_PER_THREAD: usize = 2;
+
 /// The kernel's work in multiply-adds (or tap reads).
 fn work(t: &GemmTask) -> usize {
     let outer: usize = t.outer.iter().map(|o| o.count).product();
@@ -36,9 +41,13 @@ fn work(t: &GemmTask) -> usize {
 }
 
 /// The parts of `m` for `threads` threads: `m` itself when splitting does not pay or is not
-/// possible, else at most `threads` kernels over consecutive chunks of rows.
+/// possible, else at most [`PARTS_PER_THREAD`] `* threads` kernels over consecutive chunks of
+/// rows.
 pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
-    let want = threads.min(work(&m.task) / MIN_WORK_PER_PART);
+    if threads < 2 {
+        return vec![m.clone()];
+    }
+    let want = (PARTS_PER_THREAD * threads).min(work(&m.task) / MIN_WORK_PER_PART);
     if want < 2 {
         return vec![m.clone()];
     }
@@ -142,15 +151,19 @@ mod tests {
     fn small_kernels_stay_whole_and_large_ones_split_on_whole_tiles() {
         assert_eq!(split(&matmul(3, 5, 17), 4).len(), 1);
         let big = matmul(333, 256, 64);
-        let parts = split(&big, 3);
-        assert_eq!(parts.len(), 3);
-        let th = big.tile.th.max(big.tile.tw);
+        assert_eq!(split(&big, 1).len(), 1);
+        let parts = split(&big, 2);
+        assert_eq!(parts.len(), 2 * PARTS_PER_THREAD);
+        let step = big.tile.tw;
         let rows: Vec<usize> = parts.iter().map(|p| p.task.m()).collect();
         assert_eq!(rows.iter().sum::<usize>(), 333, "{rows:?}");
-        assert!(rows[..2].iter().all(|r| r % th == 0), "{rows:?} tile {:?}", big.tile);
-        let c_step = big.task.c_rows[1];
-        assert_eq!(parts[1].task.c.offset, rows[0] as i64 * c_step);
-        assert_eq!(parts[2].task.a.offset, (rows[0] + rows[1]) as i64 * big.task.a_rows[1]);
+        assert!(rows[..rows.len() - 1].iter().all(|r| r % step == 0), "{rows:?} tile {:?}", big.tile);
+        let mut first = 0;
+        for (p, r) in parts.iter().zip(&rows) {
+            assert_eq!(p.task.c.offset, first as i64 * big.task.c_rows[1]);
+            assert_eq!(p.task.a.offset, first as i64 * big.task.a_rows[1]);
+            first += r;
+        }
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct NativeObject {
     /// The threads the kernels were cut for, and the most parts of one kernel (1: none cut).
     pub threads: usize,
     pub max_parts: usize,
+    /// Kernels cut into parts.
+    pub split_kernels: usize,
 }
 
 /// Compiles `graph` into a native object for `cfg.triple` with `cfg.features`.
@@ -96,6 +98,7 @@ pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject>
         workspace_symbol,
         threads,
         max_parts: compiled.max_parts,
+        split_kernels: compiled.split_kernels,
     })
 }
 
