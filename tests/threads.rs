@@ -94,8 +94,8 @@ fn node_test_sample_gives_the_same_bits_at_1_to_4_threads() {
         let model = Model::load(case.dir.join("model.onnx")).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let mut reference: Option<Vec<Tensor>> = None;
         for threads in THREADS {
-            let (_, jit, inputs) =
-                native::specialise(model.clone(), &given, &options(threads)).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            let (_, jit, inputs) = native::specialise(model.clone(), &given, &options(threads))
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
             let out = jit.run(&inputs).unwrap_or_else(|e| panic!("{}: run at {threads} threads: {e}", case.name));
             match &reference {
                 None => reference = Some(out),
@@ -117,7 +117,8 @@ fn eight_callers_share_one_threaded_model() {
     let base = input_of(&dir);
     let inputs: Vec<Tensor> = (0..8)
         .map(|i| {
-            let scaled: Vec<f32> = base.as_slice::<f32>().expect("f32 input").iter().map(|x| x * (1.0 + i as f32 * 0.1)).collect();
+            let scaled: Vec<f32> =
+                base.as_slice::<f32>().expect("f32 input").iter().map(|x| x * (1.0 + i as f32 * 0.1)).collect();
             Tensor::from_vec(base.shape().to_vec(), scaled)
         })
         .collect();

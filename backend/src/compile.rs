@@ -133,7 +133,11 @@ pub fn compile_graph_parallel<M: Module>(
     functions.extend(tasks.iter().enumerate().filter_map(|(i, t)| {
         t.map(|(id, size)| FunctionSymbol { id, name: format!("{symbol_prefix}k{i}_tasks"), size })
     }));
-    functions.push(FunctionSymbol { id: entry.parallel, name: format!("{entry_symbol}_parallel"), size: entry.parallel_size });
+    functions.push(FunctionSymbol {
+        id: entry.parallel,
+        name: format!("{entry_symbol}_parallel"),
+        size: entry.parallel_size,
+    });
     functions.push(FunctionSymbol { id: entry.plain, name: entry_symbol.clone(), size: entry.plain_size });
     let micro_kernels = unique.iter().filter(|u| u.micro.is_some()).count();
     Ok(CompiledGraph {
@@ -189,7 +193,11 @@ fn kernel_symbols(unique: &[Unique], ids: &[Vec<FuncId>], sizes: &[Vec<usize>], 
     for (i, ((u, ids), sizes)) in unique.iter().zip(ids).zip(sizes).enumerate() {
         for (j, (&id, &size)) in ids.iter().zip(sizes).enumerate() {
             let part = if u.parts.is_empty() { String::new() } else { format!("p{j}") };
-            out.push(FunctionSymbol { id, name: format!("{prefix}k{i}{part}_{}:{}", u.spec.op.name(), u.spec.node), size });
+            out.push(FunctionSymbol {
+                id,
+                name: format!("{prefix}k{i}{part}_{}:{}", u.spec.op.name(), u.spec.node),
+                size,
+            });
         }
     }
     out

@@ -34,8 +34,8 @@ use crate::mk::pack::PackedB;
 use crate::weights::Weights;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, Block, BlockCall, Function, InstBuilder, JumpTableData, Signature, StackSlot,
-    StackSlotData, StackSlotKind, UserFuncName, Value,
+    types, AbiParam, Block, BlockCall, Function, InstBuilder, JumpTableData, Signature, StackSlot, StackSlotData,
+    StackSlotKind, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};

@@ -31,8 +31,8 @@ pub mod pool;
 mod workspace;
 
 pub use peak::{measure_fma_peak, probe_widths, FmaProbe};
-pub use pool::physical_cores;
 pub use perf_map::PERF_MAP_ENV;
+pub use pool::physical_cores;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use kiln_ir::{Graph, Tensor, TensorData, TensorType};
@@ -188,7 +188,8 @@ impl JitModel {
         let mut workspace = self.workspaces.take();
         // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
         // (inputs by the caller's contract, outputs and workspace sized from the graph and plan).
-        let status = unsafe { (self.entry)(inputs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
+        let status =
+            unsafe { (self.entry)(inputs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
         self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));
@@ -217,7 +218,8 @@ impl JitModel {
         let out_ptrs: Vec<*mut u8> = outputs.iter_mut().map(|t| t.as_mut_ptr()).collect();
         let mut workspace = self.workspaces.take();
         // SAFETY: as in `run`; the outputs were checked to have exactly the graph's types.
-        let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
+        let status =
+            unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
         self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));

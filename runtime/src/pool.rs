@@ -75,10 +75,7 @@ impl ThreadPool {
         let workers = (1..threads)
             .filter_map(|i| {
                 let shared = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("kiln-worker-{i}"))
-                    .spawn(move || worker(&shared))
-                    .ok()
+                std::thread::Builder::new().name(format!("kiln-worker-{i}")).spawn(move || worker(&shared)).ok()
             })
             .collect::<Vec<_>>();
         let threads = workers.len() as u32 + 1;
@@ -145,11 +142,8 @@ unsafe extern "C" fn run_job(pool: *const Shared, n: u32, task: TaskFn, ctx: *mu
 
 /// Claims and runs tasks of job `epoch` until none is left or a newer job is published.
 fn work_on(shared: &Shared, epoch: u64) {
-    let (task, ctx, count) = (
-        shared.task.load(Ordering::Relaxed),
-        shared.ctx.load(Ordering::Relaxed),
-        shared.count.load(Ordering::Relaxed),
-    );
+    let (task, ctx, count) =
+        (shared.task.load(Ordering::Relaxed), shared.ctx.load(Ordering::Relaxed), shared.count.load(Ordering::Relaxed));
     let mut state = shared.state.load(Ordering::Acquire);
     loop {
         let index = (state & 0xffff_ffff) as u32;
