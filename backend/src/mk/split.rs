@@ -25,9 +25,12 @@
 use super::plan::MicroKernel;
 use super::task::{AMode, GemmTask, PadCopy};
 
-/// Work (multiply-adds, or tap reads for the vector modes) below which a part is not worth a
-/// fork-join (a few microseconds of waking and joining threads).
-pub const MIN_WORK_PER_PART: usize = 1 << 18;
+/// Multiply-adds below which a part is not worth a fork-join (about a microsecond of handing
+/// out parts and joining, with the workers spinning): ~5 us of AVX-512 GEMM.
+pub const MIN_WORK_PER_PART: usize = 1 << 17;
+/// The same for the vector modes (depthwise, pooling, Winograd transforms), whose tap reads
+/// are memory-bound and cost several times a GEMM's multiply-add.
+pub const MIN_VECTOR_WORK_PER_PART: usize = 1 << 15;
 
 /// Parts per thread when the work allows: threads claim parts as they come (`kiln_runtime::
 /// pool`), so a thread that starts late, or shares its core with another process, takes fewer
@@ -47,7 +50,8 @@ pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
     if threads < 2 {
         return vec![m.clone()];
     }
-    let want = (PARTS_PER_THREAD * threads).min(work(&m.task) / MIN_WORK_PER_PART);
+    let min = if m.task.a_mode.is_vector() { MIN_VECTOR_WORK_PER_PART } else { MIN_WORK_PER_PART };
+    let want = balanced((PARTS_PER_THREAD * threads).min(work(&m.task) / min), threads);
     if want < 2 {
         return vec![m.clone()];
     }
@@ -56,7 +60,7 @@ pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
     let axis = if t.rows[0].div_ceil(m.tile.th) >= want || t.rows[1] == 1 { 0 } else { 1 };
     let step = if axis == 0 { m.tile.th } else { m.tile.tw }.max(1);
     let blocks = t.rows[axis].div_ceil(step);
-    let parts = want.min(blocks);
+    let parts = balanced(want.min(blocks), threads);
     if parts < 2 || (axis == 1 && t.pad.is_some() && t.rows[0] > 1) {
         return vec![m.clone()];
     }
@@ -68,6 +72,16 @@ pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
         .collect();
     let split: Option<Vec<MicroKernel>> = chunks.iter().map(|&(r0, r1)| part(m, axis, r0, r1)).collect();
     split.unwrap_or_else(|| vec![m.clone()])
+}
+
+/// `parts` rounded down to a multiple of `threads` when it is at least `threads`, so every
+/// thread gets as many parts.
+fn balanced(parts: usize, threads: usize) -> usize {
+    if parts >= threads {
+        parts / threads * threads
+    } else {
+        parts
+    }
 }
 
 /// The part of `m` over rows `[r0, r1)` along `axis`, or `None` when it cannot be expressed.
