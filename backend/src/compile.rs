@@ -83,8 +83,8 @@ pub fn compile_graph_as<M: Module>(
     compile_graph_parallel(module, graph, plan, symbol_prefix, entry_symbol, 1)
 }
 
-/// [`compile_graph_as`] for `threads` threads: kernels worth it are cut into at most `threads`
-/// parts (see the module docs), and the workspace has room for every part's scratch.
+/// [`compile_graph_as`] for `threads` threads: kernels worth it are cut into parts (see the
+/// module docs), and the workspace has room for every part's scratch.
 pub fn compile_graph_parallel<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -93,11 +93,24 @@ pub fn compile_graph_parallel<M: Module>(
     entry_symbol: &str,
     threads: usize,
 ) -> Result<CompiledGraph> {
+    let policy = mk::split::SplitPolicy::for_threads(threads);
+    compile_graph_split(module, graph, plan, symbol_prefix, entry_symbol, &policy)
+}
+
+/// [`compile_graph_parallel`] with the cutting thresholds of `policy`.
+pub fn compile_graph_split<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    entry_symbol: &str,
+    policy: &mk::split::SplitPolicy,
+) -> Result<CompiledGraph> {
     let caps = TargetCaps::of(module.isa());
     let (steps, mut unique) = plan_kernels(graph, plan, caps);
     for u in &mut unique {
         if let Some(m) = &u.micro {
-            let parts = mk::split::split(m, threads);
+            let parts = mk::split::split(m, policy);
             if parts.len() > 1 {
                 u.parts = parts;
             }

@@ -43,23 +43,47 @@ fn work(t: &GemmTask) -> usize {
     outer * t.m() * t.n * (t.taps[0].0 * t.taps[1].0 * t.depth).max(1)
 }
 
-/// The parts of `m` for `threads` threads: `m` itself when splitting does not pay or is not
-/// possible, else at most [`PARTS_PER_THREAD`] `* threads` kernels over consecutive chunks of
-/// rows.
-pub fn split(m: &MicroKernel, threads: usize) -> Vec<MicroKernel> {
+/// When to cut a kernel: the threads, and the least work of a part (broadcast-mode and
+/// vector-mode tasks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitPolicy {
+    pub threads: usize,
+    pub min_work: usize,
+    pub min_vector_work: usize,
+}
+
+impl SplitPolicy {
+    /// The thresholds above for `threads` threads.
+    pub fn for_threads(threads: usize) -> SplitPolicy {
+        SplitPolicy { threads, min_work: MIN_WORK_PER_PART, min_vector_work: MIN_VECTOR_WORK_PER_PART }
+    }
+    /// Every kernel cut as finely as its tiles allow (tests: odd sizes get parts too).
+    pub fn always(threads: usize) -> SplitPolicy {
+        SplitPolicy { threads, min_work: 1, min_vector_work: 1 }
+    }
+}
+
+/// The parts of `m` under `policy`: `m` itself when splitting does not pay or is not possible,
+/// else at most [`PARTS_PER_THREAD`] `* threads` kernels over consecutive chunks of rows.
+pub fn split(m: &MicroKernel, policy: &SplitPolicy) -> Vec<MicroKernel> {
+    let threads = policy.threads;
     if threads < 2 {
         return vec![m.clone()];
     }
-    let min = if m.task.a_mode.is_vector() { MIN_VECTOR_WORK_PER_PART } else { MIN_WORK_PER_PART };
+    let min = if m.task.a_mode.is_vector() { policy.min_vector_work } else { policy.min_work }.max(1);
     let want = balanced((PARTS_PER_THREAD * threads).min(work(&m.task) / min), threads);
     if want < 2 {
         return vec![m.clone()];
     }
     let t = &m.task;
-    // Axis 0 when it has a tile row per part, else axis 1 (GEMMs and 1x1 convs are [1, M]).
-    let axis = if t.rows[0].div_ceil(m.tile.th) >= want || t.rows[1] == 1 { 0 } else { 1 };
+    // Axis 0 when it has a tile row per part (or, with a pad copy, at least two: only axis 0
+    // splits the copy), else the axis with more tiles (GEMMs and 1x1 convs are [1, M]).
+    let blocks0 = t.rows[0].div_ceil(m.tile.th.max(1));
+    let blocks1 = t.rows[1].div_ceil(m.tile.tw.max(1));
+    let axis0 = blocks0 >= want || (t.pad.is_some() && blocks0 >= 2) || blocks0 >= blocks1;
+    let axis = if axis0 { 0 } else { 1 };
     let step = if axis == 0 { m.tile.th } else { m.tile.tw }.max(1);
-    let blocks = t.rows[axis].div_ceil(step);
+    let blocks = if axis == 0 { blocks0 } else { blocks1 };
     let parts = balanced(want.min(blocks), threads);
     if parts < 2 || (axis == 1 && t.pad.is_some() && t.rows[0] > 1) {
         return vec![m.clone()];
@@ -163,10 +187,10 @@ mod tests {
 
     #[test]
     fn small_kernels_stay_whole_and_large_ones_split_on_whole_tiles() {
-        assert_eq!(split(&matmul(3, 5, 17), 4).len(), 1);
+        assert_eq!(split(&matmul(3, 5, 17), &SplitPolicy::for_threads(4)).len(), 1);
         let big = matmul(333, 256, 64);
-        assert_eq!(split(&big, 1).len(), 1);
-        let parts = split(&big, 2);
+        assert_eq!(split(&big, &SplitPolicy::for_threads(1)).len(), 1);
+        let parts = split(&big, &SplitPolicy::for_threads(2));
         assert_eq!(parts.len(), 2 * PARTS_PER_THREAD);
         let step = big.tile.tw;
         let rows: Vec<usize> = parts.iter().map(|p| p.task.m()).collect();
