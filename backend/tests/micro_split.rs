@@ -2,7 +2,8 @@
 //! finely as its tiles allow ([`SplitPolicy::always`]) at 2, 3 and 4 threads: GEMMs over odd
 //! rows, KxK convolutions with pads (each part copies its own window of the padded image),
 //! depthwise convolutions and pooling with border taps (`Clip` origins), fused epilogues with
-//! operands moving along the rows, and the Winograd transforms (output cropping per part).
+//! operands moving along the rows, the Winograd transforms (output cropping per part), and
+//! GEMMs of one tile of rows cut over column panels (with a bias moving along the columns).
 //!
 //! Each graph runs through the parallel entry with a descriptor whose `run` calls the tasks in
 //! reverse order on the calling thread, and with one that runs them on scoped threads, with
@@ -189,13 +190,12 @@ fn conv(k: usize, stride: usize, pads: [usize; 4], dilation: usize, group: usize
 fn gemm_rows_split_at_every_odd_size() {
     let mut r = rng(1);
     let mut total = 0;
-    for &(m, k, n) in &[(1, 3, 5), (3, 17, 33), (17, 5, 17), (33, 33, 1), (61, 7, 40)] {
+    // Rows that fit one tile are cut over column panels (1 x 100 x 333: a batch-1 fc layer).
+    for &(m, k, n) in &[(1, 3, 5), (3, 17, 33), (17, 5, 17), (33, 33, 1), (61, 7, 40), (1, 100, 333), (2, 9, 77)] {
         let a = random_tensor(&mut r, DType::F32, &[m, k]);
         let b = random_tensor(&mut r, DType::F32, &[k, n]);
         let (g, ins) = single(Op::MatMul, a, vec![b]);
         let cut = check(&g, &ins, 1, (1e-4, 1e-4));
-        // One row is one tile: nothing to cut.
-        assert!(m > 1 || cut == 0, "{m}x{k}x{n}: {cut} kernels cut");
         total += cut;
     }
     assert!(total > 0, "nothing was cut");
@@ -214,6 +214,31 @@ fn fused_residual_operands_move_with_the_rows() {
             Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
             Step::Binary(BinaryOp::Add, Operand::Reg(0), Operand::Arg(2)),
             Step::Unary(UnaryOp::Relu, Operand::Reg(1)),
+        ],
+    };
+    let mut g = Graph::new();
+    let av = g.add_input("a", a.ty());
+    let rv = g.add_input("res", res.ty());
+    let bv = g.add_const("b", b);
+    let cv = g.add_const("bias", bias);
+    let op = Op::Fused { base: Box::new(Op::MatMul), base_inputs: 2, epilogue: program };
+    let y = g.add_node1("n", op, vec![av, bv, rv, cv], "y", TensorType::new(DType::F32, vec![m, n]));
+    g.outputs.push(y);
+    assert!(check(&g, &[a, res], 1, (1e-4, 1e-4)) > 0, "nothing was cut");
+}
+
+#[test]
+fn column_parts_move_bias_and_residual_along_the_columns() {
+    let mut r = rng(6);
+    let (m, k, n) = (1, 64, 301);
+    let a = random_tensor(&mut r, DType::F32, &[m, k]);
+    let b = random_tensor(&mut r, DType::F32, &[k, n]);
+    let res = random_tensor(&mut r, DType::F32, &[m, n]);
+    let bias = random_tensor(&mut r, DType::F32, &[n]);
+    let program = Program {
+        steps: vec![
+            Step::Binary(BinaryOp::Add, Operand::Arg(0), Operand::Arg(1)),
+            Step::Binary(BinaryOp::Add, Operand::Reg(0), Operand::Arg(2)),
         ],
     };
     let mut g = Graph::new();

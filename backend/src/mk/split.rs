@@ -20,10 +20,12 @@
 //! - a Winograd output crops at its extent minus the chunk's first pixel row;
 //! - a `PadCopy` (padded convolutions, Winograd input) copies only the padded rows its chunk
 //!   reads (its halo included) into its own scratch: parts then share no scratch, and the copy
-//!   is split too instead of repeated.
+//!   is split too instead of repeated;
+//! - a kernel whose rows fit one tile (a fully connected layer at batch 1) is cut over its
+//!   column panels instead (whole `nr`-column panels; B, C and the operands move along them).
 
 use super::plan::MicroKernel;
-use super::task::{AMode, GemmTask, PadCopy};
+use super::task::{AMode, BSource, GemmTask, PadCopy};
 
 /// Multiply-adds below which a part is not worth a fork-join (about a microsecond of handing
 /// out parts and joining, with the workers spinning): ~5 us of AVX-512 GEMM.
@@ -85,7 +87,10 @@ pub fn split(m: &MicroKernel, policy: &SplitPolicy) -> Vec<MicroKernel> {
     let step = if axis == 0 { m.tile.th } else { m.tile.tw }.max(1);
     let blocks = if axis == 0 { blocks0 } else { blocks1 };
     let parts = balanced(want.min(blocks), threads);
-    if parts < 2 || (axis == 1 && t.pad.is_some() && t.rows[0] > 1) {
+    if parts < 2 {
+        return split_columns(m, want, threads);
+    }
+    if axis == 1 && t.pad.is_some() && t.rows[0] > 1 {
         return vec![m.clone()];
     }
     let chunks: Vec<(usize, usize)> = (0..parts)
@@ -96,6 +101,41 @@ pub fn split(m: &MicroKernel, policy: &SplitPolicy) -> Vec<MicroKernel> {
         .collect();
     let split: Option<Vec<MicroKernel>> = chunks.iter().map(|&(r0, r1)| part(m, axis, r0, r1)).collect();
     split.unwrap_or_else(|| vec![m.clone()])
+}
+
+/// `m` cut into at most `want` parts over its column panels (whole register tiles of `nr`
+/// columns), for kernels whose rows fit one tile (a fully connected layer at batch 1): B, C
+/// and the epilogue operands move to the part's first column. Only broadcast-mode tasks
+/// without a pad copy (which every part would repeat); else `m` whole.
+fn split_columns(m: &MicroKernel, want: usize, threads: usize) -> Vec<MicroKernel> {
+    let t = &m.task;
+    let nr = m.tile.nv.max(1) * m.isa.lanes();
+    let panels = t.n.div_ceil(nr);
+    let parts = balanced(want.min(panels), threads);
+    if parts < 2 || t.a_mode.is_vector() || t.pad.is_some() {
+        return vec![m.clone()];
+    }
+    (0..parts)
+        .map(|p| {
+            let (j0, j1) = (p * panels / parts * nr, ((p + 1) * panels / parts * nr).min(t.n));
+            let mut part = m.clone();
+            let t = &mut part.task;
+            let j = j0 as i64;
+            t.n = j1 - j0;
+            t.b.offset += match t.b_source {
+                BSource::Packed => 4 * j * t.k() as i64,
+                BSource::Strided { .. } => 4 * j,
+            };
+            t.c.offset += 4 * j;
+            if let Some((op, _)) = &mut t.epilogue.addend {
+                op.base.offset += j * op.strides.col;
+            }
+            for op in &mut t.epilogue.extras {
+                op.base.offset += j * op.strides.col;
+            }
+            part
+        })
+        .collect()
 }
 
 /// `parts` rounded down to a multiple of `threads` when it is at least `threads`, so every
