@@ -109,10 +109,17 @@ pub fn compile_graph_split<M: Module>(
     let caps = TargetCaps::of(module.isa());
     let (steps, mut unique) = plan_kernels(graph, plan, caps);
     for u in &mut unique {
-        if let Some(m) = &u.micro {
-            let parts = mk::split::split(m, policy);
-            if parts.len() > 1 {
-                u.parts = parts;
+        match &u.micro {
+            Some(m) => {
+                let parts = mk::split::split(m, policy);
+                if parts.len() > 1 {
+                    u.parts = parts;
+                }
+            }
+            None => {
+                let max = mk::split::PARTS_PER_THREAD * policy.threads;
+                let min = if policy.min_work == 1 { 1 } else { crate::flat_split::MIN_ELEMENTS_PER_PART };
+                u.flat = crate::flat_split::split(&u.spec, policy.threads, max, min);
             }
         }
     }
@@ -134,7 +141,7 @@ pub fn compile_graph_split<M: Module>(
                     tasks: tasks[k].map(|t| t.0),
                     packed: micro.map(|m| m.packed.clone()).unwrap_or_default(),
                     scratch: micro.filter(|m| m.scratch > 0).map(|_| scratch_offset),
-                    scratch_stride: unique[k].scratch_stride(),
+                    offsets: unique[k].offsets(),
                 }
             }
         })
@@ -156,8 +163,8 @@ pub fn compile_graph_split<M: Module>(
     Ok(CompiledGraph {
         entry: entry.plain,
         parallel_entry: entry.parallel,
-        split_kernels: unique.iter().filter(|u| !u.parts.is_empty()).count(),
-        max_parts: unique.iter().map(|u| u.parts.len()).max().unwrap_or(0).max(1),
+        split_kernels: unique.iter().filter(|u| u.is_split()).count(),
+        max_parts: unique.iter().map(|u| u.functions().len()).max().unwrap_or(0).max(1),
         kernels: unique.len(),
         code_bytes: code_bytes + entry.plain_size + entry.parallel_size,
         weight_bytes: weights.bytes,
@@ -170,26 +177,49 @@ pub fn compile_graph_split<M: Module>(
 }
 
 /// One distinct kernel: its spec and, when it has one, its machine-code plan, and the parts
-/// that plan was cut into for threads (empty: not cut).
+/// it was cut into for threads (empty: not cut): machine-code `parts`, or the `flat` parts of
+/// an elementwise Cranelift kernel (`crate::flat_split`).
 struct Unique {
     spec: KernelSpec,
     micro: Option<MicroKernel>,
     parts: Vec<MicroKernel>,
+    flat: Vec<crate::flat_split::FlatPart>,
 }
 
 impl Unique {
-    /// The machine-code plans of the functions this kernel is defined as: its parts, or itself
-    /// (`None`: a Cranelift kernel).
-    fn functions(&self) -> Vec<Option<&MicroKernel>> {
-        if self.parts.is_empty() {
-            vec![self.micro.as_ref()]
+    /// The functions this kernel is defined as (its parts, or itself): each one's spec and
+    /// machine-code plan (`None`: a Cranelift kernel of that spec).
+    fn functions(&self) -> Vec<(&KernelSpec, Option<&MicroKernel>)> {
+        if !self.parts.is_empty() {
+            self.parts.iter().map(|m| (&self.spec, Some(m))).collect()
+        } else if !self.flat.is_empty() {
+            self.flat.iter().map(|f| (&f.spec, None)).collect()
         } else {
-            self.parts.iter().map(Some).collect()
+            vec![(&self.spec, self.micro.as_ref())]
         }
+    }
+    fn is_split(&self) -> bool {
+        !self.parts.is_empty() || !self.flat.is_empty()
+    }
+    /// Each part's byte offsets of its arguments (see `crate::entry::Step::Call`).
+    fn offsets(&self) -> Vec<Vec<i64>> {
+        if !self.flat.is_empty() {
+            return crate::flat_split::offsets(&self.spec, &self.flat);
+        }
+        let stride = self.scratch_stride() as i64;
+        (self.parts.iter().enumerate())
+            .map(|(j, m)| {
+                let mut o = vec![0; m.params];
+                if m.scratch > 0 {
+                    o[m.params - 1] = j as i64 * stride;
+                }
+                o
+            })
+            .collect()
     }
     /// Bytes between the scratch of consecutive parts.
     fn scratch_stride(&self) -> usize {
-        self.functions().iter().flatten().map(|m| m.scratch).max().unwrap_or(0).div_ceil(64) * 64
+        self.functions().iter().filter_map(|f| f.1).map(|m| m.scratch).max().unwrap_or(0).div_ceil(64) * 64
     }
     /// Bytes of scratch of all parts side by side.
     fn scratch_bytes(&self) -> usize {
@@ -205,7 +235,7 @@ fn kernel_symbols(unique: &[Unique], ids: &[Vec<FuncId>], sizes: &[Vec<usize>], 
     let mut out = Vec::new();
     for (i, ((u, ids), sizes)) in unique.iter().zip(ids).zip(sizes).enumerate() {
         for (j, (&id, &size)) in ids.iter().zip(sizes).enumerate() {
-            let part = if u.parts.is_empty() { String::new() } else { format!("p{j}") };
+            let part = if u.is_split() { format!("p{j}") } else { String::new() };
             out.push(FunctionSymbol {
                 id,
                 name: format!("{prefix}k{i}{part}_{}:{}", u.spec.op.name(), u.spec.node),
@@ -224,13 +254,14 @@ fn define_task_functions<M: Module>(
     prefix: &str,
 ) -> Result<Vec<Option<(FuncId, usize)>>> {
     (unique.iter().zip(ids).enumerate())
-        .map(|(i, (u, ids))| match u.parts.first() {
-            None => Ok(None),
-            Some(first) => {
-                let name = format!("{prefix}k{i}_tasks");
-                let scratch = first.scratch > 0;
-                emit_task_function(module, &name, ids, first.params, scratch, u.scratch_stride()).map(Some)
+        .map(|(i, (u, ids))| {
+            if !u.is_split() {
+                return Ok(None);
             }
+            let name = format!("{prefix}k{i}_tasks");
+            let offsets = u.offsets();
+            let params = offsets.first().map_or(0, Vec::len);
+            emit_task_function(module, &name, ids, params, &offsets).map(Some)
         })
         .collect()
 }
@@ -266,7 +297,7 @@ fn plan_kernels(graph: &Graph, plan: &MemoryPlan, caps: TargetCaps) -> (Vec<Plan
         let micro = mk::plan(&spec, &constant, caps.micro);
         let key = format!("{}|{}", spec.key(), micro.as_ref().map(MicroKernel::key).unwrap_or_default());
         let k = *index.entry(key).or_insert_with(|| {
-            unique.push(Unique { spec, micro, parts: Vec::new() });
+            unique.push(Unique { spec, micro, parts: Vec::new(), flat: Vec::new() });
             unique.len() - 1
         });
         steps.push(Planned::Call(n, k));
@@ -282,10 +313,10 @@ fn declare_kernels<M: Module>(module: &mut M, unique: &[Unique], prefix: &str) -
     for (i, u) in unique.iter().enumerate() {
         let functions = u.functions();
         let mut these = Vec::with_capacity(functions.len());
-        for (j, micro) in functions.into_iter().enumerate() {
-            let part = if u.parts.is_empty() { String::new() } else { format!("p{j}") };
+        for (j, (spec, micro)) in functions.into_iter().enumerate() {
+            let part = if u.is_split() { format!("p{j}") } else { String::new() };
             let name = format!("{prefix}k{i}{part}_{}", u.spec.op.name());
-            let mut sig = kernel_signature(module.make_signature(), &u.spec, ptr);
+            let mut sig = kernel_signature(module.make_signature(), spec, ptr);
             if micro.is_some_and(|m| m.scratch > 0) {
                 sig.params.push(AbiParam::new(ptr));
             }
@@ -314,20 +345,21 @@ fn define_kernels<M: Module>(module: &mut M, unique: &[Unique], ids: &[Vec<FuncI
         _ => mk::x86::CallConv::SystemV,
     };
     let jobs: Vec<(KernelSpec, u32)> = (unique.iter().zip(ids))
-        .filter(|(u, _)| u.micro.is_none())
-        .map(|(u, id)| (u.spec.clone(), id[0].as_u32()))
+        .flat_map(|(u, ids)| u.functions().into_iter().zip(ids))
+        .filter(|((_, micro), _)| micro.is_none())
+        .map(|((spec, _), id)| (spec.clone(), id.as_u32()))
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut compiled = compile_kernels(&target, &jobs, threads).into_iter();
     let micro_jobs: Vec<(&KernelSpec, &MicroKernel)> =
-        unique.iter().flat_map(|u| u.functions().into_iter().flatten().map(move |m| (&u.spec, m))).collect();
+        unique.iter().flat_map(|u| u.functions().into_iter().filter_map(|(s, m)| m.map(|m| (s, m)))).collect();
     let mut assembled =
         crate::parallel::parallel_map(&micro_jobs, threads, |(spec, m)| assemble_micro(spec, m, conv)).into_iter();
     let mut sizes = Vec::with_capacity(unique.len());
     for (ids, u) in ids.iter().zip(unique) {
         let spec = &u.spec;
         let mut these = Vec::with_capacity(ids.len());
-        for (&id, micro) in ids.iter().zip(u.functions()) {
+        for (&id, (_, micro)) in ids.iter().zip(u.functions()) {
             let result = match micro {
                 Some(_) => assembled
                     .next()

@@ -50,14 +50,15 @@ pub enum Step {
     /// split kernel (then `tasks` is their task function, see the module docs). Inputs listed
     /// in `packed` are constants passed in a micro-kernel's packed layout instead
     /// (`crate::mk::pack`); with `scratch`, a pointer to the workspace at that byte offset
-    /// (plus `scratch_stride` per part) follows as the last argument.
+    /// follows as the last argument. Part `j` gets its arguments moved by `offsets[j]` bytes
+    /// (its own scratch; its slice of the buffers of an elementwise kernel).
     Call {
         node: NodeId,
         funcs: Vec<FuncId>,
         tasks: Option<FuncId>,
         packed: Vec<(usize, PackedB)>,
         scratch: Option<usize>,
-        scratch_stride: usize,
+        offsets: Vec<Vec<i64>>,
     },
     /// Copy the node's single input into its single output (a Reshape/Identity that cannot alias).
     Copy { node: NodeId },
@@ -187,7 +188,7 @@ fn emit_parallel_entry<M: Module>(
 fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, step: &Step) -> Result<()> {
     let graph = cx.graph;
     match step {
-        Step::Call { node, funcs, tasks, packed, scratch, scratch_stride } => {
+        Step::Call { node, funcs, tasks, packed, scratch, offsets } => {
             let nd = graph.node(*node);
             let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len() + 1);
             for (i, &v) in nd.inputs.iter().enumerate() {
@@ -204,9 +205,7 @@ fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryC
                 args.push(offset(b, cx.workspace, *off as i64));
             }
             match tasks {
-                Some(tasks) => {
-                    emit_split_call(module, b, cx, &args, funcs, *tasks, scratch.is_some(), *scratch_stride)?
-                }
+                Some(tasks) => emit_split_call(module, b, cx, &args, funcs, *tasks, offsets)?,
                 None => {
                     for &func in funcs {
                         let callee = module.declare_func_in_func(func, b.func);
@@ -248,8 +247,7 @@ fn emit_split_call<M: Module>(
     args: &[Value],
     parts: &[FuncId],
     tasks: FuncId,
-    has_scratch: bool,
-    scratch_stride: usize,
+    offsets: &[Vec<i64>],
 ) -> Result<()> {
     let slot = cx.args_slot.ok_or_else(|| BackendError::Module("a split kernel's step has no argument slot".into()))?;
     let ptr = module.target_config().pointer_type();
@@ -277,11 +275,7 @@ fn emit_split_call<M: Module>(
     b.ins().jump(join, &[]);
     b.switch_to_block(inline);
     for (j, &part) in parts.iter().enumerate() {
-        let mut part_args = args.to_vec();
-        if has_scratch {
-            let last = part_args.len() - 1;
-            part_args[last] = offset(b, args[last], (j * scratch_stride) as i64);
-        }
+        let part_args = moved_arguments(b, args, offsets.get(j));
         let callee = module.declare_func_in_func(part, b.func);
         b.ins().call(callee, &part_args);
     }
@@ -290,16 +284,20 @@ fn emit_split_call<M: Module>(
     Ok(())
 }
 
-/// Defines `name(ctx, index)`: part `index` of `parts` on the `params` pointers stored at `ctx`
-/// (the last one the scratch, moved by `scratch_stride` per part, when `has_scratch`); an
-/// index past the parts does nothing. Returns its id and code size.
+/// `args` each moved by its byte offset in `offsets` (none: as they are).
+fn moved_arguments(b: &mut FunctionBuilder, args: &[Value], offsets: Option<&Vec<i64>>) -> Vec<Value> {
+    let moved = args.iter().enumerate().map(|(i, &a)| (a, offsets.and_then(|o| o.get(i)).copied().unwrap_or(0)));
+    moved.collect::<Vec<_>>().into_iter().map(|(a, off)| offset(b, a, off)).collect()
+}
+
+/// Defines `name(ctx, index)`: part `index` of `parts` on the `params` pointers stored at `ctx`,
+/// moved by `offsets[index]`; an index past the parts does nothing. Returns its id and size.
 pub fn emit_task_function<M: Module>(
     module: &mut M,
     name: &str,
     parts: &[FuncId],
     params: usize,
-    has_scratch: bool,
-    scratch_stride: usize,
+    offsets: &[Vec<i64>],
 ) -> Result<(FuncId, usize)> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
@@ -324,10 +322,7 @@ pub fn emit_task_function<M: Module>(
     b.ins().br_table(index, jt);
     for (j, (&case, &part)) in cases.iter().zip(parts).enumerate() {
         b.switch_to_block(case);
-        let mut part_args = args.clone();
-        if has_scratch {
-            part_args[params - 1] = offset(&mut b, args[params - 1], (j * scratch_stride) as i64);
-        }
+        let part_args = moved_arguments(&mut b, &args, offsets.get(j));
         let callee = module.declare_func_in_func(part, b.func);
         b.ins().call(callee, &part_args);
         b.ins().return_(&[]);

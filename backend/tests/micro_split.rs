@@ -3,7 +3,8 @@
 //! rows, KxK convolutions with pads (each part copies its own window of the padded image),
 //! depthwise convolutions and pooling with border taps (`Clip` origins), fused epilogues with
 //! operands moving along the rows, the Winograd transforms (output cropping per part), and
-//! GEMMs of one tile of rows cut over column panels (with a bias moving along the columns).
+//! GEMMs of one tile of rows cut over column panels (with a bias moving along the columns), and
+//! elementwise Cranelift kernels cut over aligned chunks of elements (`kiln_backend::flat_split`).
 //!
 //! Each graph runs through the parallel entry with a descriptor whose `run` calls the tasks in
 //! reverse order on the calling thread, and with one that runs them on scoped threads, with
@@ -330,6 +331,32 @@ fn winograd_transforms_crop_per_part() {
             let y = g.add_node1("wo", wo, vec![mt, bv], "y", y_ty);
             g.outputs.push(y);
             cut += check(&g, &[x], 3, (1e-3, 1e-3));
+        }
+    }
+    assert!(cut > 0, "nothing was cut");
+}
+
+#[test]
+fn elementwise_cranelift_kernels_are_cut_on_aligned_chunks() {
+    let mut r = rng(7);
+    let mut cut = 0;
+    for shape in [vec![3, 37, 41], vec![1, 65], vec![2, 5, 7, 11]] {
+        let a = random_tensor(&mut r, DType::F32, &shape);
+        let b = random_tensor(&mut r, DType::F32, &shape);
+        for op in [Op::Unary(UnaryOp::Sigmoid), Op::Binary(BinaryOp::Add), Op::Binary(BinaryOp::Greater)] {
+            let mut g = Graph::new();
+            let av = g.add_input("a", a.ty());
+            let mut ins = vec![av];
+            let mut inputs = vec![a.clone()];
+            if matches!(op, Op::Binary(_)) {
+                ins.push(g.add_input("b", b.ty()));
+                inputs.push(b.clone());
+            }
+            let types: Vec<TensorType> = inputs.iter().map(Tensor::ty).collect();
+            let out = ty(&op, &types);
+            let y = g.add_node1("n", op, ins, "y", out);
+            g.outputs.push(y);
+            cut += check(&g, &inputs, 0, (1e-6, 1e-6));
         }
     }
     assert!(cut > 0, "nothing was cut");
