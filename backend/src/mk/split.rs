@@ -29,10 +29,10 @@ use super::task::{AMode, BSource, GemmTask, PadCopy};
 
 /// Multiply-adds below which a part is not worth a fork-join (about a microsecond of handing
 /// out parts and joining, with the workers spinning): ~5 us of AVX-512 GEMM.
-pub const MIN_WORK_PER_PART: usize = 1 << 16;
+pub const MIN_WORK_PER_PART: usize = 1 << 17;
 /// The same for the vector modes (depthwise, pooling, Winograd transforms), whose tap reads
 /// are memory-bound and cost several times a GEMM's multiply-add.
-pub const MIN_VECTOR_WORK_PER_PART: usize = 1 << 13;
+pub const MIN_VECTOR_WORK_PER_PART: usize = 1 << 15;
 
 /// Parts per thread when the work allows: threads claim parts as they come (`kiln_runtime::
 /// pool`), so a thread that starts late, or shares its core with another process, takes fewer
