@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Compares kiln with onnxruntime on the same models, in the same run, on one thread.
+"""Compares kiln with onnxruntime on the same models, in the same run, at the same thread count.
 
-    scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--rounds R]
+    scripts/bench.sh examples/mobilenet_tiny.onnx [MODEL...] [--iters N] [--rounds R] [--threads 1,2]
                      [--input NAME=FILE.npy] [--shape NAME=D0,D1,...] [--features -avx512f] [--json]
+
+`--threads T` (default 1) gives both sides T threads: `kiln bench --threads T`, onnxruntime's
+`intra_op_num_threads = T`. A list (`--threads 1,2`) measures every count, each model's counts
+interleaved in every round, and prints one table per count; with 1 in the list, also each side's
+speed-up over its own 1-thread median per model and their geometric means.
 
 For each model, R interleaved rounds (default 3): `kiln bench MODEL --json --iters N --warmup W`
 (its last stdout line is a JSON object with `compile_ms`, `median_ms`, `min_ms`, `p90_ms`,
@@ -77,8 +82,9 @@ def make_inputs(model_path: Path, files: dict[str, str], shapes: dict[str, str])
     return feeds
 
 
-def run_kiln(model: Path, args: argparse.Namespace) -> dict:
-    cmd = [str(KILN), "bench", str(model), "--json", "--iters", str(args.iters), "--warmup", str(args.warmup)]
+def run_kiln(model: Path, args: argparse.Namespace, threads: int) -> dict:
+    cmd = [str(KILN), "bench", str(model), "--json", "--iters", str(args.iters), "--warmup", str(args.warmup),
+           "--threads", str(threads)]
     if args.features:
         cmd += [f"--features={args.features}"]
     for flag, values in (("--input", args.input), ("--shape", args.shape)):
@@ -95,12 +101,12 @@ def run_kiln(model: Path, args: argparse.Namespace) -> dict:
         return {"error": f"kiln bench: last line is not JSON: {lines[-1][:120]}"}
 
 
-def ort_session(model: Path):
-    """An onnxruntime session on one thread, and the milliseconds its creation took."""
+def ort_session(model: Path, threads: int):
+    """An onnxruntime session on `threads` intra-op threads, and the milliseconds its creation took."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
     t0 = time.perf_counter()
@@ -126,24 +132,32 @@ def run_ort(sess, compile_ms: float, feeds: dict, iters: int, warmup: int) -> di
     }
 
 
-def bench_one(model: Path, args: argparse.Namespace) -> dict:
+def bench_one(model: Path, args: argparse.Namespace, counts: list[int]) -> dict[int, dict]:
+    """Per thread count: both sides' figures on `model`, counts interleaved in every round."""
     feeds = make_inputs(model, parse_pairs(args.input, "--input"), parse_pairs(args.shape, "--shape"))
-    sess, ort_compile = ort_session(model)
-    kilns, orts, ratios = [], [], []
+    sessions = {t: ort_session(model, t) for t in counts}
+    runs = {t: ([], [], []) for t in counts}
     for _ in range(max(1, args.rounds)):
-        kiln = run_kiln(model, args)
-        if "error" in kiln:
-            return {"model": str(model), "kiln": kiln, "onnxruntime": {}, "ratio": None}
-        iters = int(kiln.get("iters", kiln.get("iterations", args.iters)))
-        ort = run_ort(sess, ort_compile, feeds, iters, args.warmup)
-        kilns.append(kiln)
-        orts.append(ort)
-        ratios.append(kiln["median_ms"] / ort["median_ms"])
+        for t in counts:
+            kiln = run_kiln(model, args, t)
+            if "error" in kiln:
+                return {t: {"model": str(model), "kiln": kiln, "onnxruntime": {}, "ratio": None} for t in counts}
+            iters = int(kiln.get("iters", kiln.get("iterations", args.iters)))
+            sess, ort_compile = sessions[t]
+            ort = run_ort(sess, ort_compile, feeds, iters, args.warmup)
+            kilns, orts, ratios = runs[t]
+            kilns.append(kiln)
+            orts.append(ort)
+            ratios.append(kiln["median_ms"] / ort["median_ms"])
     pick = lambda runs: {**runs[0], "median_ms": statistics.median(r["median_ms"] for r in runs),
                          "min_ms": min(r["min_ms"] for r in runs),
                          "compile_ms": statistics.median(r["compile_ms"] for r in runs)}
-    return {"model": str(model), "kiln": pick(kilns), "onnxruntime": pick(orts),
-            "ratio": statistics.median(ratios), "round_ratios": ratios}
+    return {t: {"model": str(model), "threads": t, "kiln": pick(k), "onnxruntime": pick(o),
+                "ratio": statistics.median(r), "round_ratios": r} for t, (k, o, r) in runs.items()}
+
+
+def geomean(xs: list[float]) -> float:
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
 def fmt(d: dict, key: str) -> str:
@@ -160,30 +174,53 @@ def main() -> None:
     p.add_argument("--input", action="append", default=[], help="NAME=FILE.npy (to both)")
     p.add_argument("--shape", action="append", default=[], help="NAME=D0,D1 (to both)")
     p.add_argument("--json", action="store_true", help="also print one JSON line per model")
+    p.add_argument("--threads", default="1", help="thread count(s) of both sides, e.g. 2 or 1,2 (default: 1)")
     args = p.parse_args()
+    try:
+        counts = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        sys.exit(f"error: --threads '{args.threads}' is not a comma list of counts")
+    if not counts or min(counts) < 1:
+        sys.exit("error: --threads counts must be at least 1")
     if not KILN.is_file():
         sys.exit(f"error: {KILN} missing: run `cargo build --release` first (scripts/bench.sh does)")
-    print(f"{'model':<36} {'kiln ms':>9} {'ort ms':>9} {'ratio':>7} {'kiln compile':>12} {'ort session':>12}"
-          f"  (medians of {args.rounds} interleaved rounds, 1 thread)")
+    results = [bench_one(model, args, counts) for model in args.models]
     failed = False
-    ratios = []
-    for model in args.models:
-        r = bench_one(model, args)
-        k, o = r["kiln"], r["onnxruntime"]
-        ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else f"{'-':>7}"
-        label = model.parent.name if model.name == "model.onnx" else model.name
-        print(f"{label:<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} {fmt(k, 'compile_ms'):>12} "
-              f"{fmt(o, 'compile_ms'):>12}")
-        if r["ratio"] is not None:
-            ratios.append(r["ratio"])
-        if "error" in k:
-            print(f"  {k['error']}")
-            failed = True
-        if args.json:
-            print(json.dumps(r))
-    if ratios:
-        geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        print(f"geomean ratio {geomean:.2f}, max {max(ratios):.2f} over {len(ratios)} models")
+    label = lambda m: m.parent.name if m.name == "model.onnx" else m.name
+    for t in counts:
+        print(f"{'model':<36} {'kiln ms':>9} {'ort ms':>9} {'ratio':>7} {'kiln compile':>12} {'ort session':>12}"
+              f"  (medians of {args.rounds} interleaved rounds, {t} thread{'s' if t > 1 else ''})")
+        ratios = []
+        for model, per in zip(args.models, results):
+            r = per[t]
+            k, o = r["kiln"], r["onnxruntime"]
+            ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else f"{'-':>7}"
+            print(f"{label(model):<36} {fmt(k, 'median_ms')} {fmt(o, 'median_ms')} {ratio} "
+                  f"{fmt(k, 'compile_ms'):>12} {fmt(o, 'compile_ms'):>12}")
+            if r["ratio"] is not None:
+                ratios.append(r["ratio"])
+            if "error" in k:
+                print(f"  {k['error']}")
+                failed = True
+            if args.json:
+                print(json.dumps(r))
+        if ratios:
+            print(f"geomean ratio {geomean(ratios):.2f}, max {max(ratios):.2f} over {len(ratios)} models\n")
+    if 1 in counts and len(counts) > 1:
+        for t in (c for c in counts if c != 1):
+            print(f"{'model':<36} {'kiln x':>8} {'ort x':>8}  (speed-up of {t} threads over 1, medians)")
+            ks, os_ = [], []
+            for model, per in zip(args.models, results):
+                one, many = per[1], per[t]
+                if many["ratio"] is None or one["ratio"] is None:
+                    continue
+                kx = one["kiln"]["median_ms"] / many["kiln"]["median_ms"]
+                ox = one["onnxruntime"]["median_ms"] / many["onnxruntime"]["median_ms"]
+                ks.append(kx)
+                os_.append(ox)
+                print(f"{label(model):<36} {kx:8.2f} {ox:8.2f}")
+            if ks:
+                print(f"geomean speed-up: kiln {geomean(ks):.2f}, onnxruntime {geomean(os_):.2f}")
     sys.exit(1 if failed else 0)
 
 

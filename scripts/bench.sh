@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks kiln against onnxruntime (1 thread, same iterations, medians): see scripts/bench.py.
+# Benchmarks kiln against onnxruntime (same thread count, default 1; same iterations, medians):
+# see scripts/bench.py. `--threads 1,2` measures both counts and prints the speed-ups.
 #   scripts/bench.sh examples/mobilenet_tiny.onnx --input input=examples/input.npy
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

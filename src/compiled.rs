@@ -26,6 +26,9 @@ pub struct Stats {
     pub workspace_bytes: usize,
     /// Wall time of the whole pipeline, import to JIT.
     pub compile_time: Duration,
+    /// Threads a run uses, and the kernels cut into parts for them.
+    pub threads: usize,
+    pub split_kernels: usize,
 }
 
 /// A model compiled for the host CPU.
@@ -109,6 +112,8 @@ impl CompiledModel {
             weight_bytes: s.weight_bytes,
             workspace_bytes: s.workspace_bytes,
             compile_time: self.compile_time,
+            threads: s.threads,
+            split_kernels: s.split_kernels,
         }
     }
     /// The graph after `stage`.

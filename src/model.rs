@@ -101,7 +101,7 @@ impl Model {
         };
         let stem = file(Path::file_stem).unwrap_or_else(|| "model".into());
         let source = file(Path::file_name).unwrap_or_else(|| "model bytes".into());
-        crate::native::compile(lowered, &stem, &source, native)
+        crate::native::compile(lowered, &stem, &source, native, opts.threads)
     }
 
     fn check_names(&self) -> Result<()> {

@@ -44,6 +44,9 @@ pub struct ObjectStats {
     pub workspace_bytes: usize,
     /// Bytes of the object file.
     pub object_bytes: usize,
+    /// The threads the kernels were cut into parts for (`NAME_THREADS`), and how many were cut.
+    pub threads: usize,
+    pub split_kernels: usize,
 }
 
 /// A model compiled into a native object.
@@ -93,13 +96,20 @@ pub fn micro_bits(native: &NativeOptions) -> Result<Option<u32>> {
 
 /// Compiles the last stage of `lowered` into an object; `stem` is the default C name's source,
 /// `source` names the model in the header's opening comment.
-pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &NativeOptions) -> Result<CompiledObject> {
+/// Kernels worth it are cut into parts for `threads` threads (`NAME_run_parallel`).
+pub(crate) fn compile(
+    lowered: Lowered,
+    stem: &str,
+    source: &str,
+    native: &NativeOptions,
+    threads: usize,
+) -> Result<CompiledObject> {
     let triple = native.target.clone().unwrap_or_else(host_triple);
     let (cpu, features) = choose_features(&triple, native.cpu, &native.features)?;
     let name = native.name.clone().unwrap_or_else(|| c_identifier(stem));
     check_c_identifier(&name)?;
     let graph = lowered.last().cloned().unwrap_or_default();
-    let object = compile_object(&graph, &ObjectConfig { triple: &triple, features: &features, name: &name })?;
+    let object = compile_object(&graph, &ObjectConfig { triple: &triple, features: &features, name: &name, threads })?;
     let (inputs, outputs) = (named_types(&graph, &graph.inputs), named_types(&graph, &graph.outputs));
     // The last stage is verified, so every bounded output has its length output.
     let bounded = kiln_ir::dynamic::bounded_outputs(&graph).unwrap_or_default();
@@ -112,6 +122,7 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
         outputs: &outputs,
         bounded: &bounded,
         workspace_size: object.workspace_size,
+        threads: object.threads,
     });
     let stats = ObjectStats {
         kernels: object.kernels,
@@ -121,6 +132,8 @@ pub(crate) fn compile(lowered: Lowered, stem: &str, source: &str, native: &Nativ
         weight_bytes: object.weight_bytes,
         workspace_bytes: object.workspace_size,
         object_bytes: object.bytes.len(),
+        threads: object.threads,
+        split_kernels: object.split_kernels,
     };
     let features = features.iter().map(|f| f.to_string()).collect();
     Ok(CompiledObject {

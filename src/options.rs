@@ -22,6 +22,11 @@ pub struct Options {
     /// CPU feature edits for the in-process JIT (`-avx512f`, `-avx2`, ...; see
     /// `kiln_backend::isa::host_isa_with`); empty: every feature of this CPU.
     pub jit_features: Vec<String>,
+    /// Threads a run of the JIT-compiled model uses (the caller's included), and the thread
+    /// count a native object's workspace is sized for; kernels with enough work are cut into
+    /// that many parts, and results are the same bits for every count. Default: the machine's
+    /// physical cores, as onnxruntime does.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -35,6 +40,7 @@ impl Default for Options {
             egraph_time_limit: limits.time_limit,
             jit_features: Vec::new(),
             disabled_rules: Vec::new(),
+            threads: kiln_runtime::physical_cores(),
         }
     }
 }

@@ -115,7 +115,7 @@ pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options, micro_bits:
 /// Compiles the last stage's graph for the host CPU (restricted by `opts.jit_features`).
 pub fn jit(lowered: &Lowered, opts: &Options) -> Result<kiln_runtime::JitModel> {
     let graph = lowered.last().cloned().unwrap_or_default();
-    let jit = kiln_runtime::JitOptions { features: opts.jit_features.clone() };
+    let jit = kiln_runtime::JitOptions { features: opts.jit_features.clone(), threads: opts.threads };
     Ok(kiln_runtime::JitModel::compile(graph, &jit)?)
 }
 

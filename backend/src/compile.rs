@@ -3,8 +3,15 @@
 //!
 //! One code path for every `cranelift_module::Module`: the JIT and native objects differ only in
 //! the module and ISA handed in.
+//!
+//! Threads: with `threads > 1` ([`compile_graph_parallel`]) every micro-kernel with enough work
+//! is cut into parts over chunks of its rows ([`mk::split`]), each part its own function with
+//! its own scratch, and a task function `{prefix}k{i}_tasks(ctx, index)` runs part `index` on the
+//! arguments stored at `ctx`; the entry hands it to the caller's fork-join callback or runs the
+//! parts in order itself ([`crate::entry`]). The parts are chosen at compile time, so the
+//! results are the same bits whatever the number of threads that run them.
 
-use crate::entry::{emit_entry, Step};
+use crate::entry::{emit_entry, emit_task_function, Step};
 use crate::error::BackendError;
 use crate::error::Result;
 use crate::kernel::{define_checked, kernel_signature, panic_message, KernelKey, KernelSpec, TargetCaps};
@@ -22,6 +29,12 @@ use std::collections::HashMap;
 pub struct CompiledGraph {
     /// The entry function (exported as `{prefix}entry` or the name given).
     pub entry: FuncId,
+    /// The entry taking a parallel descriptor as a fourth argument (`{entry}_parallel`; see
+    /// [`crate::entry`]).
+    pub parallel_entry: FuncId,
+    /// Kernels cut into parts for threads, and the most parts of one kernel.
+    pub split_kernels: usize,
+    pub max_parts: usize,
     /// Distinct kernel functions emitted.
     pub kernels: usize,
     /// Machine-code bytes of kernels and entry.
@@ -67,13 +80,55 @@ pub fn compile_graph_as<M: Module>(
     symbol_prefix: &str,
     entry_symbol: &str,
 ) -> Result<CompiledGraph> {
+    compile_graph_parallel(module, graph, plan, symbol_prefix, entry_symbol, 1)
+}
+
+/// [`compile_graph_as`] for `threads` threads: kernels worth it are cut into parts (see the
+/// module docs), and the workspace has room for every part's scratch.
+pub fn compile_graph_parallel<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    entry_symbol: &str,
+    threads: usize,
+) -> Result<CompiledGraph> {
+    let policy = mk::split::SplitPolicy::for_threads(threads);
+    compile_graph_split(module, graph, plan, symbol_prefix, entry_symbol, &policy)
+}
+
+/// [`compile_graph_parallel`] with the cutting thresholds of `policy`.
+pub fn compile_graph_split<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    entry_symbol: &str,
+    policy: &mk::split::SplitPolicy,
+) -> Result<CompiledGraph> {
     let caps = TargetCaps::of(module.isa());
-    let (steps, unique) = plan_kernels(graph, plan, caps);
+    let (steps, mut unique) = plan_kernels(graph, plan, caps);
+    for u in &mut unique {
+        match &u.micro {
+            Some(m) => {
+                let parts = mk::split::split(m, policy);
+                if parts.len() > 1 {
+                    u.parts = parts;
+                }
+            }
+            None => {
+                let max = mk::split::PARTS_PER_THREAD * policy.threads;
+                let min = if policy.min_work == 1 { 1 } else { crate::flat_split::MIN_ELEMENTS_PER_PART };
+                u.flat = crate::flat_split::split(&u.spec, policy.threads, max, min);
+            }
+        }
+    }
     let ids = declare_kernels(module, &unique, symbol_prefix)?;
     let sizes = define_kernels(module, &unique, &ids)?;
-    let code_bytes: usize = sizes.iter().sum();
+    let tasks = define_task_functions(module, &unique, &ids, symbol_prefix)?;
+    let code_bytes: usize = sizes.iter().flatten().sum::<usize>() + tasks.iter().flatten().map(|t| t.1).sum::<usize>();
     let scratch_offset = plan.arena_size.div_ceil(64) * 64;
-    let scratch = unique.iter().filter_map(|u| u.micro.as_ref()).map(|m| m.scratch).max().unwrap_or(0);
+    let scratch = unique.iter().map(Unique::scratch_bytes).max().unwrap_or(0);
     let steps: Vec<Step> = steps
         .into_iter()
         .map(|s| match s {
@@ -82,23 +137,36 @@ pub fn compile_graph_as<M: Module>(
                 let micro = unique[k].micro.as_ref();
                 Step::Call {
                     node,
-                    func: ids[k],
+                    funcs: ids[k].clone(),
+                    tasks: tasks[k].map(|t| t.0),
                     packed: micro.map(|m| m.packed.clone()).unwrap_or_default(),
                     scratch: micro.filter(|m| m.scratch > 0).map(|_| scratch_offset),
+                    offsets: unique[k].offsets(),
                 }
             }
         })
         .collect();
     let mut weights = Weights::default();
     let entry_symbol = entry_symbol.to_string();
-    let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
+    let entry = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
     let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
-    functions.push(FunctionSymbol { id: entry, name: entry_symbol.clone(), size: entry_size });
+    functions.extend(tasks.iter().enumerate().filter_map(|(i, t)| {
+        t.map(|(id, size)| FunctionSymbol { id, name: format!("{symbol_prefix}k{i}_tasks"), size })
+    }));
+    functions.push(FunctionSymbol {
+        id: entry.parallel,
+        name: format!("{entry_symbol}_parallel"),
+        size: entry.parallel_size,
+    });
+    functions.push(FunctionSymbol { id: entry.plain, name: entry_symbol.clone(), size: entry.plain_size });
     let micro_kernels = unique.iter().filter(|u| u.micro.is_some()).count();
     Ok(CompiledGraph {
-        entry,
+        entry: entry.plain,
+        parallel_entry: entry.parallel,
+        split_kernels: unique.iter().filter(|u| u.is_split()).count(),
+        max_parts: unique.iter().map(|u| u.functions().len()).max().unwrap_or(0).max(1),
         kernels: unique.len(),
-        code_bytes: code_bytes + entry_size,
+        code_bytes: code_bytes + entry.plain_size + entry.parallel_size,
         weight_bytes: weights.bytes,
         workspace_size: if scratch > 0 { scratch_offset + scratch } else { plan.arena_size },
         entry_symbol,
@@ -108,19 +176,92 @@ pub fn compile_graph_as<M: Module>(
     })
 }
 
-/// One distinct kernel: its spec and, when it has one, its machine-code plan.
+/// One distinct kernel: its spec and, when it has one, its machine-code plan, and the parts
+/// it was cut into for threads (empty: not cut): machine-code `parts`, or the `flat` parts of
+/// an elementwise Cranelift kernel (`crate::flat_split`).
 struct Unique {
     spec: KernelSpec,
     micro: Option<MicroKernel>,
+    parts: Vec<MicroKernel>,
+    flat: Vec<crate::flat_split::FlatPart>,
 }
 
-/// Kernel symbols named after their op and the first node that uses them.
-fn kernel_symbols(unique: &[Unique], ids: &[FuncId], sizes: &[usize], prefix: &str) -> Vec<FunctionSymbol> {
-    (unique.iter().zip(ids).zip(sizes).enumerate())
-        .map(|(i, ((u, &id), &size))| FunctionSymbol {
-            id,
-            name: format!("{prefix}k{i}_{}:{}", u.spec.op.name(), u.spec.node),
-            size,
+impl Unique {
+    /// The functions this kernel is defined as (its parts, or itself): each one's spec and
+    /// machine-code plan (`None`: a Cranelift kernel of that spec).
+    fn functions(&self) -> Vec<(&KernelSpec, Option<&MicroKernel>)> {
+        if !self.parts.is_empty() {
+            self.parts.iter().map(|m| (&self.spec, Some(m))).collect()
+        } else if !self.flat.is_empty() {
+            self.flat.iter().map(|f| (&f.spec, None)).collect()
+        } else {
+            vec![(&self.spec, self.micro.as_ref())]
+        }
+    }
+    fn is_split(&self) -> bool {
+        !self.parts.is_empty() || !self.flat.is_empty()
+    }
+    /// Each part's byte offsets of its arguments (see `crate::entry::Step::Call`).
+    fn offsets(&self) -> Vec<Vec<i64>> {
+        if !self.flat.is_empty() {
+            return crate::flat_split::offsets(&self.spec, &self.flat);
+        }
+        let stride = self.scratch_stride() as i64;
+        (self.parts.iter().enumerate())
+            .map(|(j, m)| {
+                let mut o = vec![0; m.params];
+                if m.scratch > 0 {
+                    o[m.params - 1] = j as i64 * stride;
+                }
+                o
+            })
+            .collect()
+    }
+    /// Bytes between the scratch of consecutive parts.
+    fn scratch_stride(&self) -> usize {
+        self.functions().iter().filter_map(|f| f.1).map(|m| m.scratch).max().unwrap_or(0).div_ceil(64) * 64
+    }
+    /// Bytes of scratch of all parts side by side.
+    fn scratch_bytes(&self) -> usize {
+        match self.parts.len() {
+            0 => self.micro.as_ref().map_or(0, |m| m.scratch),
+            n => self.scratch_stride() * n,
+        }
+    }
+}
+
+/// Kernel symbols named after their op and the first node that uses them (parts `p{j}`).
+fn kernel_symbols(unique: &[Unique], ids: &[Vec<FuncId>], sizes: &[Vec<usize>], prefix: &str) -> Vec<FunctionSymbol> {
+    let mut out = Vec::new();
+    for (i, ((u, ids), sizes)) in unique.iter().zip(ids).zip(sizes).enumerate() {
+        for (j, (&id, &size)) in ids.iter().zip(sizes).enumerate() {
+            let part = if u.is_split() { format!("p{j}") } else { String::new() };
+            out.push(FunctionSymbol {
+                id,
+                name: format!("{prefix}k{i}{part}_{}:{}", u.spec.op.name(), u.spec.node),
+                size,
+            });
+        }
+    }
+    out
+}
+
+/// The task function of every kernel cut into parts (id and code size), `None` for the others.
+fn define_task_functions<M: Module>(
+    module: &mut M,
+    unique: &[Unique],
+    ids: &[Vec<FuncId>],
+    prefix: &str,
+) -> Result<Vec<Option<(FuncId, usize)>>> {
+    (unique.iter().zip(ids).enumerate())
+        .map(|(i, (u, ids))| {
+            if !u.is_split() {
+                return Ok(None);
+            }
+            let name = format!("{prefix}k{i}_tasks");
+            let offsets = u.offsets();
+            let params = offsets.first().map_or(0, Vec::len);
+            emit_task_function(module, &name, ids, params, &offsets).map(Some)
         })
         .collect()
 }
@@ -155,7 +296,7 @@ fn plan_kernels(graph: &Graph, plan: &MemoryPlan, caps: TargetCaps) -> (Vec<Plan
         let constant: Vec<bool> = node.inputs.iter().map(|&v| graph.const_of(v).is_some()).collect();
         let micro = mk::plan(&spec, &constant, caps.micro);
         let k = *index.entry((spec.key(), micro.clone())).or_insert_with(|| {
-            unique.push(Unique { spec, micro });
+            unique.push(Unique { spec, micro, parts: Vec::new(), flat: Vec::new() });
             unique.len() - 1
         });
         steps.push(Planned::Call(n, k));
@@ -163,29 +304,34 @@ fn plan_kernels(graph: &Graph, plan: &MemoryPlan, caps: TargetCaps) -> (Vec<Plan
     (steps, unique)
 }
 
-/// Declares every distinct kernel as a local function `{prefix}k{i}_{op}` (a micro-kernel with
-/// scratch takes one more pointer, last).
-fn declare_kernels<M: Module>(module: &mut M, unique: &[Unique], prefix: &str) -> Result<Vec<FuncId>> {
+/// Declares every distinct kernel as a local function `{prefix}k{i}_{op}`, or its parts as
+/// `{prefix}k{i}p{j}_{op}` (a micro-kernel with scratch takes one more pointer, last).
+fn declare_kernels<M: Module>(module: &mut M, unique: &[Unique], prefix: &str) -> Result<Vec<Vec<FuncId>>> {
     let ptr = module.target_config().pointer_type();
-    unique
-        .iter()
-        .enumerate()
-        .map(|(i, Unique { spec, micro })| {
-            let name = format!("{prefix}k{i}_{}", spec.op.name());
+    let mut ids = Vec::with_capacity(unique.len());
+    for (i, u) in unique.iter().enumerate() {
+        let functions = u.functions();
+        let mut these = Vec::with_capacity(functions.len());
+        for (j, (spec, micro)) in functions.into_iter().enumerate() {
+            let part = if u.is_split() { format!("p{j}") } else { String::new() };
+            let name = format!("{prefix}k{i}{part}_{}", u.spec.op.name());
             let mut sig = kernel_signature(module.make_signature(), spec, ptr);
-            if micro.as_ref().is_some_and(|m| m.scratch > 0) {
+            if micro.is_some_and(|m| m.scratch > 0) {
                 sig.params.push(AbiParam::new(ptr));
             }
-            module
+            let id = module
                 .declare_function(&name, Linkage::Local, &sig)
-                .map_err(|e| BackendError::Module(format!("declaring kernel `{name}`: {e}")))
-        })
-        .collect()
+                .map_err(|e| BackendError::Module(format!("declaring kernel `{name}`: {e}")))?;
+            these.push(id);
+        }
+        ids.push(these);
+    }
+    Ok(ids)
 }
 
-/// Compiles the kernels (Cranelift ones on all cores, micro-kernels assembled) and defines
-/// them; returns each one's code bytes.
-fn define_kernels<M: Module>(module: &mut M, unique: &[Unique], ids: &[FuncId]) -> Result<Vec<usize>> {
+/// Compiles the kernels (Cranelift ones on all cores, micro-kernels and their parts assembled)
+/// and defines them; returns each function's code bytes.
+fn define_kernels<M: Module>(module: &mut M, unique: &[Unique], ids: &[Vec<FuncId>]) -> Result<Vec<Vec<usize>>> {
     let target = KernelTarget {
         isa: module.isa(),
         config: module.target_config(),
@@ -198,32 +344,39 @@ fn define_kernels<M: Module>(module: &mut M, unique: &[Unique], ids: &[FuncId]) 
         _ => mk::x86::CallConv::SystemV,
     };
     let jobs: Vec<(KernelSpec, u32)> = (unique.iter().zip(ids))
-        .filter(|(u, _)| u.micro.is_none())
-        .map(|(u, id)| (u.spec.clone(), id.as_u32()))
+        .flat_map(|(u, ids)| u.functions().into_iter().zip(ids))
+        .filter(|((_, micro), _)| micro.is_none())
+        .map(|((spec, _), id)| (spec.clone(), id.as_u32()))
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut compiled = compile_kernels(&target, &jobs, threads).into_iter();
     let micro_jobs: Vec<(&KernelSpec, &MicroKernel)> =
-        unique.iter().filter_map(|u| u.micro.as_ref().map(|m| (&u.spec, m))).collect();
+        unique.iter().flat_map(|u| u.functions().into_iter().filter_map(|(s, m)| m.map(|m| (s, m)))).collect();
     let mut assembled =
         crate::parallel::parallel_map(&micro_jobs, threads, |(spec, m)| assemble_micro(spec, m, conv)).into_iter();
     let mut sizes = Vec::with_capacity(unique.len());
-    for (&id, Unique { spec, micro }) in ids.iter().zip(unique) {
-        let result = match micro {
-            Some(_) => {
-                assembled.next().flatten().unwrap_or_else(|| Err(spec.codegen_error("micro-kernel was not assembled")))
-            }
-            None => compiled.next().unwrap_or_else(|| Err(spec.codegen_error("kernel was not compiled"))),
-        };
-        sizes.push(match result? {
-            CompiledKernel::Bytes { code, alignment } => {
-                module
-                    .define_function_bytes(id, alignment, &code, &[])
-                    .map_err(|e| spec.codegen_error(format!("defining: {e}")))?;
-                code.len()
-            }
-            CompiledKernel::NeedsModule(func) => define_checked(module, id, *func, |msg| spec.codegen_error(msg))?,
-        });
+    for (ids, u) in ids.iter().zip(unique) {
+        let spec = &u.spec;
+        let mut these = Vec::with_capacity(ids.len());
+        for (&id, (_, micro)) in ids.iter().zip(u.functions()) {
+            let result = match micro {
+                Some(_) => assembled
+                    .next()
+                    .flatten()
+                    .unwrap_or_else(|| Err(spec.codegen_error("micro-kernel was not assembled"))),
+                None => compiled.next().unwrap_or_else(|| Err(spec.codegen_error("kernel was not compiled"))),
+            };
+            these.push(match result? {
+                CompiledKernel::Bytes { code, alignment } => {
+                    module
+                        .define_function_bytes(id, alignment, &code, &[])
+                        .map_err(|e| spec.codegen_error(format!("defining: {e}")))?;
+                    code.len()
+                }
+                CompiledKernel::NeedsModule(func) => define_checked(module, id, *func, |msg| spec.codegen_error(msg))?,
+            });
+        }
+        sizes.push(these);
     }
     Ok(sizes)
 }

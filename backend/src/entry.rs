@@ -6,13 +6,37 @@
 //! intermediates at `workspace + offset`, constants through their data symbols. An output listed
 //! twice, or one that is a graph input or a constant, is copied into place at the end. It
 //! returns 0.
+//!
+//! # Threads
+//! The body is `{entry}_parallel(inputs, outputs, workspace, parallel)`; `{entry}` is a wrapper
+//! passing a null `parallel`. `parallel` points at a descriptor the caller owns (the C header's
+//! `NAME_parallel`):
+//!
+//! ```text
+//! offset 0:       u32 threads
+//! offset ptr:     void *pool
+//! offset 2 * ptr: void (*run)(void *pool, u32 n, void (*task)(void *ctx, u32 index), void *ctx)
+//! ```
+//!
+//! `run` must call `task(ctx, i)` once for every `i < n`, on any threads, and return when all
+//! have returned. For a kernel cut into parts ([`crate::mk::split`]) the entry stores the
+//! kernel's arguments in a stack slot and calls `run(pool, parts, {kernel}_tasks, slot)` when
+//! `parallel` is non-null with `threads > 1`; else it calls the parts one after the other
+//! itself. Either way the same parts compute the same bits. Why the application's callback
+//! rather than threads inside the code: objects have no libc and no undefined symbols, an RTOS
+//! or an app with a pool of its own owns its threads, and the JIT supplies its pool through the
+//! same door, so both run the same code.
 
 use crate::emit::{copy_bytes, load, offset};
 use crate::error::{BackendError, Result};
 use crate::kernel::define_checked;
 use crate::mk::pack::PackedB;
 use crate::weights::Weights;
-use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName, Value};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, BlockCall, Function, InstBuilder, JumpTableData, Signature, StackSlot, StackSlotData,
+    StackSlotKind, UserFuncName, Value,
+};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module};
 use kiln_ir::{Graph, NodeId, ValueDef, ValueId};
@@ -22,10 +46,20 @@ use std::collections::HashMap;
 /// One step of the entry function.
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// Call `func` with the node's input then output pointers. Inputs listed in `packed` are
-    /// constants passed in a micro-kernel's packed layout instead (`crate::mk::pack`); with
-    /// `scratch`, a pointer to the workspace at that byte offset follows as the last argument.
-    Call { node: NodeId, func: FuncId, packed: Vec<(usize, PackedB)>, scratch: Option<usize> },
+    /// Call `funcs` with the node's input then output pointers: one kernel, or the parts of a
+    /// split kernel (then `tasks` is their task function, see the module docs). Inputs listed
+    /// in `packed` are constants passed in a micro-kernel's packed layout instead
+    /// (`crate::mk::pack`); with `scratch`, a pointer to the workspace at that byte offset
+    /// follows as the last argument. Part `j` gets its arguments moved by `offsets[j]` bytes
+    /// (its own scratch; its slice of the buffers of an elementwise kernel).
+    Call {
+        node: NodeId,
+        funcs: Vec<FuncId>,
+        tasks: Option<FuncId>,
+        packed: Vec<(usize, PackedB)>,
+        scratch: Option<usize>,
+        offsets: Vec<Vec<i64>>,
+    },
     /// Copy the node's single input into its single output (a Reshape/Identity that cannot alias).
     Copy { node: NodeId },
 }
@@ -41,10 +75,26 @@ struct EntryCx<'a> {
     inputs: Value,
     outputs: Value,
     workspace: Value,
+    /// The parallel descriptor (may be null) and the slot split kernels' arguments go to.
+    parallel: Value,
+    args_slot: Option<StackSlot>,
     cache: HashMap<ValueId, Value>,
 }
 
-/// Declares and defines the entry function; returns its id and code size.
+/// The two entry functions [`emit_entry`] defines and their code sizes.
+pub struct EntryFunctions {
+    pub plain: FuncId,
+    pub plain_size: usize,
+    pub parallel: FuncId,
+    pub parallel_size: usize,
+}
+
+/// Byte offsets of the parallel descriptor's `pool` and `run` for pointers of `ptr_bytes`.
+pub fn descriptor_offsets(ptr_bytes: i64) -> (i64, i64) {
+    (ptr_bytes.max(4), 2 * ptr_bytes.max(4))
+}
+
+/// Declares and defines the entry functions `name` and `{name}_parallel`.
 pub fn emit_entry<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -53,7 +103,14 @@ pub fn emit_entry<M: Module>(
     weights: &mut Weights,
     prefix: &str,
     name: &str,
-) -> Result<(FuncId, usize)> {
+) -> Result<EntryFunctions> {
+    let (parallel, parallel_size) = emit_parallel_entry(module, graph, plan, steps, weights, prefix, name)?;
+    let (plain, plain_size) = emit_plain_entry(module, name, parallel)?;
+    Ok(EntryFunctions { plain, plain_size, parallel, parallel_size })
+}
+
+/// `name(inputs, outputs, workspace)`: `{name}_parallel` with a null descriptor.
+fn emit_plain_entry<M: Module>(module: &mut M, name: &str, parallel: FuncId) -> Result<(FuncId, usize)> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
     sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
@@ -65,7 +122,44 @@ pub fn emit_entry<M: Module>(
     b.append_block_params_for_function_params(block);
     b.switch_to_block(block);
     b.seal_block(block);
+    let mut args = b.block_params(block).to_vec();
+    args.push(b.ins().iconst(ptr, 0));
+    let callee = module.declare_func_in_func(parallel, b.func);
+    let call = b.ins().call(callee, &args);
+    let status = b.inst_results(call)[0];
+    b.ins().return_(&[status]);
+    b.finalize(module.target_config());
+    let size = define_checked(module, id, func, |msg| BackendError::Codegen { kernel: name.to_string(), msg })?;
+    Ok((id, size))
+}
+
+/// `{name}_parallel(inputs, outputs, workspace, parallel)`: the body (see the module docs).
+fn emit_parallel_entry<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    steps: &[Step],
+    weights: &mut Weights,
+    prefix: &str,
+    name: &str,
+) -> Result<(FuncId, usize)> {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    sig.returns.push(AbiParam::new(types::I32));
+    let name = format!("{name}_parallel");
+    let name = name.as_str();
+    let (id, mut func) = exported_function(module, name, sig)?;
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
     let params = b.block_params(block).to_vec();
+    let slot_bytes = steps.iter().map(|s| split_arguments(graph, s)).max().unwrap_or(0) as u32 * ptr.bytes();
+    let args_slot = (slot_bytes > 0)
+        .then(|| b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, slot_bytes, 3)));
     let mut cx = EntryCx {
         graph,
         plan,
@@ -74,6 +168,8 @@ pub fn emit_entry<M: Module>(
         inputs: params[0],
         outputs: params[1],
         workspace: params[2],
+        parallel: params[3],
+        args_slot,
         cache: HashMap::new(),
     };
     for step in steps {
@@ -92,7 +188,7 @@ pub fn emit_entry<M: Module>(
 fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryCx, step: &Step) -> Result<()> {
     let graph = cx.graph;
     match step {
-        Step::Call { node, func, packed, scratch } => {
+        Step::Call { node, funcs, tasks, packed, scratch, offsets } => {
             let nd = graph.node(*node);
             let mut args = Vec::with_capacity(nd.inputs.len() + nd.outputs.len() + 1);
             for (i, &v) in nd.inputs.iter().enumerate() {
@@ -108,8 +204,15 @@ fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryC
             if let Some(off) = scratch {
                 args.push(offset(b, cx.workspace, *off as i64));
             }
-            let callee = module.declare_func_in_func(*func, b.func);
-            b.ins().call(callee, &args);
+            match tasks {
+                Some(tasks) => emit_split_call(module, b, cx, &args, funcs, *tasks, offsets)?,
+                None => {
+                    for &func in funcs {
+                        let callee = module.declare_func_in_func(func, b.func);
+                        b.ins().call(callee, &args);
+                    }
+                }
+            }
         }
         Step::Copy { node } => {
             let nd = graph.node(*node);
@@ -120,6 +223,116 @@ fn emit_step<M: Module>(module: &mut M, b: &mut FunctionBuilder, cx: &mut EntryC
         }
     }
     Ok(())
+}
+
+/// The pointer arguments a split step stores for its task function (0 for other steps).
+fn split_arguments(graph: &Graph, step: &Step) -> usize {
+    match step {
+        Step::Call { node, tasks: Some(_), scratch, .. } => {
+            let nd = graph.node(*node);
+            nd.inputs.len() + nd.outputs.len() + usize::from(scratch.is_some())
+        }
+        _ => 0,
+    }
+}
+
+/// A split kernel's parts on `args`: through the descriptor's `run` when the caller gave one
+/// with more than one thread, else one part after the other (see the module docs). Values
+/// computed before the branch dominate the join, so the pointer cache stays valid.
+#[allow(clippy::too_many_arguments)]
+fn emit_split_call<M: Module>(
+    module: &mut M,
+    b: &mut FunctionBuilder,
+    cx: &mut EntryCx,
+    args: &[Value],
+    parts: &[FuncId],
+    tasks: FuncId,
+    offsets: &[Vec<i64>],
+) -> Result<()> {
+    let slot = cx.args_slot.ok_or_else(|| BackendError::Module("a split kernel's step has no argument slot".into()))?;
+    let ptr = module.target_config().pointer_type();
+    let (threaded, check, inline, join) = (b.create_block(), b.create_block(), b.create_block(), b.create_block());
+    b.ins().brif(cx.parallel, check, &[], inline, &[]);
+    b.switch_to_block(check);
+    let threads = load(b, types::I32, cx.parallel, 0);
+    let many = b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, threads, 1);
+    b.ins().brif(many, threaded, &[], inline, &[]);
+    b.switch_to_block(threaded);
+    for (i, &a) in args.iter().enumerate() {
+        b.ins().stack_store(ptr, a, slot, (i as u32 * ptr.bytes()) as i32);
+    }
+    let ctx = b.ins().stack_addr(ptr, slot, 0);
+    let (pool_at, run_at) = descriptor_offsets(ptr.bytes() as i64);
+    let pool = load(b, ptr, cx.parallel, pool_at);
+    let run = load(b, ptr, cx.parallel, run_at);
+    let task_ref = module.declare_func_in_func(tasks, b.func);
+    let task = b.ins().func_addr(ptr, task_ref);
+    let n = b.ins().iconst(types::I32, parts.len() as i64);
+    let mut sig = module.make_signature();
+    sig.params.extend([AbiParam::new(ptr), AbiParam::new(types::I32), AbiParam::new(ptr), AbiParam::new(ptr)]);
+    let sig = b.import_signature(sig);
+    b.ins().call_indirect(sig, run, &[pool, n, task, ctx]);
+    b.ins().jump(join, &[]);
+    b.switch_to_block(inline);
+    for (j, &part) in parts.iter().enumerate() {
+        let part_args = moved_arguments(b, args, offsets.get(j));
+        let callee = module.declare_func_in_func(part, b.func);
+        b.ins().call(callee, &part_args);
+    }
+    b.ins().jump(join, &[]);
+    b.switch_to_block(join);
+    Ok(())
+}
+
+/// `args` each moved by its byte offset in `offsets` (none: as they are).
+fn moved_arguments(b: &mut FunctionBuilder, args: &[Value], offsets: Option<&Vec<i64>>) -> Vec<Value> {
+    let moved = args.iter().enumerate().map(|(i, &a)| (a, offsets.and_then(|o| o.get(i)).copied().unwrap_or(0)));
+    moved.collect::<Vec<_>>().into_iter().map(|(a, off)| offset(b, a, off)).collect()
+}
+
+/// Defines `name(ctx, index)`: part `index` of `parts` on the `params` pointers stored at `ctx`,
+/// moved by `offsets[index]`; an index past the parts does nothing. Returns its id and size.
+pub fn emit_task_function<M: Module>(
+    module: &mut M,
+    name: &str,
+    parts: &[FuncId],
+    params: usize,
+    offsets: &[Vec<i64>],
+) -> Result<(FuncId, usize)> {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.extend([AbiParam::new(ptr), AbiParam::new(types::I32)]);
+    let id = module
+        .declare_function(name, Linkage::Local, &sig)
+        .map_err(|e| BackendError::Module(format!("declaring `{name}`: {e}")))?;
+    let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig);
+    let mut fctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let (ctx, index) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+    let args: Vec<Value> = (0..params).map(|i| load(&mut b, ptr, ctx, (i as u32 * ptr.bytes()) as i64)).collect();
+    let done = b.create_block();
+    let cases: Vec<Block> = parts.iter().map(|_| b.create_block()).collect();
+    let pool = &mut b.func.dfg.value_lists;
+    let table: Vec<BlockCall> = cases.iter().map(|&c| BlockCall::new(c, [], pool)).collect();
+    let default = BlockCall::new(done, [], pool);
+    let jt = b.create_jump_table(JumpTableData::new(default, &table));
+    b.ins().br_table(index, jt);
+    for (j, (&case, &part)) in cases.iter().zip(parts).enumerate() {
+        b.switch_to_block(case);
+        let part_args = moved_arguments(&mut b, &args, offsets.get(j));
+        let callee = module.declare_func_in_func(part, b.func);
+        b.ins().call(callee, &part_args);
+        b.ins().return_(&[]);
+    }
+    b.switch_to_block(done);
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(module.target_config());
+    let size = define_checked(module, id, func, |msg| BackendError::Codegen { kernel: name.to_string(), msg })?;
+    Ok((id, size))
 }
 
 /// The buffer of `v` (see the module docs), computed once and cached.

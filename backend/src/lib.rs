@@ -11,6 +11,7 @@ pub mod compile;
 pub mod emit;
 pub mod entry;
 pub mod error;
+pub mod flat_split;
 pub mod isa;
 pub mod kernel;
 pub mod kernels;

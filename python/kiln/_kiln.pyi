@@ -133,9 +133,9 @@ def compile(
     """JIT-compiles ``model`` for this CPU.
 
     ``opt_level``: 0 runs no graph passes, 2 (default) all of them; anything else raises
-    ``ValueError``. ``threads``: kiln runs a model on the calling thread (no thread pool yet),
-    so only ``None`` and ``1`` are accepted and anything else raises ``ValueError``; for
-    parallelism call ``run`` from several Python threads (it releases the GIL).
+    ``ValueError``. ``threads``: the threads one run uses, 1 to 256 (``None``: the machine's
+    physical cores; anything else raises ``ValueError``); outputs are the same bits for every
+    count. ``run`` may also be called from several Python threads (it releases the GIL).
 
     Raises ``ModelError``, ``ShapeError``, ``InputError`` (a ``shapes`` name that is not an
     input), ``CompileError`` or ``InternalError``; ``TypeError`` for an argument of the wrong

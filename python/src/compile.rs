@@ -1,10 +1,10 @@
 //! `kiln.compile(model, shapes=None, opt_level=2, threads=None)`: the model JIT-compiled for
 //! this CPU, as `kiln compile`'s sibling `kiln run` does it ([`kiln::Model::compile`]).
 //!
-//! `threads`: kiln's runtime runs a model on the calling thread (there is no intra-op thread
-//! pool yet), so only `None` and `1` are accepted; anything else raises `ValueError` rather
-//! than being ignored. Parallelism comes from calling `run` from several Python threads: it
-//! releases the GIL, and a compiled model may run on many threads at once.
+//! `threads`: the threads one run uses (`kiln::Options::threads`; `None`: the machine's
+//! physical cores); 1 to 256, anything else raises `ValueError`. Calling `run` from several
+//! Python threads also works: it releases the GIL, and a compiled model may run on many threads
+//! at once (each call's parts then run on its own thread when the model's pool is busy).
 
 use crate::compiled::CompiledModel;
 use crate::errors::detached;
@@ -24,8 +24,8 @@ pub fn compile(
     opt_level: i64,
     threads: Option<i64>,
 ) -> PyResult<CompiledModel> {
-    check_threads(threads)?;
-    let options = Options::with_opt_level(opt_level_of(opt_level)?);
+    let mut options = Options::with_opt_level(opt_level_of(opt_level)?);
+    options.threads = threads_of(threads)?.unwrap_or(options.threads);
     let model = model_arg::with_shapes(model_arg::load(model)?, shapes)?;
     let compiled = detached(py, "compiling", || model.compile(&options))?;
     CompiledModel::new(py, compiled)
@@ -39,13 +39,10 @@ pub fn opt_level_of(level: i64) -> PyResult<u8> {
     }
 }
 
-fn check_threads(threads: Option<i64>) -> PyResult<()> {
+fn threads_of(threads: Option<i64>) -> PyResult<Option<usize>> {
     match threads {
-        None | Some(1) => Ok(()),
-        Some(n) => Err(PyValueError::new_err(format!(
-            "threads={n}: kiln runs a model on the calling thread (no thread pool yet), so only \
-             threads=None or threads=1 are accepted; for parallelism call run() from several \
-             Python threads (it releases the GIL)"
-        ))),
+        None => Ok(None),
+        Some(n @ 1..=256) => Ok(Some(n as usize)),
+        Some(n) => Err(PyValueError::new_err(format!("threads={n}: give 1 to 256, or None for the physical cores"))),
     }
 }

@@ -5,6 +5,12 @@
 //! it and keeps the entry pointer. [`JitModel::run`] checks the inputs, allocates a 64-byte
 //! aligned workspace and the output tensors for this call, and calls the entry.
 //!
+//! # Threads
+//! With [`JitOptions::threads`] above 1 the graph is compiled for that many threads (kernels
+//! worth it cut into parts, `kiln_backend::compile`) and the model owns a [`pool::ThreadPool`]
+//! whose descriptor every run passes to the parallel entry; the results are the same bits as at
+//! one thread.
+//!
 //! # Thread safety
 //! `JitModel` is `Send + Sync`: after `finalize_definitions` the code and the weights are
 //! immutable (weights are read-only data; the backend declares no writable globals), the entry
@@ -21,10 +27,12 @@
 mod jit_memory;
 mod peak;
 mod perf_map;
+pub mod pool;
 mod workspace;
 
 pub use peak::{measure_fma_peak, probe_widths, FmaProbe};
 pub use perf_map::PERF_MAP_ENV;
+pub use pool::physical_cores;
 
 use cranelift_jit::{JITBuilder, JITModule};
 use kiln_ir::{Graph, Tensor, TensorData, TensorType};
@@ -55,6 +63,8 @@ pub struct JitOptions {
     /// CPU feature edits on the host's set (`-avx512f` runs the AVX2 micro-kernels, `-avx2`
     /// Cranelift's kernels only), as `kiln compile --features` takes them.
     pub features: Vec<String>,
+    /// Threads a run uses (the caller's included); 0 and 1: one, with no pool.
+    pub threads: usize,
 }
 
 /// Figures about one compilation.
@@ -67,9 +77,12 @@ pub struct CompileStats {
     pub code_bytes: usize,
     pub workspace_bytes: usize,
     pub weight_bytes: usize,
+    /// Threads a run uses, and the kernels cut into parts for them.
+    pub threads: usize,
+    pub split_kernels: usize,
 }
 
-type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8) -> i32;
+type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, *const pool::Descriptor) -> i32;
 
 /// A compiled model, callable from several threads at once.
 pub struct JitModel {
@@ -80,6 +93,8 @@ pub struct JitModel {
     entry: EntryFn,
     stats: CompileStats,
     workspaces: WorkspacePool,
+    /// The workers of runs with more than one thread.
+    pool: Option<pool::ThreadPool>,
 }
 
 impl Drop for JitModel {
@@ -109,11 +124,13 @@ impl JitModel {
         let legal = kiln_backend::legalize(&graph, caps)?;
         let lowered = legal.as_ref().unwrap_or(&graph);
         let plan = kiln_passes::plan_memory(lowered);
-        let compiled = kiln_backend::compile_graph(&mut module, lowered, &plan, "kiln_")?;
+        let threads = opts.threads.max(1);
+        let compiled =
+            kiln_backend::compile::compile_graph_parallel(&mut module, lowered, &plan, "kiln_", "kiln_entry", threads)?;
         jit_memory::finalize(&mut module)?;
         perf_map::write_if_enabled(&module, &compiled.functions);
-        let code = module.get_finalized_function(compiled.entry);
-        // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
+        let code = module.get_finalized_function(compiled.parallel_entry);
+        // SAFETY: the parallel entry was defined with exactly this signature by `compile_graph`.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
         let stats = CompileStats {
             kernels: compiled.kernels,
@@ -122,9 +139,12 @@ impl JitModel {
             code_bytes: compiled.code_bytes,
             workspace_bytes: compiled.workspace_size,
             weight_bytes: compiled.weight_bytes,
+            threads,
+            split_kernels: compiled.split_kernels,
         };
         let workspaces = WorkspacePool::new(stats.workspace_bytes);
-        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces })
+        let pool = (threads > 1 && compiled.split_kernels > 0).then(|| pool::ThreadPool::new(threads));
+        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces, pool })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
@@ -168,7 +188,8 @@ impl JitModel {
         let mut workspace = self.workspaces.take();
         // SAFETY: every pointer addresses a live buffer of the size the compiled code expects
         // (inputs by the caller's contract, outputs and workspace sized from the graph and plan).
-        let status = unsafe { (self.entry)(inputs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        let status =
+            unsafe { (self.entry)(inputs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
         self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));
@@ -197,12 +218,18 @@ impl JitModel {
         let out_ptrs: Vec<*mut u8> = outputs.iter_mut().map(|t| t.as_mut_ptr()).collect();
         let mut workspace = self.workspaces.take();
         // SAFETY: as in `run`; the outputs were checked to have exactly the graph's types.
-        let status = unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr()) };
+        let status =
+            unsafe { (self.entry)(in_ptrs.as_ptr(), out_ptrs.as_ptr(), workspace.as_mut_ptr(), self.parallel()) };
         self.workspaces.give(workspace);
         if status != 0 {
             return Err(RuntimeError::Status(status));
         }
         Ok(())
+    }
+
+    /// The descriptor runs pass to the parallel entry (null: one thread).
+    fn parallel(&self) -> *const pool::Descriptor {
+        self.pool.as_ref().map_or(std::ptr::null(), |p| p.descriptor())
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {

@@ -83,6 +83,10 @@ pub struct ModelArgs {
     /// `--disable-rule conv-to-winograd` keeps every conv direct.
     #[arg(long = "disable-rule", value_name = "RULE", value_delimiter = ',')]
     pub disabled_rules: Vec<String>,
+    /// Threads a run uses (`run`, `bench`), or that an object's workspace is sized for
+    /// (`compile`) [default: the machine's physical cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: Option<u64>,
 }
 
 impl ModelArgs {
@@ -95,6 +99,7 @@ impl ModelArgs {
             o.egraph_time_limit = std::time::Duration::from_millis(ms);
         }
         o.disabled_rules = self.disabled_rules.clone();
+        o.threads = self.threads.map_or(o.threads, |t| t as usize);
         o
     }
 }

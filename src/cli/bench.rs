@@ -47,6 +47,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "compile: {compile_ms:.2} ms ({} kernel calls, {} distinct kernels, workspace {} bytes)",
         stats.kernel_calls, stats.kernels, stats.workspace_bytes
     );
+    println!("threads: {}", stats.threads);
     println!("latency over {} runs: min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms", times_ms.len());
     if args.json {
         let json = serde_json::json!({
@@ -60,6 +61,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "kernel_calls": stats.kernel_calls,
             "workspace_bytes": stats.workspace_bytes,
             "opt_level": args.model.opt_level,
+            "threads": stats.threads,
         });
         println!("{json}");
     }

@@ -149,6 +149,7 @@ fn conv_task(d: &Dims, output: usize, scratch: usize) -> GemmTask {
         pad: [d.pads[0], d.pads[1]],
         stride: [d.sh, d.sw],
         dilation: [d.dh, d.dw],
+        origin: [0, 0],
     });
     let pad = (d.has_pads() && clip.is_none()).then(|| PadCopy {
         src: param(0),

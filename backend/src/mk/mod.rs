@@ -17,6 +17,7 @@
 //!   it needs, or `None` (the node keeps its Cranelift kernel);
 //! - [`conv`]: NHWC convolutions as implicit-GEMM tasks; [`pool`]: NHWC pooling;
 //! - [`winograd`]: channels-last Winograd transforms;
+//! - [`split`]: a kernel cut into parts over chunks of rows, for threads;
 //! - [`tile`]: the register tile per shape, from a small cycle model;
 //! - [`pack`]: weights prepacked at compile time into panels; [`temps`]: the epilogue register
 //!   pool every generator allocates from;
@@ -33,6 +34,7 @@ pub mod conv;
 pub mod pack;
 pub mod plan;
 pub mod pool;
+pub mod split;
 pub mod task;
 pub mod temps;
 pub mod tile;

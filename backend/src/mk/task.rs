@@ -164,11 +164,15 @@ pub struct Clip {
     pub pad: [usize; 2],
     pub stride: [usize; 2],
     pub dilation: [usize; 2],
+    /// The task's first output index along each axis (non-zero in the parts of a split kernel,
+    /// `super::split`): `o` counts from there.
+    pub origin: [usize; 2],
 }
 
 impl Clip {
-    /// True when tap `i` of output index `o` along axis `d` reads inside the image.
+    /// True when tap `i` of output index `o` (from `origin`) along axis `d` reads inside the image.
     pub fn valid(&self, d: usize, o: usize, i: usize) -> bool {
+        let o = o + self.origin[d];
         let pos = (o * self.stride[d] + i * self.dilation[d]) as i64 - self.pad[d] as i64;
         pos >= 0 && pos < self.extent[d] as i64
     }

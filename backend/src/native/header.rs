@@ -1,5 +1,6 @@
-//! The C header of a native object: the ABI of `NAME_run` and `NAME_workspace_size`, and the
-//! number, names, dtypes and shapes of the inputs and outputs as constants.
+//! The C header of a native object: the ABI of `NAME_run`, `NAME_run_parallel` (with its
+//! `NAME_parallel` descriptor, whose layout is `crate::entry`'s) and `NAME_workspace_size`, and
+//! the number, names, dtypes and shapes of the inputs and outputs as constants.
 //!
 //! Everything about tensors is a preprocessor macro (`NAME_INPUT_BYTES { 110592 }`, usable as an
 //! array initializer) rather than a `static const` array: macros cost no symbol in the object,
@@ -25,6 +26,8 @@ pub struct HeaderInfo<'a> {
     /// The outputs of data-dependent ops (`kiln_ir::dynamic`): cut by a length output.
     pub bounded: &'a [BoundedOutput],
     pub workspace_size: usize,
+    /// The threads the kernels were cut into parts for (`kiln compile --threads N`).
+    pub threads: usize,
 }
 
 /// The ONNX `TensorProto.DataType` name and code of a dtype.
@@ -70,7 +73,10 @@ pub fn c_header(h: &HeaderInfo) -> String {
     let _ = writeln!(s, "#define {n}_NUM_OUTPUTS {}", h.outputs.len());
     let _ = writeln!(s, "/* Bytes of workspace one call needs (also returned by {n}_workspace_size()). */");
     let _ = writeln!(s, "#define {n}_WORKSPACE_SIZE {}", h.workspace_size);
-    let _ = writeln!(s, "#define {n}_WORKSPACE_ALIGN 64\n");
+    let _ = writeln!(s, "#define {n}_WORKSPACE_ALIGN 64");
+    let _ = writeln!(s, "/* Threads the kernels were cut into parts for (kiln compile --threads N): more threads");
+    let _ = writeln!(s, " * than this in {n}_run_parallel gain nothing, fewer are fine. */");
+    let _ = writeln!(s, "#define {n}_THREADS {}\n", h.threads.max(1));
     tensor_macros(&mut s, n, "INPUT", h.inputs);
     tensor_macros(&mut s, n, "OUTPUT", h.outputs);
     bounded_macros(&mut s, n, h.bounded);
@@ -183,8 +189,20 @@ size_t {n}_workspace_size(void);
  * Returns 0 on success. */
 int {n}_run(const void *const *inputs, void *const *outputs, void *workspace);
 
-/* Reserved: a later version adds {n}_run_parallel, which takes a parallel-for callback
- * (the application owns the threads) besides the arguments of {n}_run. */
+/* The threads of {n}_run_parallel, owned by the application: run(pool, n, task, ctx) must
+ * call task(ctx, i) exactly once for every i < n, on any of its threads (the caller's
+ * included), and return when all have returned. It is called from the thread that called
+ * {n}_run_parallel, once per kernel that was cut into parts, never from inside a task. */
+typedef struct {n}_parallel {{
+    unsigned int threads; /* 0 or 1: run() is never called */
+    void *pool;           /* passed back to run() as it is */
+    void (*run)(void *pool, unsigned int n, void (*task)(void *ctx, unsigned int index), void *ctx);
+}} {n}_parallel;
+
+/* {n}_run with the kernels' parts handed to p->run (p may be NULL: then it is {n}_run).
+ * Outputs are bit for bit the same for every thread count. Tasks need little stack (the
+ * kernels that are cut keep no buffers on it); the workspace covers every part's scratch. */
+int {n}_run_parallel(const void *const *inputs, void *const *outputs, void *workspace, const {n}_parallel *p);
 
 "
     )
@@ -241,6 +259,7 @@ mod tests {
             outputs: &outputs,
             bounded: &[BoundedOutput { output: 1, axis: 0, length: 0 }],
             workspace_size: 128,
+            threads: 2,
         });
         for line in [
             "#define m_NUM_INPUTS 1",
@@ -255,7 +274,8 @@ mod tests {
             "#define m_OUTPUT_RANKS { 0, 1 }",
             "size_t m_workspace_size(void);",
             "int m_run(const void *const *inputs, void *const *outputs, void *workspace);",
-            "m_run_parallel",
+            "int m_run_parallel(const void *const *inputs, void *const *outputs, void *workspace, const m_parallel *p);",
+            "#define m_THREADS 2",
         ] {
             assert!(h.contains(line), "missing `{line}` in\n{h}");
         }

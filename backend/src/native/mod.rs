@@ -3,8 +3,10 @@
 //!
 //! The object is the same code as the JIT's ([`crate::compile_graph`] into a
 //! `cranelift_object::ObjectModule` instead of a `JITModule`), under names that start with the
-//! model's C name: `NAME_run` (the entry), `NAME_workspace_size` (a function returning the
-//! planned arena size), and local kernels and weights. It must be self-contained: weights are
+//! model's C name: `NAME_run` (the entry), `NAME_run_parallel` (the entry taking the
+//! application's fork-join callback, `crate::entry`), `NAME_workspace_size` (a function
+//! returning the planned arena size, which covers the scratch of every part of the kernels cut
+//! for [`ObjectConfig::threads`]), and local kernels and weights. It must be self-contained: weights are
 //! read-only data in the object, nothing is writable, the code is position-independent, and no
 //! symbol is left undefined (no libc, libm or runtime; [`compile_object`] checks this on the
 //! emitted bytes, so a kernel that needs a libcall on some CPU level is an error here rather
@@ -13,7 +15,7 @@
 pub mod header;
 pub mod target;
 
-use crate::compile::compile_graph_as;
+use crate::compile::compile_graph_parallel;
 use crate::error::{BackendError, Result};
 use crate::isa::isa_for_triple;
 use cranelift_codegen::ir::{AbiParam, InstBuilder};
@@ -31,6 +33,9 @@ pub struct ObjectConfig<'a> {
     pub features: &'a [&'a str],
     /// The C identifier every exported symbol starts with.
     pub name: &'a str,
+    /// Threads the kernels are cut into parts for (1: none is cut; `NAME_run_parallel` then
+    /// runs on the calling thread alone).
+    pub threads: usize,
 }
 
 /// A compiled native object and its figures.
@@ -53,6 +58,11 @@ pub struct NativeObject {
     pub run_symbol: String,
     /// `NAME_workspace_size`.
     pub workspace_symbol: String,
+    /// The threads the kernels were cut for, and the most parts of one kernel (1: none cut).
+    pub threads: usize,
+    pub max_parts: usize,
+    /// Kernels cut into parts.
+    pub split_kernels: usize,
 }
 
 /// Compiles `graph` into a native object for `cfg.triple` with `cfg.features`.
@@ -67,7 +77,8 @@ pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject>
     let plan = kiln_passes::plan_memory(graph);
     let prefix = format!("{}_", cfg.name);
     let run_symbol = format!("{}_run", cfg.name);
-    let compiled = compile_graph_as(&mut module, graph, &plan, &prefix, &run_symbol)?;
+    let threads = cfg.threads.max(1);
+    let compiled = compile_graph_parallel(&mut module, graph, &plan, &prefix, &run_symbol, threads)?;
     let workspace_symbol = format!("{}_workspace_size", cfg.name);
     let size_fn = define_constant_function(&mut module, &workspace_symbol, compiled.workspace_size as i64)?;
     let bytes = module
@@ -85,6 +96,9 @@ pub fn compile_object(graph: &Graph, cfg: &ObjectConfig) -> Result<NativeObject>
         workspace_size: compiled.workspace_size,
         run_symbol,
         workspace_symbol,
+        threads,
+        max_parts: compiled.max_parts,
+        split_kernels: compiled.split_kernels,
     })
 }
 
