@@ -16,6 +16,7 @@
 //! - [`summary`]: op counts, parameters and FLOPs of a graph (`kiln inspect`).
 
 pub mod compiled;
+pub mod dims;
 pub mod error;
 pub mod io;
 pub mod layouts;
