@@ -19,11 +19,16 @@ type Known = BTreeMap<String, (usize, String)>;
 
 /// `spec` with a whole shape for every input the named dims determine, plus the notes of the
 /// defaults taken. Inputs given a shape or a value, or with fixed dims only, are left as given.
-pub fn resolve(inputs: &[InputInfo], spec: &ImportOptions, dims: &BTreeMap<String, usize>) -> Result<(ImportOptions, Vec<String>)> {
+pub fn resolve(
+    inputs: &[InputInfo],
+    spec: &ImportOptions,
+    dims: &BTreeMap<String, usize>,
+) -> Result<(ImportOptions, Vec<String>)> {
     check_dim_names(inputs, dims)?;
     let mut known: Known = dims.iter().map(|(n, &v)| (n.clone(), (v, format!("--dim {n}={v}")))).collect();
     for info in inputs {
-        let given = spec.shapes.get(&info.name).cloned().or_else(|| spec.values.get(&info.name).map(|v| v.shape().to_vec()));
+        let given =
+            spec.shapes.get(&info.name).cloned().or_else(|| spec.values.get(&info.name).map(|v| v.shape().to_vec()));
         if let Some(shape) = given.filter(|s| s.len() == info.dims.len()) {
             learn(&mut known, info, &shape)?;
         }
@@ -36,9 +41,8 @@ pub fn resolve(inputs: &[InputInfo], spec: &ImportOptions, dims: &BTreeMap<Strin
                 notes.push(format!("symbolic dim '{s}' (axis 0 of input '{}') set to 1; use --dim {s}=...", info.name));
                 known.insert(s.clone(), (1, format!("the default of axis 0 of input '{}'", info.name)));
             }
-            Some(Dim::Unknown) => {
-                notes.push(format!("input '{}': unknown dim (axis 0) set to 1; use --shape {}=...", info.name, info.name))
-            }
+            Some(Dim::Unknown) => notes
+                .push(format!("input '{}': unknown dim (axis 0) set to 1; use --shape {}=...", info.name, info.name)),
             _ => {}
         }
     }
@@ -113,10 +117,10 @@ fn shape_of(info: &InputInfo, known: &Known, inputs: &[InputInfo]) -> Result<Vec
 /// "dimension 'H' (axis 2) of input 'x' is not known", the whole signature, and the line to use.
 fn unknown_dim(info: &InputInfo, axis: usize, sizes: &[Option<usize>], inputs: &[InputInfo]) -> Error {
     let dim = dim_text(&info.dims[axis]);
-    let shown: Vec<String> = (info.dims.iter().zip(sizes))
-        .map(|(d, s)| s.map_or_else(|| dim_text(d), |v| v.to_string()))
-        .collect();
-    let open: Vec<String> = info.dims.iter().zip(sizes).filter(|(_, s)| s.is_none()).map(|(d, _)| dim_text(d)).collect();
+    let shown: Vec<String> =
+        (info.dims.iter().zip(sizes)).map(|(d, s)| s.map_or_else(|| dim_text(d), |v| v.to_string())).collect();
+    let open: Vec<String> =
+        info.dims.iter().zip(sizes).filter(|(_, s)| s.is_none()).map(|(d, _)| dim_text(d)).collect();
     let names: Vec<&String> = (info.dims.iter().zip(sizes))
         .filter_map(|(d, s)| match d {
             Dim::Symbolic(n) if s.is_none() => Some(n),

@@ -33,7 +33,12 @@ impl Model {
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let onnx = OnnxModel::from_bytes(&bytes, Some(base))
             .map_err(|e| Error::Model { path: path.into(), source: Box::new(e) })?;
-        Ok(Model { onnx: Arc::new(onnx), spec: ImportOptions::default(), dims: BTreeMap::new(), path: Some(path.into()) })
+        Ok(Model {
+            onnx: Arc::new(onnx),
+            spec: ImportOptions::default(),
+            dims: BTreeMap::new(),
+            path: Some(path.into()),
+        })
     }
 
     /// Parses model bytes; `base_dir` locates external data.

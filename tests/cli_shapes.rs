@@ -80,7 +80,10 @@ fn conflicting_and_unknown_dim_names_are_errors() {
     let out = kiln(&["run", s(&model), "--shape", "x=2,3,4", "--shape", "mask=3"]);
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("symbolic dim 'N' is 3 by axis 0 of input 'mask' but 2 by axis 0 of input 'x'"), "{stderr}");
+    assert!(
+        stderr.contains("symbolic dim 'N' is 3 by axis 0 of input 'mask' but 2 by axis 0 of input 'x'"),
+        "{stderr}"
+    );
     let out = kiln(&["run", s(&model), "--dim", "batch=2"]);
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -93,7 +96,9 @@ fn conflicting_and_unknown_dim_names_are_errors() {
 fn bad_dims_are_quoted_and_a_repeated_shape_is_an_error() {
     let dir = scratch("bad_shapes");
     let model = add_model(&["2", "3"]).write(&dir.join("add.onnx"));
-    for (arg, want) in [("x=1,x,3", "dim 'x' is not a non-negative integer"), ("x=2x3", "dim '2x3'"), ("x=2,,3", "empty dim")] {
+    for (arg, want) in
+        [("x=1,x,3", "dim 'x' is not a non-negative integer"), ("x=2x3", "dim '2x3'"), ("x=2,,3", "empty dim")]
+    {
         let out = kiln(&["run", s(&model), "--shape", arg]);
         let (_, stderr) = texts(&out);
         assert_eq!(out.status.code(), Some(2), "{arg}: {stderr}");

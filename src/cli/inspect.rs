@@ -82,7 +82,12 @@ fn info_json(info: &InputInfo) -> Value {
     json!({ "name": info.name, "dtype": info.dtype.map(|d| d.to_string()), "dims": dims, "shape": text.join(",") })
 }
 
-fn summary_json(graph: &kiln::Graph, stage: Stage, opt_level: u8, optimizer: Option<&kiln::pipeline::OptReport>) -> Value {
+fn summary_json(
+    graph: &kiln::Graph,
+    stage: Stage,
+    opt_level: u8,
+    optimizer: Option<&kiln::pipeline::OptReport>,
+) -> Value {
     let s = summarize(graph);
     let nodes: usize = s.op_counts.values().sum();
     let optimizer = optimizer.map(|r| {
