@@ -169,10 +169,14 @@ pub struct RunArgs {
     pub inputs: InputArgs,
     #[command(flatten)]
     pub jit: JitArgs,
-    /// Write the outputs into DIR as output_0.<ext>, output_1.<ext>... (the inputs' format,
-    /// .npy when no input was given).
+    /// Write the outputs into DIR, each named after its graph output (made a safe file name),
+    /// in the inputs' format (.npy when no input was given). Checked before compiling.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Also print the K largest values of each output's rows (the last axis) with their
+    /// indices: the best classes of class scores.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top_k: Option<u64>,
 }
 
 #[derive(Debug, Args)]
