@@ -16,6 +16,7 @@
 //! - [`summary`]: op counts, parameters and FLOPs of a graph (`kiln inspect`).
 
 pub mod compiled;
+pub mod cpus;
 pub mod dims;
 pub mod error;
 pub mod io;

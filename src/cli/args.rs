@@ -234,20 +234,38 @@ pub struct CompileArgs {
     /// stem made a C identifier].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// The CPU level: the host's features, or the architecture's baseline (x86-64-v2; Armv8-A
-    /// with NEON) [default: native for the host triple, generic when cross-compiling].
-    #[arg(long, value_enum)]
+    /// The CPU level: `native` (the host's features), `generic` (the architecture's baseline:
+    /// x86-64-v2, or Armv8-A with NEON), or a named level or core: x86-64-v2/v3/v4, haswell,
+    /// skylake, skylake-avx512, cascadelake, icelake-server, sapphirerapids, znver2..znver5,
+    /// armv8-a, cortex-a53/a55/a72/a76/a78, cortex-x2, neoverse-n1/v1/n2, apple-m1/m2/m3
+    /// [default: native for the host triple, generic when cross-compiling].
+    #[arg(long, value_name = "CPU", value_parser = parse_cpu)]
     pub cpu: Option<CpuArg>,
     /// Features to add or remove after the CPU level, e.g. `+avx2,+fma` or `-sse41`.
     #[arg(long, value_name = "+F,-F", allow_hyphen_values = true)]
     pub features: Vec<String>,
+    /// Print the figures as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--cpu`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CpuArg {
     Native,
     Generic,
+    Named(kiln::cpus::NamedCpu),
+}
+
+/// Parses `native`, `generic` or a name of [`kiln::cpus::NAMED_CPUS`].
+pub fn parse_cpu(s: &str) -> Result<CpuArg, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "native" => Ok(CpuArg::Native),
+        "generic" => Ok(CpuArg::Generic),
+        _ => kiln::cpus::named_cpu(s)
+            .map(CpuArg::Named)
+            .ok_or_else(|| format!("unknown CPU '{s}'; expected native, generic or one of {}", kiln::cpus::names())),
+    }
 }
 
 /// A pipeline stage on the command line.
