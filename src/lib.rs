@@ -25,6 +25,7 @@ pub mod model;
 pub mod native;
 pub mod options;
 pub mod pipeline;
+pub mod provenance;
 pub mod summary;
 
 pub use compiled::{CompiledModel, Stats};

@@ -22,6 +22,9 @@ pub struct Options {
     /// CPU feature edits for the in-process JIT (`-avx512f`, `-avx2`, ...; see
     /// `kiln_backend::isa::host_isa_with`); empty: every feature of this CPU.
     pub jit_features: Vec<String>,
+    /// Also JIT-compile the probed entry that [`crate::CompiledModel::profile`] times kernel by
+    /// kernel (`kiln bench --profile`); ordinary runs are unaffected.
+    pub profile: bool,
 }
 
 impl Default for Options {
@@ -35,6 +38,7 @@ impl Default for Options {
             egraph_time_limit: limits.time_limit,
             jit_features: Vec::new(),
             disabled_rules: Vec::new(),
+            profile: false,
         }
     }
 }

@@ -37,7 +37,17 @@ pub struct CompiledGraph {
     /// Distinct kernels that are machine-code micro-kernels (`crate::mk`), and their ISA.
     pub micro_kernels: usize,
     pub micro_isa: Option<&'static str>,
+    /// The entry's steps in call order: the node and the index in `functions` of the kernel it
+    /// calls (`None`: a copy). What a profile of the probed entry is reported by.
+    pub steps: Vec<(NodeId, Option<usize>)>,
+    /// With [`compile_graph_probed`]: a second entry (same signature) that calls the probe
+    /// around every step.
+    pub probed_entry: Option<FuncId>,
 }
+
+/// The symbol of the profiler's probe the probed entry calls (`extern "C" fn(step: u32)`);
+/// the JIT defines it.
+pub const PROBE_SYMBOL: &str = "kiln_profile_probe";
 
 /// One defined function: its id, symbol name and machine-code size.
 #[derive(Clone, Debug)]
@@ -67,6 +77,29 @@ pub fn compile_graph_as<M: Module>(
     symbol_prefix: &str,
     entry_symbol: &str,
 ) -> Result<CompiledGraph> {
+    compile_graph_with(module, graph, plan, symbol_prefix, entry_symbol, false)
+}
+
+/// [`compile_graph`] plus a second entry, `{symbol_prefix}entry_probed`, that calls the
+/// imported [`PROBE_SYMBOL`] before every step and after the last (`kiln bench --profile`;
+/// the JIT only: the plain entry is unchanged and objects never import anything).
+pub fn compile_graph_probed<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+) -> Result<CompiledGraph> {
+    compile_graph_with(module, graph, plan, symbol_prefix, &format!("{symbol_prefix}entry"), true)
+}
+
+fn compile_graph_with<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    entry_symbol: &str,
+    probed: bool,
+) -> Result<CompiledGraph> {
     let caps = TargetCaps::of(module.isa());
     let (steps, unique) = plan_kernels(graph, plan, caps);
     let ids = declare_kernels(module, &unique, symbol_prefix)?;
@@ -91,9 +124,24 @@ pub fn compile_graph_as<M: Module>(
         .collect();
     let mut weights = Weights::default();
     let entry_symbol = entry_symbol.to_string();
-    let (entry, entry_size) = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
+    let (entry, entry_size) =
+        emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol, None)?;
     let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
     functions.push(FunctionSymbol { id: entry, name: entry_symbol.clone(), size: entry_size });
+    let probed_entry = if probed {
+        let (id, size) = emit_probed_entry(module, graph, plan, &steps, &mut weights, symbol_prefix)?;
+        functions.push(FunctionSymbol { id, name: format!("{symbol_prefix}entry_probed"), size });
+        Some(id)
+    } else {
+        None
+    };
+    let step_list = steps
+        .iter()
+        .map(|s| match s {
+            Step::Call { node, func, .. } => (*node, ids.iter().position(|id| id == func)),
+            Step::Copy { node } => (*node, None),
+        })
+        .collect();
     let micro_kernels = unique.iter().filter(|u| u.micro.is_some()).count();
     Ok(CompiledGraph {
         entry,
@@ -105,7 +153,26 @@ pub fn compile_graph_as<M: Module>(
         functions,
         micro_kernels,
         micro_isa: caps.micro.filter(|_| micro_kernels > 0).map(|m| m.name()),
+        steps: step_list,
+        probed_entry,
     })
+}
+
+/// The entry with probe calls (see [`compile_graph_probed`]); weights are already defined.
+fn emit_probed_entry<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    steps: &[Step],
+    weights: &mut Weights,
+    prefix: &str,
+) -> Result<(FuncId, usize)> {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(cranelift_codegen::ir::types::I32));
+    let probe = module
+        .declare_function(PROBE_SYMBOL, Linkage::Import, &sig)
+        .map_err(|e| BackendError::Codegen { kernel: PROBE_SYMBOL.into(), msg: e.to_string() })?;
+    emit_entry(module, graph, plan, steps, weights, prefix, &format!("{prefix}entry_probed"), Some(probe))
 }
 
 /// One distinct kernel: its spec and, when it has one, its machine-code plan.

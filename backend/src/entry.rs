@@ -44,7 +44,10 @@ struct EntryCx<'a> {
     cache: HashMap<ValueId, Value>,
 }
 
-/// Declares and defines the entry function; returns its id and code size.
+/// Declares and defines the entry function; returns its id and code size. With `probe` (an
+/// imported `extern "C" fn(u32)`, the JIT's profiler), the entry calls `probe(i)` before step
+/// `i` and `probe(steps.len())` after the last, so the time between two calls is one step's.
+#[allow(clippy::too_many_arguments)]
 pub fn emit_entry<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -53,6 +56,7 @@ pub fn emit_entry<M: Module>(
     weights: &mut Weights,
     prefix: &str,
     name: &str,
+    probe: Option<FuncId>,
 ) -> Result<(FuncId, usize)> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
@@ -76,9 +80,18 @@ pub fn emit_entry<M: Module>(
         workspace: params[2],
         cache: HashMap::new(),
     };
-    for step in steps {
+    let probe = probe.map(|p| module.declare_func_in_func(p, b.func));
+    let call_probe = |b: &mut FunctionBuilder, i: usize| {
+        if let Some(p) = probe {
+            let index = b.ins().iconst(types::I32, i as i64);
+            b.ins().call(p, &[index]);
+        }
+    };
+    for (i, step) in steps.iter().enumerate() {
+        call_probe(&mut b, i);
         emit_step(module, &mut b, &mut cx, step)?;
     }
+    call_probe(&mut b, steps.len());
     copy_outputs_into_place(module, &mut b, &mut cx)?;
     let zero = b.ins().iconst(types::I32, 0);
     b.ins().return_(&[zero]);

@@ -21,6 +21,7 @@
 mod jit_memory;
 mod peak;
 mod perf_map;
+pub mod profile;
 mod workspace;
 
 pub use peak::{measure_fma_peak, probe_widths, FmaProbe};
@@ -55,6 +56,9 @@ pub struct JitOptions {
     /// CPU feature edits on the host's set (`-avx512f` runs the AVX2 micro-kernels, `-avx2`
     /// Cranelift's kernels only), as `kiln compile --features` takes them.
     pub features: Vec<String>,
+    /// Also compile the probed entry, which [`JitModel::run_profiled`] times step by step
+    /// (see [`profile`]); the plain entry that `run` calls is the same either way.
+    pub profile: bool,
 }
 
 /// Figures about one compilation.
@@ -69,7 +73,7 @@ pub struct CompileStats {
     pub weight_bytes: usize,
 }
 
-type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8) -> i32;
+pub(crate) type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8) -> i32;
 
 /// A compiled model, callable from several threads at once.
 pub struct JitModel {
@@ -80,6 +84,8 @@ pub struct JitModel {
     entry: EntryFn,
     stats: CompileStats,
     workspaces: WorkspacePool,
+    /// With [`JitOptions::profile`]: the probed entry and what its steps are.
+    probed: Option<profile::Probed>,
 }
 
 impl Drop for JitModel {
@@ -105,13 +111,25 @@ impl JitModel {
         let caps = kiln_backend::TargetCaps::of(&*isa);
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         builder.memory_provider(Box::new(jit_memory::arena_for(&graph)?));
+        if opts.profile {
+            builder.symbol(kiln_backend::PROBE_SYMBOL, profile::probe_address());
+        }
         let mut module = JITModule::new(builder);
         let legal = kiln_backend::legalize(&graph, caps)?;
         let lowered = legal.as_ref().unwrap_or(&graph);
         let plan = kiln_passes::plan_memory(lowered);
-        let compiled = kiln_backend::compile_graph(&mut module, lowered, &plan, "kiln_")?;
+        let compiled = if opts.profile {
+            kiln_backend::compile_graph_probed(&mut module, lowered, &plan, "kiln_")?
+        } else {
+            kiln_backend::compile_graph(&mut module, lowered, &plan, "kiln_")?
+        };
         jit_memory::finalize(&mut module)?;
         perf_map::write_if_enabled(&module, &compiled.functions);
+        let probed = compiled.probed_entry.map(|id| {
+            // SAFETY: the probed entry was defined with the entry's signature.
+            let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(module.get_finalized_function(id)) };
+            profile::Probed::new(entry, lowered, &compiled)
+        });
         let code = module.get_finalized_function(compiled.entry);
         // SAFETY: the entry was defined with exactly this signature by `compile_graph`.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
@@ -124,7 +142,7 @@ impl JitModel {
             weight_bytes: compiled.weight_bytes,
         };
         let workspaces = WorkspacePool::new(stats.workspace_bytes);
-        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces })
+        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces, probed })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
@@ -203,6 +221,24 @@ impl JitModel {
             return Err(RuntimeError::Status(status));
         }
         Ok(())
+    }
+
+    /// Runs the probed entry (compiled with [`JitOptions::profile`]) `runs` times on `inputs`
+    /// and returns the time of every step; see [`profile`].
+    pub fn run_profiled(&self, inputs: &[Tensor], runs: usize) -> Result<profile::Profile> {
+        self.check_inputs(inputs)?;
+        let Some(probed) = &self.probed else {
+            return Err(RuntimeError::Input("run_profiled: compiled without JitOptions::profile".into()));
+        };
+        let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
+        let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
+        let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
+        let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
+        let mut workspace = self.workspaces.take();
+        // SAFETY: as in `run_ptrs`: checked inputs, outputs and workspace sized for the graph.
+        let result = unsafe { probed.run(runs, &in_ptrs, &out_ptrs, workspace.as_mut_ptr()) };
+        self.workspaces.give(workspace);
+        result.map_err(RuntimeError::Status)
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {

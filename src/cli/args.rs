@@ -213,6 +213,10 @@ pub struct BenchArgs {
     /// Print the figures as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// Then time every kernel call (a probed copy of the entry, no perf needed) and print a
+    /// table: kernel, its first ONNX node, calls, total time, share, GFLOP/s.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// `kiln compile`.

@@ -54,10 +54,14 @@ fn dims(s: &super::args::ShapeArg) -> String {
 
 /// Loads, binds, specialises and compiles; see the module docs.
 pub fn prepare(args: &ModelArgs, files: &[InputArg], features: &[String]) -> Result<Prepared> {
+    prepare_with(args, files, Options { jit_features: features.to_vec(), ..args.options() })
+}
+
+/// [`prepare`] with the compilation options given whole (`kiln bench --profile`).
+pub fn prepare_with(args: &ModelArgs, files: &[InputArg], options: Options) -> Result<Prepared> {
     let model = load_model(args)?;
     let bound = bind_files(&model, files)?;
     let model = specialise_on_shapes(model, &bound, args);
-    let options = Options { jit_features: features.to_vec(), ..args.options() };
     let compiled = compile_binding_values(model, &bound, &options)?;
     for note in compiled.notes() {
         eprintln!("note: {note}");
