@@ -24,7 +24,7 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     if args.target.as_deref() == Some(host_triple().as_str()) && args.cpu.is_none() {
         eprintln!(
             "note: {} is this machine's triple, so --cpu native was used (this CPU's features); \
-             --cpu generic gives {}, which runs on every {} CPU",
+             --cpu generic gives {} instead, for running the object on other {} machines",
             compiled.triple,
             Cpu::Generic.describe(&compiled.triple),
             arch_name(&compiled.triple)
