@@ -144,3 +144,20 @@ fn compile_json_is_one_object() {
     assert_eq!(json["name"], "mm");
     assert!(json["features"].is_array() && json["code_bytes"].as_u64() > Some(0), "{json}");
 }
+
+#[test]
+fn the_target_default_is_printed_as_the_host_triple() {
+    let out = kiln(&["compile", "--help"]);
+    let (stdout, _) = texts(&out);
+    assert!(out.status.success());
+    assert!(stdout.contains(&format!("[default: the host's, {}]", host_triple())), "{stdout}");
+}
+
+#[test]
+fn the_jit_features_default_lists_this_cpus_features() {
+    for cmd in ["run", "bench"] {
+        let out = kiln(&[cmd, "--help"]);
+        let (stdout, _) = texts(&out);
+        assert!(stdout.contains("[default: every feature of this CPU: "), "{cmd}: {stdout}");
+    }
+}

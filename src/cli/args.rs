@@ -286,6 +286,32 @@ pub struct ShapeArg {
     pub dims: Vec<usize>,
 }
 
+/// Parses the command line, with the defaults only known at run time written into the help as
+/// their values (the host's triple for `kiln compile --target`, this CPU's features for the
+/// JIT's `--features`).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let host = kiln::native::host_triple();
+    let help = format!(
+        "Target triple [default: the host's, {host}]. Supported: x86_64-unknown-linux-gnu, \
+         aarch64-unknown-linux-gnu, aarch64-apple-darwin, x86_64-pc-windows-msvc."
+    );
+    let features = format!(
+        "Restrict the CPU features the JIT uses, as `kiln compile --features` edits them, e.g. \
+         `--features -avx512f` runs the AVX2 micro-kernels on an AVX-512 machine and \
+         `--features -avx2` Cranelift's 128-bit kernels only [default: every feature of this CPU: {}].",
+        Some(kiln_backend::isa::host_features().join(","))
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| "the baseline".into())
+    );
+    let jit = |c: clap::Command| c.mut_arg("features", |a| a.help(features.clone()).long_help(features.clone()));
+    let command = Cli::command()
+        .mut_subcommand("compile", |c| c.mut_arg("target", |a| a.help(help.clone()).long_help(help)))
+        .mut_subcommand("run", jit)
+        .mut_subcommand("bench", jit);
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 /// `--dim NAME=SIZE`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DimArg {
