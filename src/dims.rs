@@ -19,8 +19,10 @@ type Known = BTreeMap<String, (usize, String)>;
 
 /// `spec` with a whole shape for every input the named dims determine, plus the notes of the
 /// defaults taken. Inputs given a shape or a value, or with fixed dims only, are left as given.
+/// `outputs` (as declared) are only for the signature an unknown dim's error prints.
 pub fn resolve(
     inputs: &[InputInfo],
+    outputs: &[InputInfo],
     spec: &ImportOptions,
     dims: &BTreeMap<String, usize>,
 ) -> Result<(ImportOptions, Vec<String>)> {
@@ -48,7 +50,7 @@ pub fn resolve(
     }
     let mut resolved = spec.clone();
     for info in &open {
-        resolved.shapes.insert(info.name.clone(), shape_of(info, &known, inputs)?);
+        resolved.shapes.insert(info.name.clone(), shape_of(info, &known, inputs, outputs)?);
     }
     Ok((resolved, notes))
 }
@@ -101,7 +103,7 @@ fn has_open_dims(info: &InputInfo) -> bool {
 
 /// The whole shape of `info` from the table; an unknown dim at axis 0 defaults to 1 (as the
 /// frontend does), any other unresolved dim is the error of [`unknown_dim`].
-fn shape_of(info: &InputInfo, known: &Known, inputs: &[InputInfo]) -> Result<Vec<usize>> {
+fn shape_of(info: &InputInfo, known: &Known, inputs: &[InputInfo], outputs: &[InputInfo]) -> Result<Vec<usize>> {
     let size = |(axis, d): (usize, &Dim)| match d {
         Dim::Fixed(v) => Some(*v),
         Dim::Symbolic(s) => known.get(s).map(|(v, _)| *v),
@@ -110,12 +112,12 @@ fn shape_of(info: &InputInfo, known: &Known, inputs: &[InputInfo]) -> Result<Vec
     let sizes: Vec<Option<usize>> = info.dims.iter().enumerate().map(size).collect();
     match sizes.iter().position(Option::is_none) {
         None => Ok(sizes.into_iter().flatten().collect()),
-        Some(axis) => Err(unknown_dim(info, axis, &sizes, inputs)),
+        Some(axis) => Err(unknown_dim(info, axis, &sizes, (inputs, outputs))),
     }
 }
 
 /// "dimension 'H' (axis 2) of input 'x' is not known", the whole signature, and the line to use.
-fn unknown_dim(info: &InputInfo, axis: usize, sizes: &[Option<usize>], inputs: &[InputInfo]) -> Error {
+fn unknown_dim(info: &InputInfo, axis: usize, sizes: &[Option<usize>], io: (&[InputInfo], &[InputInfo])) -> Error {
     let dim = dim_text(&info.dims[axis]);
     let shown: Vec<String> =
         (info.dims.iter().zip(sizes)).map(|(d, s)| s.map_or_else(|| dim_text(d), |v| v.to_string())).collect();
@@ -132,10 +134,11 @@ fn unknown_dim(info: &InputInfo, axis: usize, sizes: &[Option<usize>], inputs: &
         let dims: Vec<String> = names.iter().map(|n| format!("--dim {n}=SIZE")).collect();
         fix = format!("{fix}, or {}", dims.join(" "));
     }
-    let signature: Vec<String> = inputs.iter().map(signature).collect();
+    let list = |infos: &[InputInfo]| infos.iter().map(signature).collect::<Vec<_>>().join(", ");
     let msg = format!(
-        "dimension {dim} (axis {axis}) is not known\n  inputs: {}\n  give it with: {fix}",
-        signature.join(", ")
+        "dimension {dim} (axis {axis}) is not known\n  inputs: {}\n  outputs: {}\n  give it with: {fix}",
+        list(io.0),
+        list(io.1)
     );
     Error::Shape { input: info.name.clone(), msg }
 }
@@ -175,7 +178,7 @@ mod tests {
         let inputs = [input("x", &["N", "3"]), input("mask", &["2", "N"])];
         let mut spec = ImportOptions::default();
         spec.shapes.insert("x".into(), vec![5, 3]);
-        let (resolved, notes) = resolve(&inputs, &spec, &BTreeMap::new()).unwrap();
+        let (resolved, notes) = resolve(&inputs, &[], &spec, &BTreeMap::new()).unwrap();
         assert_eq!(resolved.shapes["mask"], vec![2, 5]);
         assert!(notes.is_empty());
     }
@@ -183,7 +186,7 @@ mod tests {
     #[test]
     fn axis_zero_defaults_once_for_every_user_of_the_name() {
         let inputs = [input("x", &["batch", "3"]), input("y", &["4", "batch"])];
-        let (resolved, notes) = resolve(&inputs, &ImportOptions::default(), &BTreeMap::new()).unwrap();
+        let (resolved, notes) = resolve(&inputs, &[], &ImportOptions::default(), &BTreeMap::new()).unwrap();
         assert_eq!(resolved.shapes["y"], vec![4, 1]);
         assert_eq!(notes.len(), 1, "{notes:?}");
     }
@@ -192,18 +195,18 @@ mod tests {
     fn dims_by_name_and_conflicts() {
         let inputs = [input("x", &["N", "H"]), input("y", &["N"])];
         let dims = BTreeMap::from([("H".to_string(), 7), ("N".to_string(), 2)]);
-        let (resolved, _) = resolve(&inputs, &ImportOptions::default(), &dims).unwrap();
+        let (resolved, _) = resolve(&inputs, &[], &ImportOptions::default(), &dims).unwrap();
         assert_eq!(resolved.shapes["x"], vec![2, 7]);
         let mut spec = ImportOptions::default();
         spec.shapes.insert("y".into(), vec![3]);
-        let err = resolve(&inputs, &spec, &dims).unwrap_err().to_string();
+        let err = resolve(&inputs, &[], &spec, &dims).unwrap_err().to_string();
         assert!(err.contains("'N' is 3 by axis 0 of input 'y' but 2 by --dim N=2"), "{err}");
     }
 
     #[test]
     fn unknown_dims_print_the_signature_and_the_fix() {
         let inputs = [input("x", &["N", "3", "H", "?"])];
-        let err = resolve(&inputs, &ImportOptions::default(), &BTreeMap::new()).unwrap_err().to_string();
+        let err = resolve(&inputs, &[], &ImportOptions::default(), &BTreeMap::new()).unwrap_err().to_string();
         assert!(err.contains("dimension H (axis 2) is not known"), "{err}");
         assert!(err.contains("inputs: x: f32[N,3,H,?]"), "{err}");
         assert!(err.contains("--shape x=1,3,H,? (with H, ? replaced by sizes)"), "{err}");

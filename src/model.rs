@@ -102,7 +102,7 @@ impl Model {
     /// (512: AVX-512, 256: AVX2, 128: NEON, `None`: Cranelift kernels only).
     pub fn lower_for(&self, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
         self.check_names()?;
-        let (spec, notes) = crate::dims::resolve(&self.inputs(), &self.spec, &self.dims)?;
+        let (spec, notes) = crate::dims::resolve(&self.inputs(), &self.outputs(), &self.spec, &self.dims)?;
         let mut lowered = pipeline::lower(&self.onnx, &spec, opts, micro_bits)?;
         lowered.notes.splice(0..0, notes);
         Ok(lowered)

@@ -46,7 +46,7 @@ fn an_unknown_dim_prints_the_signature_and_the_shape_line() {
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
     assert!(stderr.contains("error: input 'x': dimension H (axis 2) is not known"), "{stderr}");
-    assert!(stderr.contains("inputs: x: f32[N,3,H], mask: f32[N]"), "{stderr}");
+    assert!(stderr.contains("inputs: x: f32[N,3,H], mask: f32[N]\n  outputs: y: f32[N,3,H], m: f32[N]"), "{stderr}");
     assert!(stderr.contains("--shape x=1,3,H (with H replaced by sizes), or --dim H=SIZE"), "{stderr}");
 }
 
