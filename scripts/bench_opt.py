@@ -68,7 +68,9 @@ def outputs_at(kiln: Path, model_dir: Path, level: int, tmp: Path) -> np.ndarray
     out_dir = tmp / f"{model_dir.name}-{level}"
     run([str(kiln), "run", str(model_dir / "model.onnx"), "--input", f"input={model_dir / 'input.npy'}",
          "--opt-level", str(level), "--output-dir", str(out_dir)])
-    return np.load(out_dir / "output_0.npy").astype(np.float64)
+    # kiln run names output files after the graph's outputs; these models have one.
+    (only,) = sorted(out_dir.glob("*.npy"))
+    return np.load(only).astype(np.float64)
 
 
 def compare(o0: np.ndarray, o2: np.ndarray) -> tuple[float, float]:

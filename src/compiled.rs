@@ -82,6 +82,14 @@ impl CompiledModel {
         Ok(self.jit.run_into(inputs, outputs)?)
     }
 
+    /// Runs the model `runs` times timing every kernel call (compiled with
+    /// [`crate::Options::profile`]; `kiln bench --profile`): each step's node, kernel symbol and
+    /// total time.
+    pub fn profile(&self, inputs: &[Tensor], runs: usize) -> Result<kiln_runtime::profile::Profile> {
+        self.check_inputs(inputs)?;
+        Ok(self.jit.run_profiled(inputs, runs)?)
+    }
+
     /// Names of the runtime inputs (inputs bound with `with_value` are not among them).
     pub fn input_names(&self) -> &[String] {
         &self.input_names

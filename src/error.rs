@@ -63,6 +63,12 @@ pub enum Error {
     /// A name that is not a graph input of the model.
     #[error("unknown input '{name}' (the model's inputs are: {known})")]
     UnknownInput { name: String, known: String },
+    /// An input's shape cannot be determined, or two given sizes of one named dim disagree.
+    #[error("input '{input}': {msg}")]
+    Shape { input: String, msg: String },
+    /// A dim name (`--dim NAME=SIZE`) that no input of the model uses.
+    #[error("no input has a symbolic dim '{name}' (the model's symbolic dims: {known})")]
+    UnknownDim { name: String, known: String },
     /// An input tensor does not fit the compiled model.
     #[error("input '{name}': {msg}")]
     Input { name: String, msg: String },

@@ -16,6 +16,8 @@
 //! - [`summary`]: op counts, parameters and FLOPs of a graph (`kiln inspect`).
 
 pub mod compiled;
+pub mod cpus;
+pub mod dims;
 pub mod error;
 pub mod io;
 pub mod layouts;
@@ -23,6 +25,7 @@ pub mod model;
 pub mod native;
 pub mod options;
 pub mod pipeline;
+pub mod provenance;
 pub mod summary;
 
 pub use compiled::{CompiledModel, Stats};

@@ -9,7 +9,6 @@
 
 mod cli;
 
-use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -17,7 +16,7 @@ use std::sync::Mutex;
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 
 fn main() -> ExitCode {
-    let cli = cli::args::Cli::parse();
+    let cli = cli::args::parse();
     std::panic::set_hook(Box::new(record_panic));
     match std::panic::catch_unwind(|| cli::dispatch(&cli.command)) {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use crate::options::Options;
 use crate::pipeline::{self, Lowered};
 use kiln_frontend::{ImportOptions, InputInfo, OnnxModel};
 use kiln_ir::Tensor;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +20,8 @@ use std::time::Instant;
 pub struct Model {
     onnx: Arc<OnnxModel>,
     spec: ImportOptions,
+    /// Sizes of symbolic dims by name (`with_dim`), applied by [`crate::dims::resolve`].
+    dims: BTreeMap<String, usize>,
     path: Option<PathBuf>,
 }
 
@@ -30,13 +33,18 @@ impl Model {
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let onnx = OnnxModel::from_bytes(&bytes, Some(base))
             .map_err(|e| Error::Model { path: path.into(), source: Box::new(e) })?;
-        Ok(Model { onnx: Arc::new(onnx), spec: ImportOptions::default(), path: Some(path.into()) })
+        Ok(Model {
+            onnx: Arc::new(onnx),
+            spec: ImportOptions::default(),
+            dims: BTreeMap::new(),
+            path: Some(path.into()),
+        })
     }
 
     /// Parses model bytes; `base_dir` locates external data.
     pub fn from_bytes(bytes: &[u8], base_dir: Option<&Path>) -> Result<Model> {
         let onnx = OnnxModel::from_bytes(bytes, base_dir)?;
-        Ok(Model { onnx: Arc::new(onnx), spec: ImportOptions::default(), path: None })
+        Ok(Model { onnx: Arc::new(onnx), spec: ImportOptions::default(), dims: BTreeMap::new(), path: None })
     }
 
     /// The file the model was loaded from, if any.
@@ -49,6 +57,11 @@ impl Model {
         self.onnx.inputs()
     }
 
+    /// The graph outputs as declared (names, dtypes, dims), in order.
+    pub fn outputs(&self) -> Vec<InputInfo> {
+        self.onnx.outputs()
+    }
+
     /// The graph output names, in order.
     pub fn output_names(&self) -> Vec<String> {
         self.onnx.output_names()
@@ -57,6 +70,14 @@ impl Model {
     /// Fixes the shape of input `name` (its symbolic dims, or all of them).
     pub fn with_shape(mut self, name: &str, dims: &[usize]) -> Model {
         self.spec.shapes.insert(name.to_string(), dims.to_vec());
+        self
+    }
+
+    /// Fixes the symbolic dim `name` (as the model names it, e.g. `batch`) in every input
+    /// that uses it. Given shapes fix names too: `with_shape("x", ..)` sets the names of x's
+    /// symbolic dims for the other inputs (see [`crate::dims`]).
+    pub fn with_dim(mut self, name: &str, size: usize) -> Model {
+        self.dims.insert(name.to_string(), size);
         self
     }
 
@@ -81,7 +102,10 @@ impl Model {
     /// (512: AVX-512, 256: AVX2, 128: NEON, `None`: Cranelift kernels only).
     pub fn lower_for(&self, opts: &Options, micro_bits: Option<u32>) -> Result<Lowered> {
         self.check_names()?;
-        pipeline::lower(&self.onnx, &self.spec, opts, micro_bits)
+        let (spec, notes) = crate::dims::resolve(&self.inputs(), &self.outputs(), &self.spec, &self.dims)?;
+        let mut lowered = pipeline::lower(&self.onnx, &spec, opts, micro_bits)?;
+        lowered.notes.splice(0..0, notes);
+        Ok(lowered)
     }
 
     /// Runs the whole pipeline and JIT-compiles the model for the host CPU.

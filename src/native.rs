@@ -9,11 +9,11 @@
 use crate::error::Result;
 use crate::pipeline::Lowered;
 use kiln_backend::native::header::{c_header, HeaderInfo};
-use kiln_backend::native::target::{choose_features, host_triple};
+use kiln_backend::native::target::choose_features;
 use kiln_backend::native::{c_identifier, check_c_identifier, compile_object, ObjectConfig};
 use kiln_ir::{Graph, Tensor, TensorType};
 
-pub use kiln_backend::native::target::Cpu;
+pub use kiln_backend::native::target::{host_triple, Cpu};
 
 /// How to build a native object; every field left `None`/empty takes the documented default.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub struct ObjectStats {
     pub code_bytes: usize,
     /// Weight bytes in read-only data.
     pub weight_bytes: usize,
+    /// Bytes of the model's own constants as imported (before folding and prepacking), to
+    /// compare `weight_bytes` with.
+    pub model_weight_bytes: usize,
     /// Workspace bytes one call needs.
     pub workspace_bytes: usize,
     /// Bytes of the object file.
@@ -130,6 +133,7 @@ pub(crate) fn compile(
         micro_isa: object.micro_isa,
         code_bytes: object.code_bytes,
         weight_bytes: object.weight_bytes,
+        model_weight_bytes: lowered.graph(crate::Stage::Import).map_or(0, Graph::constant_bytes),
         workspace_bytes: object.workspace_size,
         object_bytes: object.bytes.len(),
         threads: object.threads,

@@ -27,6 +27,9 @@ pub struct Options {
     /// that many parts, and results are the same bits for every count. Default: the machine's
     /// physical cores, as onnxruntime does.
     pub threads: usize,
+    /// Also JIT-compile the probed entry that [`crate::CompiledModel::profile`] times kernel by
+    /// kernel (`kiln bench --profile`); ordinary runs are unaffected.
+    pub profile: bool,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             jit_features: Vec::new(),
             disabled_rules: Vec::new(),
             threads: kiln_runtime::physical_cores(),
+            profile: false,
         }
     }
 }

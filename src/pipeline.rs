@@ -114,8 +114,14 @@ pub fn lower(onnx: &OnnxModel, spec: &ImportOptions, opts: &Options, micro_bits:
 
 /// Compiles the last stage's graph for the host CPU (restricted by `opts.jit_features`).
 pub fn jit(lowered: &Lowered, opts: &Options) -> Result<kiln_runtime::JitModel> {
-    let graph = lowered.last().cloned().unwrap_or_default();
-    let jit = kiln_runtime::JitOptions { features: opts.jit_features.clone(), threads: opts.threads };
+    // Nodes the optimizer created carry the name of the ONNX node they come from, so the perf
+    // map's kernel names and `kiln bench --profile` point back into the model.
+    let graph = match (lowered.graph(Stage::Import), lowered.last()) {
+        (Some(import), Some(last)) => crate::provenance::with_onnx_names(import, last),
+        _ => lowered.last().cloned().unwrap_or_default(),
+    };
+    let jit =
+        kiln_runtime::JitOptions { features: opts.jit_features.clone(), threads: opts.threads, profile: opts.profile };
     Ok(kiln_runtime::JitModel::compile(graph, &jit)?)
 }
 

@@ -48,7 +48,7 @@ fn run_with_npy_inputs_writes_npy_outputs() {
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stdout.contains("z: f32[2,3] = [1.5, 1, 3.25"), "stdout: {stdout}");
-    let z = read_tensor(&out_dir.join("output_0.npy")).expect("output_0.npy").tensor;
+    let z = read_tensor(&out_dir.join("z.npy")).expect("z.npy").tensor;
     assert_eq!(z.shape(), &[2, 3]);
     assert_eq!(z.as_slice::<f32>().unwrap(), sum(&x, &y).as_slice());
 }
@@ -65,7 +65,7 @@ fn run_with_positional_pb_inputs_writes_pb_outputs() {
     let (i0, i1) = (dir.join("input_0.pb"), dir.join("input_1.pb"));
     let out = kiln(&["run", s(&model), "--input", s(&i0), "--input", s(&i1), "--output-dir", s(&out_dir)]);
     assert!(out.status.success(), "stderr: {}", texts(&out).1);
-    let z = read_tensor(&out_dir.join("output_0.pb")).expect("output_0.pb");
+    let z = read_tensor(&out_dir.join("z.pb")).expect("z.pb");
     assert_eq!(z.name.as_deref(), Some("z"));
     assert_eq!(z.tensor.as_slice::<f32>().unwrap(), sum(&x, &y).as_slice());
 }
@@ -83,7 +83,7 @@ fn input_file_shape_fixes_symbolic_dims() {
     let out_dir = dir.join("out");
     let out = kiln(&["run", s(&model), "--input", &xf, "--output-dir", s(&out_dir)]);
     assert!(out.status.success(), "stderr: {}", texts(&out).1);
-    let y = read_tensor(&out_dir.join("output_0.npy")).unwrap().tensor;
+    let y = read_tensor(&out_dir.join("y.npy")).unwrap().tensor;
     assert_eq!(y.shape(), &[3, 2]);
     assert_eq!(y.as_slice::<f32>().unwrap(), &[0.0, 2.0, 0.0, 4.0, 0.5, 0.0]);
 }
@@ -105,7 +105,7 @@ fn shape_input_given_as_file_is_bound_as_a_constant() {
     let (_, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stderr.contains("note: input 'shape' determines a shape; specialising on its value"), "stderr: {stderr}");
-    let y = read_tensor(&out_dir.join("output_0.npy")).unwrap().tensor;
+    let y = read_tensor(&out_dir.join("y.npy")).unwrap().tensor;
     assert_eq!(y.shape(), &[3, 2]);
     assert_eq!(y.as_slice::<f32>().unwrap(), x.as_slice::<f32>().unwrap());
 }
@@ -124,9 +124,9 @@ fn outputs_are_written_in_graph_output_order() {
     let out_dir = dir.join("out");
     let out = kiln(&["run", s(&model), "--input", &xf, "--output-dir", s(&out_dir)]);
     assert!(out.status.success(), "stderr: {}", texts(&out).1);
-    let read = |i: usize| read_tensor(&out_dir.join(format!("output_{i}.npy"))).unwrap().tensor;
-    assert_eq!(read(0).as_slice::<f32>().unwrap(), &[-1.0, 2.0, -3.0]);
-    assert_eq!(read(1).as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0]);
+    let read = |name: &str| read_tensor(&out_dir.join(format!("{name}.npy"))).unwrap().tensor;
+    assert_eq!(read("neg").as_slice::<f32>().unwrap(), &[-1.0, 2.0, -3.0]);
+    assert_eq!(read("abs").as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0]);
 }
 
 #[test]

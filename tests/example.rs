@@ -9,7 +9,7 @@
 mod suite;
 
 use std::path::{Path, PathBuf};
-use suite::{compare, compare_pb_files, data_root, repo_root, report_root, run_kiln, NODE_TOLERANCE};
+use suite::{compare, compare_pb_files, data_root, output_files, repo_root, report_root, run_kiln, NODE_TOLERANCE};
 
 fn example_model() -> PathBuf {
     repo_root().join("examples/mobilenet_tiny.onnx")
@@ -41,7 +41,8 @@ fn example_files_are_committed_and_small() {
 #[test]
 fn example_pb_input_matches_onnxruntime() {
     let out_dir = run_example(&reference("input_0.pb"), "example_pb");
-    let result = compare_pb_files(&reference("output_0.pb"), &out_dir.join("output_0.pb"), NODE_TOLERANCE);
+    let got = out_dir.join(&output_files(&example_model(), "pb")[0]);
+    let result = compare_pb_files(&reference("output_0.pb"), &got, NODE_TOLERANCE);
     result.unwrap_or_else(|e| panic!("output_0.pb: {e}"));
 }
 
@@ -52,7 +53,7 @@ fn example_npy_input_matches_onnxruntime() {
         let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         kiln::io::npy::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     };
-    let got = read(&out_dir.join("output_0.npy"));
+    let got = read(&out_dir.join(&output_files(&example_model(), "npy")[0]));
     let want = read(&reference("output_0.npy"));
     compare(&want, &got, NODE_TOLERANCE).unwrap_or_else(|e| panic!("output_0.npy: {e}"));
 }

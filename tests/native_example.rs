@@ -50,7 +50,9 @@ fn figure(report: &str, label: &str) -> usize {
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{label}: ")))
         .unwrap_or_else(|| panic!("no `{label}` in\n{report}"));
-    line.trim().parse().unwrap_or_else(|_| panic!("`{label}: {line}` is not a number"))
+    // The figure is the first word (`weight bytes: N (the model's own: ...)`).
+    let number = line.split_whitespace().next().unwrap_or_default();
+    number.parse().unwrap_or_else(|_| panic!("`{label}: {line}` is not a number"))
 }
 
 /// Compiles the example for `t` through the CLI (`extra` flags), checks it, links it, runs it

@@ -11,7 +11,7 @@
 //! parts in order itself ([`crate::entry`]). The parts are chosen at compile time, so the
 //! results are the same bits whatever the number of threads that run them.
 
-use crate::entry::{emit_entry, emit_task_function, Step};
+use crate::entry::{emit_entry, emit_task_function, EntryFunctions, Step};
 use crate::error::BackendError;
 use crate::error::Result;
 use crate::kernel::{define_checked, kernel_signature, panic_message, KernelKey, KernelSpec, TargetCaps};
@@ -50,7 +50,17 @@ pub struct CompiledGraph {
     /// Distinct kernels that are machine-code micro-kernels (`crate::mk`), and their ISA.
     pub micro_kernels: usize,
     pub micro_isa: Option<&'static str>,
+    /// The entry's steps in call order: the node and the index in `functions` of the kernel it
+    /// calls (`None`: a copy). What a profile of the probed entry is reported by.
+    pub steps: Vec<(NodeId, Option<usize>)>,
+    /// With [`compile_graph_probed`]: a second entry (same signature) that calls the probe
+    /// around every step.
+    pub probed_entry: Option<FuncId>,
 }
+
+/// The symbol of the profiler's probe the probed entry calls (`extern "C" fn(step: u32)`);
+/// the JIT defines it.
+pub const PROBE_SYMBOL: &str = "kiln_profile_probe";
 
 /// One defined function: its id, symbol name and machine-code size.
 #[derive(Clone, Debug)]
@@ -94,10 +104,27 @@ pub fn compile_graph_parallel<M: Module>(
     threads: usize,
 ) -> Result<CompiledGraph> {
     let policy = mk::split::SplitPolicy::for_threads(threads);
-    compile_graph_split(module, graph, plan, symbol_prefix, entry_symbol, &policy)
+    compile_graph_split(module, graph, plan, symbol_prefix, entry_symbol, &policy, false)
 }
 
-/// [`compile_graph_parallel`] with the cutting thresholds of `policy`.
+/// [`compile_graph`] for `threads` threads plus a second pair of entries,
+/// `{symbol_prefix}entry_probed` and its `_parallel` form, that call the imported
+/// [`PROBE_SYMBOL`] before every step and after the last (`kiln bench --profile`; the JIT only:
+/// the plain entries are unchanged and objects never import anything).
+pub fn compile_graph_probed<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    symbol_prefix: &str,
+    threads: usize,
+) -> Result<CompiledGraph> {
+    let policy = mk::split::SplitPolicy::for_threads(threads);
+    compile_graph_split(module, graph, plan, symbol_prefix, &format!("{symbol_prefix}entry"), &policy, true)
+}
+
+/// [`compile_graph_parallel`] with the cutting thresholds of `policy`, and with `probed`, the
+/// probed entries of [`compile_graph_probed`].
+#[allow(clippy::too_many_arguments)]
 pub fn compile_graph_split<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -105,6 +132,7 @@ pub fn compile_graph_split<M: Module>(
     symbol_prefix: &str,
     entry_symbol: &str,
     policy: &mk::split::SplitPolicy,
+    probed: bool,
 ) -> Result<CompiledGraph> {
     let caps = TargetCaps::of(module.isa());
     let (steps, mut unique) = plan_kernels(graph, plan, caps);
@@ -148,17 +176,26 @@ pub fn compile_graph_split<M: Module>(
         .collect();
     let mut weights = Weights::default();
     let entry_symbol = entry_symbol.to_string();
-    let entry = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol)?;
+    let entry = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol, None)?;
     let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
     functions.extend(tasks.iter().enumerate().filter_map(|(i, t)| {
         t.map(|(id, size)| FunctionSymbol { id, name: format!("{symbol_prefix}k{i}_tasks"), size })
     }));
-    functions.push(FunctionSymbol {
-        id: entry.parallel,
-        name: format!("{entry_symbol}_parallel"),
-        size: entry.parallel_size,
-    });
-    functions.push(FunctionSymbol { id: entry.plain, name: entry_symbol.clone(), size: entry.plain_size });
+    push_entry_symbols(&mut functions, &entry, &entry_symbol);
+    let probed_entry = if probed {
+        let probed = emit_probed_entry(module, graph, plan, &steps, &mut weights, symbol_prefix)?;
+        push_entry_symbols(&mut functions, &probed, &format!("{symbol_prefix}entry_probed"));
+        Some(probed.parallel)
+    } else {
+        None
+    };
+    let step_list = steps
+        .iter()
+        .map(|s| match s {
+            Step::Call { node, funcs, .. } => (*node, ids.iter().position(|id| id == funcs)),
+            Step::Copy { node } => (*node, None),
+        })
+        .collect();
     let micro_kernels = unique.iter().filter(|u| u.micro.is_some()).count();
     Ok(CompiledGraph {
         entry: entry.plain,
@@ -173,7 +210,32 @@ pub fn compile_graph_split<M: Module>(
         functions,
         micro_kernels,
         micro_isa: caps.micro.filter(|_| micro_kernels > 0).map(|m| m.name()),
+        steps: step_list,
+        probed_entry,
     })
+}
+
+/// The symbols of an entry pair: `name` and `{name}_parallel`.
+fn push_entry_symbols(functions: &mut Vec<FunctionSymbol>, entry: &EntryFunctions, name: &str) {
+    functions.push(FunctionSymbol { id: entry.parallel, name: format!("{name}_parallel"), size: entry.parallel_size });
+    functions.push(FunctionSymbol { id: entry.plain, name: name.to_string(), size: entry.plain_size });
+}
+
+/// The entries with probe calls (see [`compile_graph_probed`]); weights are already defined.
+fn emit_probed_entry<M: Module>(
+    module: &mut M,
+    graph: &Graph,
+    plan: &MemoryPlan,
+    steps: &[Step],
+    weights: &mut Weights,
+    prefix: &str,
+) -> Result<EntryFunctions> {
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(cranelift_codegen::ir::types::I32));
+    let probe = module
+        .declare_function(PROBE_SYMBOL, Linkage::Import, &sig)
+        .map_err(|e| BackendError::Codegen { kernel: PROBE_SYMBOL.into(), msg: e.to_string() })?;
+    emit_entry(module, graph, plan, steps, weights, prefix, &format!("{prefix}entry_probed"), Some(probe))
 }
 
 /// One distinct kernel: its spec and, when it has one, its machine-code plan, and the parts

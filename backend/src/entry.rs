@@ -94,7 +94,10 @@ pub fn descriptor_offsets(ptr_bytes: i64) -> (i64, i64) {
     (ptr_bytes.max(4), 2 * ptr_bytes.max(4))
 }
 
-/// Declares and defines the entry functions `name` and `{name}_parallel`.
+/// Declares and defines the entry functions `name` and `{name}_parallel`. With `probe` (an
+/// imported `extern "C" fn(u32)`, the JIT's profiler), the body calls `probe(i)` before step
+/// `i` and `probe(steps.len())` after the last, so the time between two calls is one step's.
+#[allow(clippy::too_many_arguments)]
 pub fn emit_entry<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -103,8 +106,9 @@ pub fn emit_entry<M: Module>(
     weights: &mut Weights,
     prefix: &str,
     name: &str,
+    probe: Option<FuncId>,
 ) -> Result<EntryFunctions> {
-    let (parallel, parallel_size) = emit_parallel_entry(module, graph, plan, steps, weights, prefix, name)?;
+    let (parallel, parallel_size) = emit_parallel_entry(module, graph, plan, steps, weights, prefix, name, probe)?;
     let (plain, plain_size) = emit_plain_entry(module, name, parallel)?;
     Ok(EntryFunctions { plain, plain_size, parallel, parallel_size })
 }
@@ -134,6 +138,7 @@ fn emit_plain_entry<M: Module>(module: &mut M, name: &str, parallel: FuncId) -> 
 }
 
 /// `{name}_parallel(inputs, outputs, workspace, parallel)`: the body (see the module docs).
+#[allow(clippy::too_many_arguments)]
 fn emit_parallel_entry<M: Module>(
     module: &mut M,
     graph: &Graph,
@@ -142,6 +147,7 @@ fn emit_parallel_entry<M: Module>(
     weights: &mut Weights,
     prefix: &str,
     name: &str,
+    probe: Option<FuncId>,
 ) -> Result<(FuncId, usize)> {
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
@@ -172,9 +178,18 @@ fn emit_parallel_entry<M: Module>(
         args_slot,
         cache: HashMap::new(),
     };
-    for step in steps {
+    let probe = probe.map(|p| module.declare_func_in_func(p, b.func));
+    let call_probe = |b: &mut FunctionBuilder, i: usize| {
+        if let Some(p) = probe {
+            let index = b.ins().iconst(types::I32, i as i64);
+            b.ins().call(p, &[index]);
+        }
+    };
+    for (i, step) in steps.iter().enumerate() {
+        call_probe(&mut b, i);
         emit_step(module, &mut b, &mut cx, step)?;
     }
+    call_probe(&mut b, steps.len());
     copy_outputs_into_place(module, &mut b, &mut cx)?;
     let zero = b.ins().iconst(types::I32, 0);
     b.ins().return_(&[zero]);

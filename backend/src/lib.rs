@@ -23,7 +23,10 @@ pub mod native;
 pub mod parallel;
 pub mod weights;
 
-pub use compile::{compile_graph, compile_graph_as, CompiledGraph, FunctionSymbol};
+pub use compile::{
+    compile_graph, compile_graph_as, compile_graph_parallel, compile_graph_probed, CompiledGraph, FunctionSymbol,
+    PROBE_SYMBOL,
+};
 pub use error::{BackendError, Result};
 pub use isa::{host_isa, isa_for_triple};
 pub use kernel::{define_kernel, KernelSpec, TargetCaps};

@@ -98,8 +98,8 @@ fn run_split(graph: &Graph, inputs: &[Tensor], edits: &[&str], threads: usize, r
     let g = legal.as_ref().unwrap_or(graph);
     let plan = kiln_passes::plan_memory(g);
     let policy = SplitPolicy::always(threads);
-    let compiled =
-        kiln_backend::compile::compile_graph_split(&mut module, g, &plan, "t_", "t_entry", &policy).expect("compile");
+    let compiled = kiln_backend::compile::compile_graph_split(&mut module, g, &plan, "t_", "t_entry", &policy, false)
+        .expect("compile");
     module.finalize_definitions().expect("finalize");
     let entry = module.get_finalized_function(compiled.parallel_entry);
     let runs = [run_reversed as unsafe extern "C" fn(_, _, _, _), run_on_threads];

@@ -81,6 +81,16 @@ impl OnnxModel {
             })
             .collect()
     }
+    /// The graph outputs as declared (names, dtypes, dims; empty dims when none are declared), in
+    /// order: the signature `kiln inspect --io` prints.
+    pub fn outputs(&self) -> Vec<InputInfo> {
+        let info = |vi: &ValueInfoProto| {
+            let d = declared(vi);
+            let dtype = d.elem.and_then(|e| proto::dtype_from_onnx(e).ok());
+            InputInfo { name: vi.name.clone(), dtype, dims: d.dims.unwrap_or_default() }
+        };
+        self.graph().output.iter().map(info).collect()
+    }
     /// The graph output names, in order.
     pub fn output_names(&self) -> Vec<String> {
         self.graph().output.iter().map(|o| o.name.clone()).collect()

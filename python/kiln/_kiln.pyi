@@ -115,8 +115,8 @@ class CompiledObject:
         """The CPU features the code may use."""
     @property
     def stats(self) -> Dict[str, int]:
-        """Sizes: ``kernels``, ``code_bytes``, ``weight_bytes``, ``workspace_bytes``,
-        ``object_bytes``."""
+        """Sizes: ``kernels``, ``code_bytes``, ``weight_bytes`` (in the object),
+        ``model_weight_bytes`` (the model's own constants), ``workspace_bytes``, ``object_bytes``."""
     @property
     def inputs(self) -> List[TensorInfo]: ...
     @property

@@ -157,6 +157,8 @@ fn classify(e: &Error) -> (Kind, Named) {
         Error::Frontend(f) => classify_frontend(f),
         Error::UnknownInput { name, .. } => (Kind::Input, input(name)),
         Error::Input { name, .. } => (Kind::Input, input(name)),
+        Error::Shape { input: name, .. } => (Kind::Shape, input(name)),
+        Error::UnknownDim { .. } => (Kind::Shape, Named::default()),
         Error::InputCount { .. } => (Kind::Input, Named::default()),
         Error::Runtime(r) => classify_runtime(r),
         Error::Native(b) => classify_backend(b),
@@ -206,6 +208,9 @@ fn classify_backend(e: &kiln::BackendError) -> (Kind, Named) {
 fn python_hint(e: &Error) -> Option<String> {
     let f = match e {
         Error::Frontend(f) | Error::Model { source: f, .. } => f,
+        Error::Shape { input, msg } if msg.contains("is not known") => {
+            return Some(format!("from Python: kiln.compile(model, shapes={{'{input}': [...]}})"));
+        }
         _ => return None,
     };
     match f.as_ref() {

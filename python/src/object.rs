@@ -31,7 +31,7 @@ pub struct CompiledObject {
     /// The CPU features the code may use.
     #[pyo3(get)]
     features: Vec<String>,
-    /// Sizes: kernels, code_bytes, weight_bytes, workspace_bytes, object_bytes.
+    /// Sizes: kernels, code_bytes, weight_bytes, model_weight_bytes, workspace_bytes, object_bytes.
     #[pyo3(get)]
     stats: Py<PyDict>,
     #[pyo3(get)]
@@ -96,6 +96,7 @@ fn to_py(py: Python<'_>, c: kiln::CompiledObject) -> PyResult<CompiledObject> {
     stats.set_item("kernels", c.stats.kernels)?;
     stats.set_item("code_bytes", c.stats.code_bytes)?;
     stats.set_item("weight_bytes", c.stats.weight_bytes)?;
+    stats.set_item("model_weight_bytes", c.stats.model_weight_bytes)?;
     stats.set_item("workspace_bytes", c.stats.workspace_bytes)?;
     stats.set_item("object_bytes", c.stats.object_bytes)?;
     Ok(CompiledObject {

@@ -22,7 +22,9 @@ def test_host_object_header_and_stats():
     assert compiled.cpu == "native"
     assert f"{compiled.name}_run" in compiled.header and f"{compiled.name}_workspace_size" in compiled.header
     assert compiled.stats["object_bytes"] == len(compiled.object)
-    assert set(compiled.stats) == {"kernels", "code_bytes", "weight_bytes", "workspace_bytes", "object_bytes"}
+    assert set(compiled.stats) == {
+        "kernels", "code_bytes", "weight_bytes", "model_weight_bytes", "workspace_bytes", "object_bytes"
+    }
     assert compiled.stats["kernels"] > 0 and compiled.stats["code_bytes"] > 0
     # The example's weights are float32 initializers: the object carries at least their bytes.
     import onnx
@@ -30,6 +32,7 @@ def test_host_object_header_and_stats():
 
     weights = sum(numpy_helper.to_array(t).nbytes for t in onnx.load(str(EXAMPLE)).graph.initializer)
     assert compiled.stats["weight_bytes"] >= weights * 0.5
+    assert compiled.stats["model_weight_bytes"] >= weights * 0.5
     (inp,) = compiled.inputs
     assert inp.name == "input" and inp.dtype == np.float32 and inp.shape == (1, 3, 96, 96)
     if compiled.target.startswith("x86_64-unknown-linux"):

@@ -28,6 +28,7 @@ mod jit_memory;
 mod peak;
 mod perf_map;
 pub mod pool;
+pub mod profile;
 mod workspace;
 
 pub use peak::{measure_fma_peak, probe_widths, FmaProbe};
@@ -65,6 +66,9 @@ pub struct JitOptions {
     pub features: Vec<String>,
     /// Threads a run uses (the caller's included); 0 and 1: one, with no pool.
     pub threads: usize,
+    /// Also compile the probed entry, which [`JitModel::run_profiled`] times step by step
+    /// (see [`profile`]); the plain entry that `run` calls is the same either way.
+    pub profile: bool,
 }
 
 /// Figures about one compilation.
@@ -82,7 +86,8 @@ pub struct CompileStats {
     pub split_kernels: usize,
 }
 
-type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, *const pool::Descriptor) -> i32;
+pub(crate) type EntryFn =
+    unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, *const pool::Descriptor) -> i32;
 
 /// A compiled model, callable from several threads at once.
 pub struct JitModel {
@@ -95,6 +100,8 @@ pub struct JitModel {
     workspaces: WorkspacePool,
     /// The workers of runs with more than one thread.
     pool: Option<pool::ThreadPool>,
+    /// With [`JitOptions::profile`]: the probed entry and what its steps are.
+    probed: Option<profile::Probed>,
 }
 
 impl Drop for JitModel {
@@ -120,15 +127,26 @@ impl JitModel {
         let caps = kiln_backend::TargetCaps::of(&*isa);
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         builder.memory_provider(Box::new(jit_memory::arena_for(&graph)?));
+        if opts.profile {
+            builder.symbol(kiln_backend::PROBE_SYMBOL, profile::probe_address());
+        }
         let mut module = JITModule::new(builder);
         let legal = kiln_backend::legalize(&graph, caps)?;
         let lowered = legal.as_ref().unwrap_or(&graph);
         let plan = kiln_passes::plan_memory(lowered);
         let threads = opts.threads.max(1);
-        let compiled =
-            kiln_backend::compile::compile_graph_parallel(&mut module, lowered, &plan, "kiln_", "kiln_entry", threads)?;
+        let compiled = if opts.profile {
+            kiln_backend::compile_graph_probed(&mut module, lowered, &plan, "kiln_", threads)?
+        } else {
+            kiln_backend::compile_graph_parallel(&mut module, lowered, &plan, "kiln_", "kiln_entry", threads)?
+        };
         jit_memory::finalize(&mut module)?;
         perf_map::write_if_enabled(&module, &compiled.functions);
+        let probed = compiled.probed_entry.map(|id| {
+            // SAFETY: the probed entry was defined with the parallel entry's signature.
+            let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(module.get_finalized_function(id)) };
+            profile::Probed::new(entry, lowered, &compiled)
+        });
         let code = module.get_finalized_function(compiled.parallel_entry);
         // SAFETY: the parallel entry was defined with exactly this signature by `compile_graph`.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
@@ -144,7 +162,7 @@ impl JitModel {
         };
         let workspaces = WorkspacePool::new(stats.workspace_bytes);
         let pool = (threads > 1 && compiled.split_kernels > 0).then(|| pool::ThreadPool::new(threads));
-        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces, pool })
+        Ok(JitModel { graph, module: Some(module), entry, stats, workspaces, pool, probed })
     }
     /// Types of the inputs, in graph order.
     pub fn input_types(&self) -> Vec<TensorType> {
@@ -230,6 +248,24 @@ impl JitModel {
     /// The descriptor runs pass to the parallel entry (null: one thread).
     fn parallel(&self) -> *const pool::Descriptor {
         self.pool.as_ref().map_or(std::ptr::null(), |p| p.descriptor())
+    }
+
+    /// Runs the probed entry (compiled with [`JitOptions::profile`]) `runs` times on `inputs`
+    /// and returns the time of every step; see [`profile`].
+    pub fn run_profiled(&self, inputs: &[Tensor], runs: usize) -> Result<profile::Profile> {
+        self.check_inputs(inputs)?;
+        let Some(probed) = &self.probed else {
+            return Err(RuntimeError::Input("run_profiled: compiled without JitOptions::profile".into()));
+        };
+        let in_ptrs: Vec<*const u8> = inputs.iter().map(|t| data_ptr(t.data())).collect();
+        let out_types: Vec<TensorType> = self.graph.outputs.iter().map(|&v| self.graph.ty(v).clone()).collect();
+        let mut out_data: Vec<TensorData> = out_types.iter().map(|t| TensorData::zeros(t.dtype, t.numel())).collect();
+        let out_ptrs: Vec<*mut u8> = out_data.iter_mut().map(data_ptr_mut).collect();
+        let mut workspace = self.workspaces.take();
+        // SAFETY: as in `run_ptrs`: checked inputs, outputs and workspace sized for the graph.
+        let result = unsafe { probed.run(runs, &in_ptrs, &out_ptrs, workspace.as_mut_ptr(), self.parallel()) };
+        self.workspaces.give(workspace);
+        result.map_err(RuntimeError::Status)
     }
 
     fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {

@@ -2,7 +2,9 @@
 //! is appended to `/tmp/perf-<pid>.map`, the format `perf report` reads for JIT code
 //! (`START SIZE NAME` per line, hex start and size). Kernels are named
 //! `kiln_k<i>_<op>:<first node>`, so `perf record kiln bench model.onnx` followed by
-//! `perf report` shows time per kernel.
+//! `perf report` shows time per kernel. The node is the ONNX node's name even for nodes the
+//! optimizer created (`kiln::provenance` renames them before the JIT), so a kernel can be found
+//! in the model; `kiln bench --profile` gives the same table without perf.
 //!
 //! Off by default: the file is a side effect a library must not have unasked. Failing to write
 //! it never fails compilation; profiling is best effort.

@@ -2,7 +2,8 @@
 //! printed is one JSON object, for scripts.
 
 use super::args::BenchArgs;
-use super::prepare::prepare;
+use super::prepare::prepare_with;
+use super::profile::{print_profile, DEFAULT_RUNS};
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,9 @@ const DEFAULT_ITERS: u64 = 20;
 const TIME_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    let p = prepare(&args.model, &args.inputs.inputs, &args.jit.features)?;
+    let options =
+        kiln::Options { jit_features: args.jit.features.clone(), profile: args.profile, ..args.model.options() };
+    let p = prepare_with(&args.model, &args.inputs.inputs, options)?;
     let start = Instant::now();
     let mut outputs = p.compiled.run(&p.inputs)?;
     // Runs reuse the first run's output buffers where the model allows it (no data-dependent
@@ -49,6 +52,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     );
     println!("threads: {}", stats.threads);
     println!("latency over {} runs: min {min:.3} ms, median {median:.3} ms, p90 {p90:.3} ms", times_ms.len());
+    if args.profile {
+        print_profile(&p.compiled, &p.inputs, args.iters.map_or(DEFAULT_RUNS, |n| n as usize))?;
+    }
     if args.json {
         let json = serde_json::json!({
             "model": args.model.model.display().to_string(),

@@ -159,7 +159,11 @@ fn levels() -> Vec<Level> {
 /// Seconds of one run of `p` over `runs` runs after a warm-up, as (median, best), and the
 /// micro-kernel ISA the compiled graph used.
 fn time(p: &Probe, edits: &[&str], runs: usize) -> Result<((f64, f64), Option<&'static str>)> {
-    let opts = kiln_runtime::JitOptions { features: edits.iter().map(|s| s.to_string()).collect(), threads: 1 };
+    let opts = kiln_runtime::JitOptions {
+        features: edits.iter().map(|s| s.to_string()).collect(),
+        threads: 1,
+        ..Default::default()
+    };
     let model =
         kiln_runtime::JitModel::compile(p.graph.clone(), &opts).map_err(|e| anyhow!("probe {}: {e}", p.name))?;
     let mut outputs = model.run(&p.inputs)?;

@@ -7,6 +7,7 @@ pub mod compile;
 pub mod inspect;
 pub mod output;
 pub mod prepare;
+pub mod profile;
 pub mod run;
 
 use anyhow::Result;

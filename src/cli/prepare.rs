@@ -29,21 +29,39 @@ struct Bound {
     format: Option<TensorFormat>,
 }
 
-/// Loads the model and applies the `--shape` arguments.
+/// Loads the model and applies the `--shape` and `--dim` arguments (each once per name).
 pub fn load_model(args: &ModelArgs) -> Result<Model> {
     let mut model = Model::load(&args.model)?;
-    for s in &args.shapes {
+    for (i, s) in args.shapes.iter().enumerate() {
+        if let Some(first) = args.shapes[..i].iter().find(|f| f.name == s.name) {
+            bail!("--shape is given twice for input '{}' ({} and {}); give it once", s.name, dims(first), dims(s));
+        }
         model = model.with_shape(&s.name, &s.dims);
+    }
+    for (i, d) in args.dims.iter().enumerate() {
+        if let Some(first) = args.dims[..i].iter().find(|f| f.name == d.name) {
+            bail!("--dim is given twice for '{}' ({} and {}); give it once", d.name, first.size, d.size);
+        }
+        model = model.with_dim(&d.name, d.size);
     }
     Ok(model)
 }
 
+fn dims(s: &super::args::ShapeArg) -> String {
+    let dims: Vec<String> = s.dims.iter().map(usize::to_string).collect();
+    format!("{}={}", s.name, dims.join(","))
+}
+
 /// Loads, binds, specialises and compiles; see the module docs.
 pub fn prepare(args: &ModelArgs, files: &[InputArg], features: &[String]) -> Result<Prepared> {
+    prepare_with(args, files, Options { jit_features: features.to_vec(), ..args.options() })
+}
+
+/// [`prepare`] with the compilation options given whole (`kiln bench --profile`).
+pub fn prepare_with(args: &ModelArgs, files: &[InputArg], options: Options) -> Result<Prepared> {
     let model = load_model(args)?;
     let bound = bind_files(&model, files)?;
     let model = specialise_on_shapes(model, &bound, args);
-    let options = Options { jit_features: features.to_vec(), ..args.options() };
     let compiled = compile_binding_values(model, &bound, &options)?;
     for note in compiled.notes() {
         eprintln!("note: {note}");

@@ -67,3 +67,44 @@ pub fn write_tensor(path: &Path, name: &str, tensor: &Tensor) -> Result<()> {
     };
     std::fs::write(path, bytes).map_err(|source| Error::Write { path: path.into(), source })
 }
+
+/// The file names `kiln run --output-dir` gives outputs: each graph output's name made a safe
+/// file name (letters, digits, `.`, `-`, `_` kept, every other character `_`, no leading dot,
+/// at most 100 characters; `output_I` when nothing is left), then `_I` appended to a name that
+/// is already taken (compared ignoring case, for case-insensitive file systems), plus `.ext`.
+pub fn output_file_names(names: &[String], ext: &str) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::new();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut stem = sanitize(name);
+            if stem.is_empty() {
+                stem = format!("output_{i}");
+            }
+            if taken.contains(&stem.to_lowercase()) {
+                stem = format!("{stem}_{i}");
+            }
+            taken.push(stem.to_lowercase());
+            format!("{stem}.{ext}")
+        })
+        .collect()
+}
+
+fn sanitize(name: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let text: String = name.chars().map(|c| if safe(c) { c } else { '_' }).take(100).collect();
+    text.trim_start_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::output_file_names;
+
+    #[test]
+    fn output_names_are_sanitised_and_unique() {
+        let names: Vec<String> = ["prob", "/model/Conv_output_0", "..", "Prob", "a:b"].map(String::from).into();
+        let files = output_file_names(&names, "npy");
+        assert_eq!(files, ["prob.npy", "_model_Conv_output_0.npy", "output_2.npy", "Prob_3.npy", "a_b.npy"]);
+    }
+}

@@ -42,7 +42,13 @@ pub fn plan(spec: &KernelSpec, a: &PoolAttrs, isa: MicroIsa) -> Option<MicroKern
     let params = spec.inputs.len() + spec.outputs.len();
     // Taps outside the image are skipped: a max ignores padding and clipped windows alike, and
     // an all-padding window keeps the lowest finite value, as the reference evaluator does.
-    let clip = padded.then_some(Clip { extent: [h, w], pad: [top, left], stride: [sh, sw], dilation: [dh, dw], origin: [0, 0] });
+    let clip = padded.then_some(Clip {
+        extent: [h, w],
+        pad: [top, left],
+        stride: [sh, sw],
+        dilation: [dh, dw],
+        origin: [0, 0],
+    });
     let offset = -(top as i64 * w as i64 + left as i64) * c4;
     let task = GemmTask {
         outer: vec![Outer { count: n, a: f * (h * w * c) as i64, b: 0, c: f * (oh * ow * c) as i64 }],
