@@ -179,7 +179,12 @@ pub fn compile_graph_split<M: Module>(
     let entry = emit_entry(module, graph, plan, &steps, &mut weights, symbol_prefix, &entry_symbol, None)?;
     let mut functions = kernel_symbols(&unique, &ids, &sizes, symbol_prefix);
     functions.extend(tasks.iter().enumerate().filter_map(|(i, t)| {
-        t.map(|(id, size)| FunctionSymbol { id, name: format!("{symbol_prefix}k{i}_tasks"), size })
+        let u = &unique[i];
+        t.map(|(id, size)| FunctionSymbol {
+            id,
+            name: format!("{symbol_prefix}k{i}_tasks_{}:{}", u.spec.op.name(), u.spec.node),
+            size,
+        })
     }));
     push_entry_symbols(&mut functions, &entry, &entry_symbol);
     let probed_entry = if probed {
