@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every kiln test on a fresh machine: the one command CI (.ci/run) and developers use.
 #
-# Phases (each timed; a summary is printed at the end, also on failure):
+# Phases (each timed; a summary is printed at the end, also on failure; each ends on its first
+# failing command, and the first failing phase ends the script):
+#   0. the phase runner's self-test (scripts/test-phase.sh: a failing command fails its phase);
 #   1. system packages: installs the Debian packages listed in DEBIAN_PACKAGES that are missing
 #      (apt-get update + apt-get install -y, as root or through sudo; the AArch64 cross tools and
 #      qemu take about a minute); python3-venv is added when python3 cannot create a venv;
@@ -17,7 +19,8 @@
 #      AArch64 ones under qemu-aarch64; tests/mutation.rs compiles ~13,000 mutated models);
 #   8. fuzzing: scripts/fuzz.sh runs the cargo-fuzz target import_model for KILN_FUZZ_SECONDS
 #      (default 90; 0 skips) and fails on any finding, printing the reproducer's path.
-# Reports: target/test-reports/{node_suite,models}.txt.
+# Reports: target/test-reports/{node_suite,models}.txt. KILN_BLESS, KILN_BLESS_REMOVE,
+# KILN_BLESS_SUITE and KILN_SUITE_FILTER are cleared: this script always judges every test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -35,7 +38,10 @@ DEBIAN_PACKAGES=(
   qemu-user
 )
 
-PHASES=()
+# `phase NAME CMD...`: each phase runs in a subshell with `set -euo pipefail` and ends on its
+# first failing command; the script stops at the first failing phase (scripts/lib/phase.sh,
+# checked by scripts/test-phase.sh, the first phase below).
+source "$ROOT/scripts/lib/phase.sh"
 START_ALL=$(date +%s)
 summary() {
   echo "== timings =="
@@ -44,21 +50,10 @@ summary() {
 }
 trap summary EXIT
 
-phase() {
-  local name="$1"
-  shift
-  echo "== $name =="
-  local t0
-  t0=$(date +%s)
-  local rc=0
-  "$@" || rc=$?
-  if [ "$rc" = 0 ]; then
-    PHASES+=("$name: $(( $(date +%s) - t0 ))s")
-  else
-    PHASES+=("$name: $(( $(date +%s) - t0 ))s (FAILED, exit $rc)")
-  fi
-  return "$rc"
-}
+# Variables that switch checks off or narrow them are for local runs only: a leaked one must not
+# turn CI's run into a partial one (KILN_BLESS* rewrite pass lists instead of judging against
+# them, KILN_SUITE_FILTER runs a few tests of each suite).
+unset KILN_BLESS KILN_BLESS_SUITE KILN_BLESS_REMOVE KILN_SUITE_FILTER
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then
@@ -85,7 +80,7 @@ install_debian_packages() {
     return
   fi
   echo "installing: ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
@@ -98,24 +93,24 @@ check_toolchain() {
 
 check_example_reproducible() {
   local out="$ROOT/target/test-data/example-regen"
-  # `|| return` on each command: `phase` calls this on the left of `||`, where bash ignores set -e.
-  "$ROOT/target/venv/bin/python" examples/gen_mobilenet.py --out "$out" || return
-  cmp "$out/mobilenet_tiny.onnx" examples/mobilenet_tiny.onnx || return
-  cmp "$out/input.npy" examples/input.npy || return
+  "$ROOT/target/venv/bin/python" examples/gen_mobilenet.py --out "$out"
+  cmp "$out/mobilenet_tiny.onnx" examples/mobilenet_tiny.onnx
+  cmp "$out/input.npy" examples/input.npy
   echo "examples/ matches examples/gen_mobilenet.py"
 }
 
 # Builds kiln's Python package into the venv and runs its tests. The build uses the venv's pinned
 # maturin (--no-build-isolation; its bin directory on PATH, where the build backend looks for the
 # maturin binary) and this checkout's target directory, where python/Cargo.toml's copy of the
-# workspace profiles lets it reuse the release build of kiln. Stops at the first failing command.
+# workspace profiles lets it reuse the release build of kiln.
 python_package() {
   local venv="$ROOT/target/venv"
   PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" "$venv/bin/pip" install --quiet \
-    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./python || return
-  "$venv/bin/python" -m pytest -q python/tests || return
+    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./python
+  "$venv/bin/python" -m pytest -q python/tests
 }
 
+phase "phase self-test" scripts/test-phase.sh
 phase "toolchain" check_toolchain
 phase "debian packages" install_debian_packages
 phase "python venv" scripts/setup-python.sh

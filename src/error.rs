@@ -88,6 +88,18 @@ impl From<kiln_frontend::FrontendError> for Error {
 }
 
 impl Error {
+    /// True when the error is a bug in kiln rather than a property of the input: a panic caught
+    /// while generating code ([`kiln_backend::BackendError::Internal`]), IR a stage broke
+    /// ([`Error::Verify`]) or an optimizer failure ([`Error::Optimizer`]). The CLI reports
+    /// these as `internal error` with exit code 101, as it does an uncaught panic.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            Error::Verify { .. } | Error::Optimizer(_) => true,
+            Error::Native(b) | Error::Runtime(kiln_runtime::RuntimeError::Backend(b)) => b.is_internal(),
+            _ => false,
+        }
+    }
+
     /// The graph input whose value the import needs to know at compile time (it determines a
     /// shape), when that is why compilation failed. `kiln run` then binds the value and retries.
     pub fn needs_value_input(&self) -> Option<&str> {

@@ -5,7 +5,7 @@
 //!
 //! Data: `scripts/gen-test-data.sh` -> `target/test-data/{light,simple,...}`.
 //! Expected passes: `tests/data/models_expected_pass.txt` (names `category/test`);
-//! `KILN_BLESS=1` rewrites it. Report: `target/test-reports/models.txt`.
+//! `KILN_BLESS=1` adds new passes to it. Report: `target/test-reports/models.txt`.
 
 #[path = "common/suite.rs"]
 mod suite;

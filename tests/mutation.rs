@@ -1,8 +1,10 @@
 //! Mutation test: every node-suite model (`target/test-data/node/*/model.onnx`, ~1,884) and the
 //! bundled example, with their bytes mutated, through `kiln compile` in a subprocess. Each run
 //! must end in exit 0 (the mutation was harmless) or exit 1 with an `error: ...` message; a
-//! signal (an abort on a failed allocation included), exit 101 (a panic), any other exit code or
-//! a run past [`TIMEOUT`] is a finding and fails the test.
+//! signal (an abort on a failed allocation included), exit 101 (a panic, or an error the CLI
+//! reports as a kiln bug with `internal error: ...`: a panic the backend caught in its emitters or
+//! in Cranelift, invalid IR, an optimizer failure), any other exit code or a run past [`TIMEOUT`]
+//! is a finding and fails the test.
 //!
 //! Mutations, deterministic (seeded from [`SEED`] and the test name), per model:
 //! - bit flips: [`BIT_FLIP_RUNS`] copies with 1 to 4 random bits flipped;
@@ -387,6 +389,21 @@ fn classify(exit: ExitStatus, stderr: &str) -> Outcome {
         Some(code) => Outcome::Finding(format!("exit {code}: {first}")),
         None => Outcome::Finding(format!("killed by a signal ({exit}): {first}")),
     }
+}
+
+#[test]
+fn only_a_clean_refusal_or_success_is_not_a_finding() {
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(classify(ExitStatus::from_raw(0), ""), Outcome::Compiled);
+    assert_eq!(classify(ExitStatus::from_raw(1 << 8), "error: node n1 (Abs): unsupported"), Outcome::Error);
+    let internal = "internal error: kernel n1 (Abs): the kernel emitter panicked: boom\nthis is a bug in kiln";
+    let finding = classify(ExitStatus::from_raw(101 << 8), internal);
+    assert_eq!(
+        finding,
+        Outcome::Finding("exit 101: internal error: kernel n1 (Abs): the kernel emitter panicked: boom".into())
+    );
+    assert!(matches!(classify(ExitStatus::from_raw(1 << 8), ""), Outcome::Finding(_)));
+    assert!(matches!(classify(ExitStatus::from_raw(6), ""), Outcome::Finding(_)));
 }
 
 /// Sets `RLIMIT_AS` to [`ADDRESS_SPACE_LIMIT`] in the child before exec (Linux only; other

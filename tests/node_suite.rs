@@ -1,7 +1,7 @@
 //! The ONNX backend node tests (onnx 1.23.2, ~1,884 tests) run through the `kiln` binary.
 //!
 //! Data: `scripts/gen-test-data.sh` -> `target/test-data/node` (or `$KILN_TEST_DATA/node`).
-//! Expected passes: `tests/data/node_expected_pass.txt`; `KILN_BLESS=1` rewrites it.
+//! Expected passes: `tests/data/node_expected_pass.txt`; `KILN_BLESS=1` adds new passes to it.
 //! Report: `target/test-reports/node_suite.txt`. See `tests/common/suite.rs` for the rules.
 //! The suite runs twice, at the default `--opt-level 2` and at 0 (`run_suite_at_both_levels`): the same
 //! expected-pass list must hold at both (report `node_suite_opt0.txt`), so the optimizer can

@@ -454,6 +454,6 @@ fn assemble_micro(spec: &KernelSpec, m: &MicroKernel, conv: mk::x86::CallConv) -
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.assemble(conv))) {
         Ok(Ok(code)) => Ok(CompiledKernel::Bytes { code, alignment: 64 }),
         Ok(Err(msg)) => Err(spec.codegen_error(format!("micro-kernel: {msg}"))),
-        Err(panic) => Err(spec.codegen_error(format!("micro-kernel generator: {}", panic_message(&panic)))),
+        Err(panic) => Err(spec.internal_error(panic_message("the micro-kernel generator", &panic))),
     }
 }

@@ -6,7 +6,9 @@
 //! types and the op's attributes; two nodes with equal [`KernelSpec::key`] share one function.
 //! Families (one file each under `kernels/`) implement [`emit_kernel`] for their ops.
 //! [`define_kernel`] is the one place that builds, compiles (behind `catch_unwind`, since some
-//! Cranelift lowerings panic instead of erroring) and defines a kernel in any `Module`.
+//! Cranelift lowerings panic instead of erroring) and defines a kernel in any `Module`. A caught
+//! panic, in the emitter or in Cranelift, is [`BackendError::Internal`] (a kiln bug), never the
+//! [`BackendError::Codegen`] of a function Cranelift rejected with an error.
 
 use crate::error::{BackendError, Result};
 use crate::mk::{x86::Level, MicroIsa};
@@ -41,7 +43,14 @@ impl KernelSpec {
     }
     /// A `Codegen` error naming this node and op.
     pub fn codegen_error(&self, msg: impl Into<String>) -> BackendError {
-        BackendError::Codegen { kernel: format!("{} ({})", self.node, self.op.name()), msg: msg.into() }
+        BackendError::Codegen { kernel: self.kernel_name(), msg: msg.into() }
+    }
+    /// An `Internal` error (a caught panic) naming this node and op.
+    pub fn internal_error(&self, msg: impl Into<String>) -> BackendError {
+        BackendError::Internal { kernel: self.kernel_name(), msg: msg.into() }
+    }
+    fn kernel_name(&self) -> String {
+        format!("{} ({})", self.node, self.op.name())
     }
 }
 
@@ -99,7 +108,8 @@ impl TargetCaps {
 }
 
 /// Builds, compiles and defines the kernel of `spec` in `module` under `name`; returns its id.
-/// Errors name the node and op; a panic inside Cranelift becomes [`BackendError::Codegen`].
+/// Errors name the node and op; a panic in the emitter or in Cranelift becomes
+/// [`BackendError::Internal`].
 pub fn define_kernel<M: Module>(module: &mut M, spec: &KernelSpec, name: &str, linkage: Linkage) -> Result<FuncId> {
     define_kernel_sized(module, spec, name, linkage).map(|(id, _)| id)
 }
@@ -141,12 +151,13 @@ pub fn build_function(
 ) -> Result<Function> {
     let sig = kernel_signature(base.clone(), spec, ptr);
     let mut func = Function::with_name_signature(UserFuncName::user(0, index), sig);
-    build_body(&mut func, spec, ptr, caps, config)?;
+    build_body(&mut func, spec, ptr, caps, config, emit_kernel)?;
     Ok(func)
 }
 
-/// Compiles and defines `func` as `id` behind `catch_unwind`; returns the code size. Errors and
-/// panics go through `error` so they name the kernel or entry being compiled.
+/// Compiles and defines `func` as `id` behind `catch_unwind`; returns the code size. Errors go
+/// through `error` so they name the kernel or entry being compiled; a panic does too, made
+/// [`BackendError::Internal`].
 #[allow(clippy::result_large_err)] // cranelift's `ModuleError` is large; this is not a hot path.
 pub(crate) fn define_checked<M: Module>(
     module: &mut M,
@@ -160,17 +171,19 @@ pub(crate) fn define_checked<M: Module>(
     match defined {
         Ok(Ok(())) => Ok(ctx.compiled_code().map(|c| c.code_info().total_size as usize).unwrap_or(0)),
         Ok(Err(e)) => Err(error(format!("{e:?}"))),
-        Err(panic) => Err(error(panic_message(&panic))),
+        Err(panic) => Err(error(panic_message("cranelift", &panic)).into_internal()),
     }
 }
 
-/// Fills `func` with the kernel body (emitted behind `catch_unwind` too: builder misuse panics).
+/// Fills `func` with the kernel body `emit` writes (behind `catch_unwind` too: an emitter bug or
+/// builder misuse panics, and becomes [`BackendError::Internal`]).
 fn build_body(
     func: &mut Function,
     spec: &KernelSpec,
     ptr: Type,
     caps: TargetCaps,
     config: cranelift_codegen::isa::TargetFrontendConfig,
+    emit: fn(&mut KernelCtx, &KernelSpec) -> Result<()>,
 ) -> Result<()> {
     let built = catch_unwind(AssertUnwindSafe(|| -> Result<()> {
         let mut fctx = FunctionBuilderContext::new();
@@ -189,7 +202,7 @@ fn build_body(
             has_fma: caps.has_fma,
             has_vector_round: caps.has_vector_round,
         };
-        emit_kernel(&mut cx, spec)?;
+        emit(&mut cx, spec)?;
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(config);
@@ -197,17 +210,60 @@ fn build_body(
     }));
     match built {
         Ok(r) => r,
-        Err(panic) => Err(spec.codegen_error(panic_message(&panic))),
+        Err(panic) => Err(spec.internal_error(panic_message("the kernel emitter", &panic))),
     }
 }
 
-/// The text of a caught panic.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The text of a panic caught in `who` (`cranelift`, `the kernel emitter`, ...).
+pub(crate) fn panic_message(who: &str, panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
-        format!("cranelift panicked: {s}")
+        format!("{who} panicked: {s}")
     } else if let Some(s) = panic.downcast_ref::<String>() {
-        format!("cranelift panicked: {s}")
+        format!("{who} panicked: {s}")
     } else {
-        "cranelift panicked".to_string()
+        format!("{who} panicked")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_ir::{DType, UnaryOp};
+
+    fn abs_spec() -> KernelSpec {
+        let ty = TensorType::new(DType::F32, vec![3]);
+        KernelSpec { node: "n1".into(), op: Op::Unary(UnaryOp::Abs), inputs: vec![ty.clone()], outputs: vec![ty] }
+    }
+
+    fn build_with(emit: fn(&mut KernelCtx, &KernelSpec) -> Result<()>) -> Result<()> {
+        let isa = crate::isa::host_isa().expect("host ISA");
+        let spec = abs_spec();
+        let ptr = isa.pointer_type();
+        let sig = kernel_signature(Signature::new(isa.default_call_conv()), &spec, ptr);
+        let mut func = Function::with_name_signature(UserFuncName::user(0, 0), sig);
+        build_body(&mut func, &spec, ptr, TargetCaps::of(&*isa), isa.frontend_config(), emit)
+    }
+
+    #[test]
+    fn a_panicking_emitter_is_an_internal_error_naming_the_kernel() {
+        let err = build_with(|_, _| panic!("deliberate emitter bug")).unwrap_err();
+        assert!(err.is_internal(), "{err:?}");
+        assert_eq!(err.to_string(), "kernel n1 (abs): the kernel emitter panicked: deliberate emitter bug");
+    }
+
+    #[test]
+    fn an_emitter_error_stays_what_it_was() {
+        let err = build_with(|_, spec| Err(spec.unsupported("no lowering"))).unwrap_err();
+        assert!(matches!(err, BackendError::Unsupported { .. }) && !err.is_internal(), "{err:?}");
+        assert!(build_with(emit_kernel).is_ok());
+    }
+
+    #[test]
+    fn a_codegen_error_becomes_internal_only_when_made_so() {
+        let codegen = abs_spec().codegen_error("verifier says no");
+        assert!(!codegen.is_internal());
+        let internal = codegen.into_internal();
+        assert!(internal.is_internal());
+        assert_eq!(internal.to_string(), "kernel n1 (abs): verifier says no");
     }
 }

@@ -96,6 +96,6 @@ fn compile_one(target: &KernelTarget, spec: &KernelSpec, index: u32) -> Result<C
             target.config,
         )?))),
         Ok(Err(msg)) => Err(spec.codegen_error(msg)),
-        Err(panic) => Err(spec.codegen_error(panic_message(&panic))),
+        Err(panic) => Err(spec.internal_error(panic_message("cranelift", &panic))),
     }
 }

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn light_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.join("../target/venv/lib/python3.11/site-packages/onnx/backend/test/data/light")
+    common::onnx_backend_test_data().join("light")
 }
 
 fn counts(name: &str) -> BTreeMap<&'static str, usize> {

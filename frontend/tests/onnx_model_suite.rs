@@ -4,15 +4,18 @@
 //! checks the frontend's semantics (opset rewrites, parameter resolution) end to end.
 //!
 //! `onnx_model_suite_passing.txt` lists the tests expected to pass (as tract's `node.txt`):
-//! a listed test that fails is a regression. Tests not listed are run too and reported, so a
-//! newly passing test shows up; set `KILN_BLESS_SUITE=1` to rewrite the list.
+//! a listed test that fails is a regression, and a missing list is an error. Tests not listed
+//! are run too and reported, so a newly passing test shows up; `KILN_BLESS_SUITE=1` adds the
+//! passing tests to the list. Blessing never drops a test unless it is named, and failed:
+//! `KILN_BLESS_REMOVE=simple/test_x,...`; what leaves the list is always printed. (The data
+//! is found through the venv's Python: `common::onnx_backend_test_data`.)
 mod common;
 use kiln_frontend::{tensor_from_pb, FrontendError, ImportOptions, OnnxModel};
 use kiln_ir::Tensor;
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/venv/lib/python3.11/site-packages/onnx/backend/test/data")
+    common::onnx_backend_test_data()
 }
 
 fn read_pbs(dir: &Path, prefix: &str) -> Result<Vec<Tensor>, String> {
@@ -96,7 +99,8 @@ fn all_tests() -> Vec<(String, PathBuf)> {
 #[test]
 fn onnx_shipped_model_tests() {
     let list_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/onnx_model_suite_passing.txt");
-    let listed = std::fs::read_to_string(&list_path).unwrap_or_default();
+    let listed = std::fs::read_to_string(&list_path)
+        .unwrap_or_else(|e| panic!("cannot read the pass list {}: {e}", list_path.display()));
     let listed: Vec<&str> = listed.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     let mut passing = Vec::new();
     let mut regressions = Vec::new();
@@ -106,16 +110,49 @@ fn onnx_shipped_model_tests() {
             Err(e) => {
                 eprintln!("FAIL {name}: {e}");
                 if listed.contains(&name.as_str()) {
-                    regressions.push(format!("{name}: {e}"));
+                    regressions.push((name, e));
                 }
             }
         }
     }
     eprintln!("{} of {} shipped model tests pass", passing.len(), all_tests().len());
-    if std::env::var_os("KILN_BLESS_SUITE").is_some() {
-        let text = format!("# Generated with KILN_BLESS_SUITE=1 (see onnx_model_suite.rs).\n{}\n", passing.join("\n"));
-        std::fs::write(&list_path, text).unwrap();
-    }
+    let removed = bless_if_asked(&list_path, &listed, &passing, &regressions);
+    let regressions: Vec<String> =
+        regressions.iter().filter(|(n, _)| !removed.contains(n)).map(|(n, e)| format!("{n}: {e}")).collect();
     assert!(regressions.is_empty(), "listed tests now fail:\n{}", regressions.join("\n"));
     assert!(listed.len() >= 100, "the list of passing tests has only {} entries", listed.len());
 }
+
+/// `KILN_BLESS_SUITE=1` adds `passing` to the list; `KILN_BLESS_REMOVE=a,b` takes the named tests
+/// off it when they are among `regressions` (listed, and failed in this run). Prints what was
+/// added and what left the list; returns the names that left.
+fn bless_if_asked(path: &Path, listed: &[&str], passing: &[String], regressions: &[(String, String)]) -> Vec<String> {
+    let add = std::env::var_os("KILN_BLESS_SUITE").is_some();
+    let asked = std::env::var("KILN_BLESS_REMOVE").unwrap_or_default();
+    let asked: Vec<&str> = asked.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    if !add && asked.is_empty() {
+        return Vec::new();
+    }
+    let mut list: std::collections::BTreeSet<String> = listed.iter().map(|s| s.to_string()).collect();
+    let added: Vec<String> =
+        if add { passing.iter().filter(|n| !list.contains(*n)).cloned().collect() } else { vec![] };
+    list.extend(added.iter().cloned());
+    let removed: Vec<String> =
+        regressions.iter().map(|(n, _)| n.clone()).filter(|n| asked.contains(&n.as_str())).collect();
+    for name in &removed {
+        list.remove(name);
+    }
+    let kept: Vec<&&str> = asked.iter().filter(|n| !removed.iter().any(|r| r == **n)).collect();
+    let text = format!("{}\n{}\n", LIST_HEADER, list.into_iter().collect::<Vec<_>>().join("\n"));
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    eprintln!("blessed {}: added {}: {}", path.display(), added.len(), added.join(" "));
+    eprintln!("left the list: {}: {}", removed.len(), removed.join(" "));
+    if !kept.is_empty() {
+        eprintln!("KILN_BLESS_REMOVE: kept (passed, or not on the list): {kept:?}");
+    }
+    removed
+}
+
+/// The first line of the pass list.
+const LIST_HEADER: &str =
+    "# Passing tests. KILN_BLESS_SUITE=1 adds new passes, KILN_BLESS_REMOVE=name,... removes (see onnx_model_suite.rs).";

@@ -6,7 +6,9 @@
 //! dropped; a panic (including an overflow check, as cargo-fuzz builds with `-a`), an abort on
 //! a failed allocation beyond `-malloc_limit_mb`/`-rss_limit_mb`, or a run beyond `-timeout`
 //! is a finding. A graph the importer returns must pass the verifier: an import that succeeds
-//! with a broken graph is a frontend bug, so it panics here.
+//! with a broken graph is a frontend bug, so it panics here. So does an error that is a kiln bug
+//! ([`kiln::Error::is_internal`]: a panic the backend caught in its emitters or in Cranelift,
+//! invalid IR after a stage, an optimizer failure): caught, it would otherwise pass as a refusal.
 //!
 //! Compiling is limited to small graphs ([`MAX_COMPILE_NODES`], [`MAX_COMPILE_ELEMENTS`]) to
 //! keep the executions per second high; the mutation test (`tests/mutation.rs`) compiles every
@@ -43,12 +45,13 @@ fn is_small(graph: &Graph) -> bool {
 }
 
 /// Lowers for the host's micro-kernels with the verifier after every stage, then JIT-compiles;
-/// errors are fine.
+/// errors are fine, internal errors are findings.
 fn compile(model: &OnnxModel, spec: &ImportOptions) {
     let mut opts = kiln::Options::default();
     opts.verify = true;
     let Ok(micro_bits) = kiln::pipeline::host_micro_bits(&opts) else { return };
-    if let Ok(lowered) = kiln::pipeline::lower(model, spec, &opts, micro_bits) {
-        let _ = kiln::pipeline::jit(&lowered, &opts);
+    let compiled = kiln::pipeline::lower(model, spec, &opts, micro_bits).and_then(|l| kiln::pipeline::jit(&l, &opts));
+    if let Err(e) = compiled {
+        assert!(!e.is_internal(), "internal error (a kiln bug, not a refusal): {e}");
     }
 }

@@ -200,6 +200,7 @@ fn classify_runtime(e: &kiln::RuntimeError) -> (Kind, Named) {
 fn classify_backend(e: &kiln::BackendError) -> (Kind, Named) {
     match e {
         kiln::BackendError::Unsupported { node: n, op, .. } => (Kind::Compile, node(n, op)),
+        kiln::BackendError::Internal { .. } => (Kind::Internal, Named::default()),
         _ => (Kind::Compile, Named::default()),
     }
 }

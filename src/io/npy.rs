@@ -3,6 +3,20 @@
 //! Layout: the magic `\x93NUMPY`, a version (1.0, 2.0 or 3.0), the header length (u16 for v1,
 //! u32 for v2/v3, little-endian), then an ASCII (v3: UTF-8) Python dict literal
 //! `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` and the raw data.
+//!
+//! Reading parses the header with `ndarray-npy`'s [`Header`] (a maintained parser of numpy's
+//! header dict, through `py_literal`), chosen over `npyz` on evidence: it refuses unknown keys
+//! as numpy does, and keeps the shape as a list (npyz multiplies the dims unchecked while
+//! parsing, an overflow panic in debug builds on a hostile shape). What stays here is kiln's own:
+//! - a pre-check of magic, version and header length against the file's size, because the
+//!   parser allocates the header length a file claims (up to 4 GiB for v2/v3) before reading;
+//!   the header text then goes to the parser with its terminating newline, added when missing
+//!   (numpy always writes it but does not require it on reading; ndarray-npy does);
+//! - the mapping of numpy type strings onto kiln's dtypes, including the ones numpy lacks;
+//! - the writer: twenty lines that produce numpy's own bytes (`np.save` output exactly, checked
+//!   by `tests/api.rs`), which neither crate does (ndarray-npy drops numpy's trailing `, ` in
+//!   the dict, npyz adds one inside the shape tuple).
+//!
 //! Supported: little-endian (or byte-sized) numeric and bool dtypes in C order, including
 //! float16 (`<f2`). bfloat16 has no numpy dtype; kiln writes and reads it as 2-byte opaque
 //! records (`|V2`, what numpy itself saves for ml_dtypes' bfloat16), so files round-trip and
@@ -15,27 +29,33 @@
 
 use crate::error::{Error, Result};
 use kiln_ir::{DType, Tensor};
+use ndarray_npy::npy::header::{Header, Layout};
+use py_literal::Value as PyValue;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Parses a whole `.npy` file.
 pub fn decode(bytes: &[u8]) -> Result<Tensor> {
-    let (header, data) = split_header(bytes).map_err(Error::Npy)?;
-    let h = parse_header(header).map_err(Error::Npy)?;
-    let dtype = dtype_of_descr(&h.descr).map_err(Error::Npy)?;
-    if h.fortran_order {
+    let (version, text) = split_header(bytes).map_err(Error::Npy)?;
+    let header = parse_header(version, text).map_err(|e| {
+        let shown: String = String::from_utf8_lossy(text).trim_end().chars().take(200).collect();
+        Error::Npy(format!("malformed .npy header ({e}): {shown}"))
+    })?;
+    let dtype = dtype_of_header(&header.type_descriptor).map_err(Error::Npy)?;
+    if header.layout == Layout::Fortran {
         return Err(Error::Npy(
             "Fortran-order arrays are not supported; save a C-order copy (np.ascontiguousarray)".into(),
         ));
     }
-    let numel = h.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let data = &bytes[text_end(bytes, text)..];
+    let numel = header.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     let expected = numel.and_then(|n| n.checked_mul(dtype.size()));
     if expected != Some(data.len()) {
         let want = expected.map_or("more than addressable".to_string(), |n| n.to_string());
-        let msg = format!("data is {} bytes but shape {:?} of {dtype} needs {want}", data.len(), h.shape);
+        let msg = format!("data is {} bytes but shape {:?} of {dtype} needs {want}", data.len(), header.shape);
         return Err(Error::Npy(msg));
     }
-    Tensor::from_le_bytes(dtype, h.shape, data).ok_or_else(|| Error::Npy("data does not match the shape".into()))
+    Tensor::from_le_bytes(dtype, header.shape, data).ok_or_else(|| Error::Npy("data does not match the shape".into()))
 }
 
 /// Serialises a tensor as a `.npy` file (version 1.0, or 2.0 when the header needs it).
@@ -109,8 +129,17 @@ fn dtype_of_descr(descr: &str) -> Result<DType, String> {
     }
 }
 
-/// Splits a file into its header text and its data, checking magic, version and lengths.
-fn split_header(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
+/// The dtype of the header's `descr`: a type string (a record dtype, a list, is refused).
+fn dtype_of_header(descr: &PyValue) -> Result<DType, String> {
+    match descr {
+        PyValue::String(s) => dtype_of_descr(s),
+        other => Err(format!("unsupported dtype {other} (structured arrays are not supported)")),
+    }
+}
+
+/// Checks magic, version and header length against the file; returns the version and the
+/// header text (its bytes inside `bytes`).
+fn split_header(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
     }
@@ -121,89 +150,25 @@ fn split_header(bytes: &[u8]) -> Result<(&str, &[u8]), String> {
         v => return Err(format!("unsupported .npy version {v}.{}", bytes[7])),
     };
     let end = start.checked_add(len).filter(|&e| e <= bytes.len()).ok_or("truncated .npy header")?;
-    let text = std::str::from_utf8(&bytes[start..end]).map_err(|_| "the .npy header is not text")?;
-    Ok((text, &bytes[end..]))
+    Ok((bytes[6], &bytes[start..end]))
 }
 
-/// The fields of a `.npy` header.
-#[derive(Debug, Default, PartialEq)]
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
+/// Where the data starts: just past the header text (a subslice of `bytes`).
+fn text_end(bytes: &[u8], text: &[u8]) -> usize {
+    text.as_ptr() as usize - bytes.as_ptr() as usize + text.len()
 }
 
-/// Parses the header dict literal; all three keys are required.
-fn parse_header(text: &str) -> Result<Header, String> {
-    let bad = |what: &str| format!("malformed .npy header ({what}): {}", text.trim_end());
-    let body = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(|| bad("not a dict"))?;
-    let mut header = Header::default();
-    let mut seen = [false; 3];
-    let mut rest = body.trim_start();
-    while !rest.is_empty() {
-        let (key, after) = parse_str(rest).ok_or_else(|| bad("expected a quoted key"))?;
-        let after = after.trim_start().strip_prefix(':').ok_or_else(|| bad("expected ':'"))?.trim_start();
-        if !["descr", "fortran_order", "shape"].contains(&key) {
-            return Err(bad(&format!("unknown key '{key}'")));
-        }
-        rest = set_field(&mut header, &mut seen, key, after)
-            .ok_or_else(|| bad(&format!("bad value for '{key}'")))?
-            .trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
-    }
-    if seen != [true; 3] {
-        return Err(bad("needs 'descr', 'fortran_order' and 'shape'"));
-    }
-    Ok(header)
-}
-
-/// Parses the value of `key` from the start of `s` into `header`; returns the rest.
-fn set_field<'a>(header: &mut Header, seen: &mut [bool; 3], key: &str, s: &'a str) -> Option<&'a str> {
-    let rest = match key {
-        "descr" => parse_str(s).map(|(v, r)| {
-            header.descr = v.to_string();
-            r
-        }),
-        "fortran_order" => parse_bool(s).map(|(v, r)| {
-            header.fortran_order = v;
-            r
-        }),
-        _ => parse_tuple(s).map(|(v, r)| {
-            header.shape = v;
-            r
-        }),
-    }?;
-    let slot = ["descr", "fortran_order", "shape"].iter().position(|k| *k == key)?;
-    seen[slot] = true;
-    Some(rest)
-}
-
-/// A single- or double-quoted string (no escapes) and the rest.
-fn parse_str(s: &str) -> Option<(&str, &str)> {
-    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let end = s[1..].find(quote)? + 1;
-    Some((&s[1..end], &s[end + 1..]))
-}
-
-fn parse_bool(s: &str) -> Option<(bool, &str)> {
-    if let Some(r) = s.strip_prefix("True") {
-        Some((true, r))
-    } else {
-        s.strip_prefix("False").map(|r| (false, r))
-    }
-}
-
-/// A tuple of non-negative integers, `()`, `(3,)` or `(2, 3)`.
-fn parse_tuple(s: &str) -> Option<(Vec<usize>, &str)> {
-    let inner_end = s.find(')')?;
-    let inner = s.strip_prefix('(')?.get(..inner_end - 1)?;
-    let dims = inner
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim_end_matches('L').parse::<usize>().ok())
-        .collect::<Option<Vec<_>>>()?;
-    Some((dims, &s[inner_end + 1..]))
+/// Parses the header text of a version-`version` file with ndarray-npy: the text is framed as
+/// a v2 (ASCII) or v3 (UTF-8) header of its own, its newline added when the file has none.
+fn parse_header(version: u8, text: &[u8]) -> Result<Header, String> {
+    let newline = usize::from(!text.ends_with(b"\n"));
+    let len = u32::try_from(text.len() + newline).map_err(|_| "header too long".to_string())?;
+    let mut framed = MAGIC.to_vec();
+    framed.extend_from_slice(&[if version == 3 { 3 } else { 2 }, 0]);
+    framed.extend_from_slice(&len.to_le_bytes());
+    framed.extend_from_slice(text);
+    framed.extend(std::iter::repeat_n(b'\n', newline));
+    Header::from_reader(&mut framed.as_slice()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -212,8 +177,32 @@ mod tests {
 
     #[test]
     fn header_with_spaces_and_double_quotes_parses() {
-        let h = parse_header("{\"descr\": \"<i8\", \"shape\": (4,), \"fortran_order\": False}   \n").unwrap();
-        assert_eq!(h, Header { descr: "<i8".into(), fortran_order: false, shape: vec![4] });
+        let text = "{\"descr\": \"<i8\", \"shape\": (4,), \"fortran_order\": False}   \n";
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&[1, 0]);
+        file.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        file.extend_from_slice(text.as_bytes());
+        file.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0, 0].repeat(4));
+        assert_eq!(decode(&file).unwrap(), Tensor::from_vec(vec![4], vec![7i64; 4]));
+    }
+
+    /// The parser (pest, through py_literal) is recursive: a deep nest must be an error, not a
+    /// stack overflow (which would abort the process).
+    #[test]
+    fn deeply_nested_headers_are_errors() {
+        for depth in [1_000usize, 60_000] {
+            let text = format!(
+                "{{'descr': '<f4', 'fortran_order': False, 'shape': {}1{}, }}\n",
+                "(".repeat(depth),
+                ")".repeat(depth)
+            );
+            let mut file = MAGIC.to_vec();
+            file.extend_from_slice(&[2, 0]);
+            file.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            file.extend_from_slice(text.as_bytes());
+            let err = decode(&file).unwrap_err().to_string();
+            assert!(err.starts_with("malformed .npy header"), "depth {depth}: {}", &err[..err.len().min(200)]);
+        }
     }
 
     #[test]

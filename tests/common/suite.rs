@@ -3,8 +3,11 @@
 //!
 //! Why a subprocess per test and not the library: a test that crashes the compiler (a panic, a
 //! segfault in JIT code, an endless loop) must not take the suite down with it, and the CLI is
-//! the interface users run. Each `kiln run` is killed after [`TIMEOUT`]; a signal or exit code
-//! 101 (Rust's panic code) is a *crash*, which fails the suite whatever the expected list says.
+//! the interface users run. Each `kiln run` is killed after [`TIMEOUT`]. A *crash* fails the
+//! suite whatever the expected list says: a signal, exit code 101 (a panic, or an error the CLI
+//! reports as a kiln bug: a panic the backend caught in its emitters or in Cranelift, invalid
+//! IR, an optimizer failure) and a timeout (a hang must not pass unseen in a test that is not
+//! on the list).
 //!
 //! The test data comes from `scripts/gen-test-data.sh` (cached in `target/test-data`, or
 //! `$KILN_TEST_DATA`). Each category directory holds a `manifest.json` with every test's name, op
@@ -12,8 +15,11 @@
 //! missing manifest fails the suite with the command that generates it: never a vacuous pass.
 //!
 //! Expected results follow tract's `node.txt`: a checked-in sorted list of tests expected to
-//! pass. A listed test that does not pass fails the run; newly passing tests are printed and
-//! `KILN_BLESS=1` rewrites the list.
+//! pass. A listed test that does not pass fails the run; a missing list is an error. Newly
+//! passing tests are printed, and `KILN_BLESS=1` adds them to the list (those that pass at
+//! every opt level a suite runs). Blessing never drops a test unless asked to by name,
+//! `KILN_BLESS_REMOVE=test_a,test_b`, and always prints what left the list: a test that stops
+//! passing fails the run, blessing or not, until it is named for removal.
 #![allow(dead_code)]
 
 use kiln_ir::{DType, Tensor};
@@ -25,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The wall-clock limit of one `kiln run`; the process is killed after it (a failure).
+/// The wall-clock limit of one `kiln run`; the process is killed after it (a crash).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// Parallel `kiln run` processes: the CI machine has two cores.
 pub const WORKERS: usize = 2;
@@ -86,9 +92,10 @@ pub struct Case {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Status {
     Pass,
-    /// Wrong output, error exit (with its first stderr line) or timeout.
+    /// Wrong output, or an error exit (with its first stderr line).
     Fail(String),
-    /// Killed by a signal, or exit code 101 (a panic).
+    /// Killed by a signal, exit code 101 (a kiln bug: a panic or an internal error), or a
+    /// timeout (killed after [`TIMEOUT`]).
     Crash(String),
 }
 
@@ -230,7 +237,8 @@ pub fn output_files(model: &Path, ext: &str) -> Vec<String> {
 /// Runs `kiln run MODEL --input NAME=FILE... --output-dir OUT` with [`TIMEOUT`].
 ///
 /// # Errors
-/// The failing [`Status`]: crash on a signal or a panic, failure on a timeout or an error exit.
+/// The failing [`Status`]: crash on a signal, a kiln bug (exit 101) or a timeout, failure on an
+/// error exit.
 pub fn run_kiln(model: &Path, inputs: &[(String, PathBuf)], out_dir: &Path) -> Result<(), Status> {
     run_kiln_at(model, inputs, out_dir, 2)
 }
@@ -246,22 +254,28 @@ pub fn run_kiln_at(model: &Path, inputs: &[(String, PathBuf)], out_dir: &Path, o
         cmd.arg("--input").arg(format!("{name}={}", file.display()));
     }
     cmd.arg("--output-dir").arg(out_dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr_file);
-    let mut child = cmd.spawn().map_err(|e| Status::Crash(format!("cannot start kiln: {e}")))?;
+    let child = cmd.spawn().map_err(|e| Status::Crash(format!("cannot start kiln: {e}")))?;
+    let exit = wait_or_kill(child, TIMEOUT)?;
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    classify_exit(exit, &stderr)
+}
+
+/// Waits for `child` at most `limit`; past it the child is killed and the run is a crash (a
+/// hang is a kiln bug whether or not the test is on the pass list).
+fn wait_or_kill(mut child: std::process::Child, limit: Duration) -> Result<ExitStatus, Status> {
     let started = Instant::now();
-    let exit = loop {
+    loop {
         match child.try_wait() {
-            Ok(Some(exit)) => break exit,
-            Ok(None) if started.elapsed() >= TIMEOUT => {
+            Ok(Some(exit)) => return Ok(exit),
+            Ok(None) if started.elapsed() >= limit => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Status::Fail(format!("timeout: killed after {}s", TIMEOUT.as_secs())));
+                return Err(Status::Crash(format!("timeout: killed after {}s", limit.as_secs())));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(Status::Fail(format!("waiting for kiln: {e}"))),
         }
-    };
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    classify_exit(exit, &stderr)
+    }
 }
 
 fn classify_exit(exit: ExitStatus, stderr: &str) -> Result<(), Status> {
@@ -275,8 +289,9 @@ fn classify_exit(exit: ExitStatus, stderr: &str) -> Result<(), Status> {
     match exit.code() {
         Some(0) => Ok(()),
         Some(101) => {
-            let panic_line = stderr.lines().find(|l| l.contains("panicked")).map(str::to_string);
-            Err(Status::Crash(format!("panic (exit 101): {}", panic_line.unwrap_or_else(|| first_line(stderr)))))
+            let bug = |l: &&str| l.starts_with("internal error") || l.contains("panicked");
+            let line = stderr.lines().find(bug).map(str::to_string);
+            Err(Status::Crash(format!("kiln bug (exit 101): {}", line.unwrap_or_else(|| first_line(stderr)))))
         }
         code => Err(Status::Fail(format!("exit {}: {}", code.unwrap_or(-1), first_line(stderr)))),
     }
@@ -385,8 +400,17 @@ fn exact_values(t: &Tensor) -> Vec<i128> {
 }
 
 /// Reads a checked-in list: one name per line; blank lines and `#` comments ignored.
-pub fn read_expected(path: &Path) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+///
+/// # Errors
+/// The path and the cause when the list cannot be read: a missing list is not an empty one
+/// (it would make every test optional).
+pub fn read_expected(path: &Path) -> Result<BTreeSet<String>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the pass list {}: {e}", path.display()))?;
+    Ok(parse_list(&text))
+}
+
+fn parse_list(text: &str) -> BTreeSet<String> {
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
 }
 
@@ -471,9 +495,45 @@ fn name_filter() -> Option<NameFilter> {
     Some(NameFilter(value.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()))
 }
 
-/// Runs a whole suite end to end: run, print, report, bless or judge. Panics (fails the test)
-/// on a crash, on a regression of the expected list, or when `cases` is empty.
+/// Runs a whole suite end to end: run, print, report, judge, bless when asked (`KILN_BLESS=1`,
+/// `KILN_BLESS_REMOVE`). Panics (fails the test) on a crash, on a regression of the expected
+/// list that was not removed by name, when the list is missing, or when `cases` is empty.
 pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
+    let run = run_and_judge(suite, cases, expected_list);
+    let left = bless_if_asked(suite, expected_list, &run.passed, &run.regressions);
+    fail_on(suite, &run, &left);
+}
+
+/// [`run_suite`] at the default `--opt-level 2`, then at 0 as `<suite>_opt0` against the same
+/// list: the optimizer may neither break a test nor hide a kernel bug behind a rewrite. Blessing
+/// adds only the tests that pass at both levels.
+pub fn run_suite_at_both_levels(suite: &str, cases: Vec<Case>, expected_list: &Path) {
+    let optimized = run_and_judge(suite, &cases, expected_list);
+    let unoptimized: Vec<Case> = cases.into_iter().map(|c| Case { opt_level: 0, ..c }).collect();
+    let opt0_suite = format!("{suite}_opt0");
+    let unoptimized = run_and_judge(&opt0_suite, &unoptimized, expected_list);
+    let both: BTreeSet<String> = optimized.passed.intersection(&unoptimized.passed).cloned().collect();
+    let mut regressions = optimized.regressions.clone();
+    regressions.extend(unoptimized.regressions.iter().cloned());
+    let left = bless_if_asked(suite, expected_list, &both, &regressions);
+    fail_on(suite, &optimized, &left);
+    fail_on(&opt0_suite, &unoptimized, &left);
+}
+
+/// One run of a suite, judged: what passed, what crashed, which listed tests did not pass.
+pub struct Judged {
+    pub passed: BTreeSet<String>,
+    pub crashes: Vec<String>,
+    pub regressions: Vec<String>,
+    pub report: PathBuf,
+}
+
+/// Runs `cases` (narrowed by `KILN_SUITE_FILTER`), writes the report and prints the per-op
+/// table, the crashes, the regressions and the newly passing tests.
+///
+/// # Panics
+/// When no case is left, or when `expected_list` cannot be read.
+pub fn run_and_judge(suite: &str, cases: &[Case], expected_list: &Path) -> Judged {
     let filter = name_filter();
     let filtered: Vec<Case> =
         cases.iter().filter(|c| filter.as_ref().is_none_or(|f| f.matches(&c.name))).cloned().collect();
@@ -483,8 +543,8 @@ pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
         "[{suite}] no tests found in {}; regenerate with `{GEN_COMMAND} --force`",
         data_root().display()
     );
+    let mut expected = read_expected(expected_list).unwrap_or_else(|e| panic!("[{suite}] {e}"));
     let (results, times) = run_all(suite, cases);
-    let mut expected = read_expected(expected_list);
     if let Some(f) = &filter {
         expected.retain(|name| f.matches(name));
     }
@@ -499,31 +559,25 @@ pub fn run_suite(suite: &str, cases: &[Case], expected_list: &Path) {
         let i = cases.iter().position(|c| &c.name == name).expect("crash is a case");
         progress(&format!("[{suite}] CRASH {name}: {}", results[i].reason()));
     }
-    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
-        assert!(filter.is_none(), "[{suite}] KILN_BLESS=1 needs the whole suite: unset KILN_SUITE_FILTER");
-        bless(expected_list, &verdict.passed);
-        progress(&format!("[{suite}] blessed {} passing tests into {}", verdict.passed.len(), expected_list.display()));
-    } else {
-        report_list_changes(suite, cases, &results, &verdict);
-    }
-    assert!(
-        verdict.crashes.is_empty(),
-        "[{suite}] {} tests crashed (see above and {})",
-        verdict.crashes.len(),
-        report.display()
-    );
+    report_list_changes(suite, cases, &results, &verdict);
+    Judged { passed: verdict.passed, crashes: verdict.crashes, regressions: verdict.regressions, report }
 }
 
-/// [`run_suite`] at the default `--opt-level 2`, then (unless blessing, which records the
-/// default level only) at 0 as `<suite>_opt0` against the same list: the optimizer may neither
-/// break a test nor hide a kernel bug behind a rewrite.
-pub fn run_suite_at_both_levels(suite: &str, cases: Vec<Case>, expected_list: &Path) {
-    run_suite(suite, &cases, expected_list);
-    if std::env::var("KILN_BLESS").is_ok_and(|v| v == "1") {
-        return;
-    }
-    let unoptimized: Vec<Case> = cases.into_iter().map(|c| Case { opt_level: 0, ..c }).collect();
-    run_suite(&format!("{suite}_opt0"), &unoptimized, expected_list);
+/// Fails the test on a crash, or on a regression that did not leave the list (`left`).
+fn fail_on(suite: &str, run: &Judged, left: &BTreeSet<String>) {
+    assert!(
+        run.crashes.is_empty(),
+        "[{suite}] {} tests crashed (see above and {})",
+        run.crashes.len(),
+        run.report.display()
+    );
+    let regressions: Vec<&String> = run.regressions.iter().filter(|name| !left.contains(*name)).collect();
+    assert!(
+        regressions.is_empty(),
+        "[{suite}] {} tests of the expected-pass list do not pass (see REGRESSION lines above; \
+         KILN_BLESS_REMOVE=name,... takes a test off the list)",
+        regressions.len()
+    );
 }
 
 fn report_list_changes(suite: &str, cases: &[Case], results: &[Status], verdict: &Verdict) {
@@ -538,16 +592,80 @@ fn report_list_changes(suite: &str, cases: &[Case], results: &[Status], verdict:
         let reason = cases.iter().position(|c| &c.name == name).map_or("not in the test data", |i| results[i].reason());
         progress(&format!("[{suite}] REGRESSION {name}: {reason}"));
     }
-    assert!(
-        verdict.regressions.is_empty(),
-        "[{suite}] {} tests of the expected-pass list do not pass (see REGRESSION lines above)",
-        verdict.regressions.len()
-    );
 }
 
-fn bless(path: &Path, passed: &BTreeSet<String>) {
-    let mut text = String::from("# Tests expected to pass, sorted. Regenerate with KILN_BLESS=1 (see README.md).\n");
-    for name in passed {
+/// The names in `KILN_BLESS_REMOVE` (comma-separated).
+fn removal_requests() -> BTreeSet<String> {
+    let value = std::env::var("KILN_BLESS_REMOVE").unwrap_or_default();
+    value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect()
+}
+
+/// What blessing does to a list: the new list and the names that left it.
+#[derive(Debug, PartialEq)]
+pub struct Blessed {
+    pub list: BTreeSet<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Names asked for removal that stay: they passed, or this run did not judge them.
+    pub kept: Vec<String>,
+}
+
+/// Blessing as a pure function: `add` (KILN_BLESS=1) puts every name of `passed` on `old`;
+/// a name of `remove` leaves it only when it is one of this run's `regressions` (listed, and
+/// did not pass, or is gone from the test data). Nothing else ever leaves the list.
+pub fn bless_list(
+    old: &BTreeSet<String>,
+    passed: &BTreeSet<String>,
+    regressions: &[String],
+    add: bool,
+    remove: &BTreeSet<String>,
+) -> Blessed {
+    let mut list = old.clone();
+    let added: Vec<String> = if add { passed.difference(old).cloned().collect() } else { Vec::new() };
+    list.extend(added.iter().cloned());
+    let (removed, kept): (Vec<String>, Vec<String>) = remove.iter().cloned().partition(|n| regressions.contains(n));
+    for name in &removed {
+        list.remove(name);
+    }
+    Blessed { list, added, removed, kept }
+}
+
+/// Applies `KILN_BLESS=1` / `KILN_BLESS_REMOVE` to `path` and prints what was added, what left
+/// the list (always, also when nothing did) and what was asked for removal but stays. Returns
+/// the names that left the list.
+fn bless_if_asked(suite: &str, path: &Path, passed: &BTreeSet<String>, regressions: &[String]) -> BTreeSet<String> {
+    let add = std::env::var("KILN_BLESS").is_ok_and(|v| v == "1");
+    let remove = removal_requests();
+    if !add && remove.is_empty() {
+        return BTreeSet::new();
+    }
+    let old = read_expected(path).unwrap_or_else(|e| panic!("[{suite}] {e}"));
+    let blessed = bless_list(&old, passed, regressions, add, &remove);
+    write_list(path, &blessed.list);
+    let names = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(" ") };
+    progress(&format!(
+        "[{suite}] blessed {}: added {}: {}",
+        path.display(),
+        blessed.added.len(),
+        names(&blessed.added)
+    ));
+    progress(&format!("[{suite}] left the list: {}: {}", blessed.removed.len(), names(&blessed.removed)));
+    if !blessed.kept.is_empty() {
+        progress(&format!(
+            "[{suite}] KILN_BLESS_REMOVE: kept (passed, or not judged in this run): {}",
+            blessed.kept.join(" ")
+        ));
+    }
+    blessed.removed.into_iter().collect()
+}
+
+/// The first line of every pass list.
+const LIST_HEADER: &str =
+    "# Tests expected to pass, sorted. KILN_BLESS=1 adds new passes, KILN_BLESS_REMOVE=name,... removes (see README.md).";
+
+fn write_list(path: &Path, names: &BTreeSet<String>) {
+    let mut text = format!("{LIST_HEADER}\n");
+    for name in names {
         text += name;
         text.push('\n');
     }
@@ -616,7 +734,12 @@ mod self_tests {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(classify_exit(ExitStatus::from_raw(0), ""), Ok(()));
         let panic = classify_exit(ExitStatus::from_raw(101 << 8), "x\nthread 'main' panicked at a.rs\n");
-        assert_eq!(panic, Err(Status::Crash("panic (exit 101): thread 'main' panicked at a.rs".into())));
+        assert_eq!(panic, Err(Status::Crash("kiln bug (exit 101): thread 'main' panicked at a.rs".into())));
+        // A panic the backend caught: the CLI's `internal error` line, exit 101, is a crash too.
+        let stderr = "note: x\ninternal error: kernel n1 (Abs): the kernel emitter panicked: boom\nthis is a bug";
+        let caught = classify_exit(ExitStatus::from_raw(101 << 8), stderr);
+        let want = "kiln bug (exit 101): internal error: kernel n1 (Abs): the kernel emitter panicked: boom";
+        assert_eq!(caught, Err(Status::Crash(want.into())));
         let fail = classify_exit(ExitStatus::from_raw(1 << 8), "note: x\nerror: unsupported op Foo\nmore");
         assert_eq!(fail, Err(Status::Fail("exit 1: error: unsupported op Foo".into())));
         let fail = classify_exit(ExitStatus::from_raw(2 << 8), "\nerror: 1 unsupported op(s):\n  Foo (n1)");
@@ -624,6 +747,51 @@ mod self_tests {
         let silent = classify_exit(ExitStatus::from_raw(3 << 8), "");
         assert_eq!(silent, Err(Status::Fail("exit 3: (no stderr)".into())));
         assert!(matches!(classify_exit(ExitStatus::from_raw(11), ""), Err(Status::Crash(_))));
+    }
+
+    #[test]
+    fn a_run_past_the_time_limit_is_a_crash() {
+        let child = Command::new("sleep").arg("5").spawn().expect("sleep");
+        let started = Instant::now();
+        let status = wait_or_kill(child, Duration::from_millis(100));
+        assert_eq!(status, Err(Status::Crash("timeout: killed after 0s".into())));
+        assert!(started.elapsed() < Duration::from_secs(4), "the child was not killed");
+        let quick = Command::new("true").spawn().expect("true");
+        assert!(wait_or_kill(quick, Duration::from_secs(30)).is_ok_and(|e| e.success()));
+    }
+
+    #[test]
+    fn a_missing_pass_list_is_an_error() {
+        let err = read_expected(Path::new("/nonexistent/kiln/pass-list.txt")).unwrap_err();
+        assert!(err.starts_with("cannot read the pass list /nonexistent/kiln/pass-list.txt"), "{err}");
+        let list = parse_list("# header\ntest_b\n\n  test_a  \n");
+        assert_eq!(list.into_iter().collect::<Vec<_>>(), ["test_a", "test_b"]);
+    }
+
+    fn names(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn blessing_only_adds() {
+        let old = names(&["a", "b", "gone"]);
+        let regressions = ["b".to_string(), "gone".to_string()];
+        let blessed = bless_list(&old, &names(&["a", "new"]), &regressions, true, &BTreeSet::new());
+        assert_eq!(blessed.list, names(&["a", "b", "gone", "new"]));
+        assert_eq!(blessed.added, ["new"]);
+        assert!(blessed.removed.is_empty() && blessed.kept.is_empty());
+    }
+
+    #[test]
+    fn blessing_removes_only_named_tests_that_did_not_pass() {
+        let old = names(&["a", "b", "gone"]);
+        let regressions = ["b".to_string(), "gone".to_string()];
+        // `a` passes and `unrun` was not judged: both stay; `b` did not pass and leaves.
+        let blessed = bless_list(&old, &names(&["a"]), &regressions, false, &names(&["a", "b", "unrun"]));
+        assert_eq!(blessed.list, names(&["a", "gone"]));
+        assert_eq!(blessed.removed, ["b"]);
+        assert_eq!(blessed.kept, ["a", "unrun"]);
+        assert!(blessed.added.is_empty());
     }
 
     #[test]

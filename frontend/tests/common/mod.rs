@@ -183,3 +183,21 @@ pub fn verified(g: Graph) -> Graph {
     }
     g
 }
+
+/// The test data the onnx Python package ships (`onnx/backend/test/data`), found by asking the
+/// pinned venv's Python (`target/venv/bin/python`, made by `scripts/setup-python.sh`) where
+/// its onnx is, so no Python version is written into a path here.
+///
+/// # Panics
+/// When the venv's Python cannot be run or cannot import onnx, with the command that makes it.
+pub fn onnx_backend_test_data() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/venv/bin/python");
+    let script = "import onnx, os; print(os.path.dirname(onnx.__file__))";
+    let out = std::process::Command::new(&python).args(["-c", script]).output();
+    let out =
+        out.unwrap_or_else(|e| panic!("cannot run {} ({e}); create it with scripts/setup-python.sh", python.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{} cannot import onnx: {stderr}; run scripts/setup-python.sh", python.display());
+    let onnx_dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    std::path::PathBuf::from(onnx_dir).join("backend/test/data")
+}
