@@ -87,7 +87,7 @@ fn rows(profile: &Profile) -> Vec<Row> {
             None => rows.push(Row { kernel, first_node, calls: profile.runs, total: step.total, flops }),
         }
     }
-    rows.sort_by(|a, b| b.total.cmp(&a.total));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.total));
     rows
 }
 
