@@ -56,6 +56,31 @@ pub fn store(b: &mut FunctionBuilder, v: Value, p: Value, off: i64) {
     b.ins().store(flags(), v, p, off as i32);
 }
 
+/// Loads element `index` (`i64`, in elements of `ty`) of the buffer at `base`.
+pub fn load_at(b: &mut FunctionBuilder, ty: Type, base: Value, index: Value) -> Value {
+    let p = addr(b, base, index, i64::from(ty.bytes()));
+    b.ins().load(ty, flags(), p, 0)
+}
+
+/// Stores `v` as element `index` (`i64`, in elements of `v`'s type) of the buffer at `base`.
+pub fn store_at(b: &mut FunctionBuilder, base: Value, index: Value, v: Value) {
+    let size = b.func.dfg.value_type(v).bytes();
+    let p = addr(b, base, index, i64::from(size));
+    b.ins().store(flags(), v, p, 0);
+}
+
+/// Emits `if cond { body }`; the builder continues after it.
+pub fn when(b: &mut FunctionBuilder, cond: Value, body: impl FnOnce(&mut FunctionBuilder)) {
+    let (then, cont) = (b.create_block(), b.create_block());
+    b.ins().brif(cond, then, &[], cont, &[]);
+    b.switch_to_block(then);
+    b.seal_block(then);
+    body(b);
+    b.ins().jump(cont, &[]);
+    b.switch_to_block(cont);
+    b.seal_block(cont);
+}
+
 /// Loads an `f32` at `p + off` and broadcasts it to `f32x4`.
 pub fn load_splat(b: &mut FunctionBuilder, p: Value, off: i64) -> Value {
     let s = load(b, types::F32, p, off);

@@ -5,16 +5,24 @@
 //! IR keeps half tensors as raw `u16` bits ([`F16`], [`BF16`]) and only `Cast` (plus pure data
 //! movement) touches them; the frontend wraps every other op in casts to and from f32.
 //!
-//! The conversions here are the one definition of the rounding rules, done with integer
-//! operations on the bits so the backend's Cast kernel can emit exactly the same sequence
-//! (no libcalls, no reliance on hardware half support):
-//! - widening (half -> f32) is exact, NaN payloads kept;
-//! - narrowing rounds to nearest, ties to even, overflowing to infinity, producing subnormals,
-//!   and keeps the sign and the top payload bits of NaNs with the quiet bit set (what x86's
-//!   `vcvtps2ph` and numpy do);
-//! - f64 narrows through f32 rounded *to odd*, which makes the two roundings equal one
-//!   (f32 keeps more than two extra bits beyond either half format), matching numpy's direct
-//!   `astype(float16)` instead of double-rounding.
+//! The conversions are the `half` crate's (its software path: `default-features = false`, so
+//! no run-time CPU detection and the same bits on every machine), and they are the reference
+//! the backend's Cast kernel (`backend/src/kernels/elementwise/half.rs`, integer operations on
+//! the bits, no libcalls) is tested against:
+//! - narrowing f32 rounds to nearest, ties to even, overflowing to infinity, producing
+//!   subnormals, and keeps the sign and the top payload bits of NaNs with the quiet bit set
+//!   (what x86's `vcvtps2ph` and numpy do): `half` as it is;
+//! - widening (half -> f32) is exact. For NaNs kiln keeps the payload as it is, signalling bit
+//!   included (numpy's `npy_halfbits_to_floatbits` and the Cast kernel do), where `half` sets
+//!   the quiet bit: the NaN line of [`f16_bits_to_f32`], and bf16 widening stays the shift into
+//!   the top half of an f32 that defines the format;
+//! - f64 narrows through f32 rounded *to odd* ([`f64_to_f32_round_odd`], also used by the
+//!   8/4-bit types in `minifloat.rs`), which makes the two roundings equal one (f32 keeps more
+//!   than two extra bits beyond either half format), matching numpy's direct `astype(float16)`.
+//!   Kept by hand because `half`'s own `from_f64` is not correctly rounded: it drops the low 32
+//!   bits of the f64 mantissa before rounding (a value just above a tie rounds as the tie), and
+//!   with its `std` feature on an F16C machine it rounds to f32 first (double rounding);
+//!   `ir/tests/half.rs` shows both.
 
 /// An IEEE binary16 value, stored as its bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -45,6 +53,8 @@ impl BF16 {
     pub fn from_bits(bits: u16) -> BF16 {
         BF16(bits)
     }
+    /// The bits as the top half of an f32: exact, NaN payloads kept (`half` would set the quiet
+    /// bit of a signalling NaN; see the module doc).
     pub fn to_f32(self) -> f32 {
         f32::from_bits(u32::from(self.0) << 16)
     }
@@ -56,59 +66,22 @@ impl BF16 {
     }
 }
 
-/// Exponent bias difference between f32 (127) and f16 (15), in f32 exponent position.
-const REBIAS: u32 = (127 - 15) << 23;
-/// `2^-14`, the smallest normal f16, as f32 bits.
-const F16_MIN_NORMAL: u32 = 113 << 23;
-
-/// f16 bits to f32, exactly. Subnormals are renormalised by one float subtraction
-/// (Fabian Giesen's `half_to_float`): `(m * 2^-24)` is `bits(2^-14 + m*2^-24) - 2^-14`.
+/// f16 bits to f32, exactly (`half`), NaN payloads kept as they are (see the module doc).
 pub fn f16_bits_to_f32(h: u16) -> f32 {
-    let h = u32::from(h);
-    let body = (h & 0x7fff) << 13;
-    let exp = body & 0x0f80_0000;
-    let sign = (h & 0x8000) << 16;
-    let bits = if exp == 0x0f80_0000 {
-        body + REBIAS + (112 << 23) // inf / NaN: exponent 255
-    } else if exp == 0 {
-        let v = f32::from_bits(body + REBIAS + (1 << 23)) - f32::from_bits(F16_MIN_NORMAL);
-        v.to_bits()
-    } else {
-        body + REBIAS
-    };
-    f32::from_bits(bits | sign)
-}
-
-/// f32 to f16 bits, round to nearest even (Giesen's `float_to_half_fast3_rtne`): subnormal
-/// results come from one float addition of a magic number (the FPU rounds), normal ones from an
-/// integer add of a rounding bias plus the parity bit of the kept mantissa.
-pub fn f32_to_f16_bits(x: f32) -> u16 {
-    let bits = x.to_bits();
-    let sign = ((bits >> 16) & 0x8000) as u16;
-    let a = bits & 0x7fff_ffff;
-    let magnitude = if a > 0x7f80_0000 {
-        0x7e00 | ((a >> 13) & 0x3ff) as u16 // NaN: quiet, top payload bits kept
-    } else if a >= (127 + 16) << 23 {
-        0x7c00 // >= 65536 (or inf): infinity
-    } else if a < F16_MIN_NORMAL {
-        let magic = ((127 - 15) + (23 - 10) + 1) << 23;
-        let v = f32::from_bits(a) + f32::from_bits(magic);
-        (v.to_bits() - magic) as u16
-    } else {
-        let odd = (a >> 13) & 1;
-        ((a.wrapping_sub(REBIAS) + 0xfff + odd) >> 13) as u16
-    };
-    sign | magnitude
-}
-
-/// f32 to bf16 bits, round to nearest even; NaNs keep sign and top payload, made quiet.
-pub fn f32_to_bf16_bits(x: f32) -> u16 {
-    let bits = x.to_bits();
-    if bits & 0x7fff_ffff > 0x7f80_0000 {
-        return ((bits >> 16) | 0x0040) as u16;
+    if h & 0x7c00 == 0x7c00 && h & 0x03ff != 0 {
+        return f32::from_bits((u32::from(h & 0x8000) << 16) | 0x7f80_0000 | (u32::from(h & 0x03ff) << 13));
     }
-    let odd = (bits >> 16) & 1;
-    (bits.wrapping_add(0x7fff + odd) >> 16) as u16
+    half::f16::from_bits(h).to_f32()
+}
+
+/// f32 to f16 bits, round to nearest even (`half`).
+pub fn f32_to_f16_bits(x: f32) -> u16 {
+    half::f16::from_f32(x).to_bits()
+}
+
+/// f32 to bf16 bits, round to nearest even; NaNs keep sign and top payload, made quiet (`half`).
+pub fn f32_to_bf16_bits(x: f32) -> u16 {
+    half::bf16::from_f32(x).to_bits()
 }
 
 /// f64 to f32 rounded to odd: truncate toward zero and set the last bit when inexact.

@@ -6,17 +6,14 @@
 //! until `min(max_per_class, max_boxes)` are kept. Rows past the length are zeroed. The IoU
 //! arithmetic is the reference's, in f32 and in the same order, so results match exactly.
 
+use crate::emit::{flags, load_at, store_at, when};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::loops::{for_count, for_range};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use kiln_ir::Op;
-
-fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
 
 /// Sizes and run-time parameters shared by the loops.
 struct Nms {
@@ -69,7 +66,7 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     let used = b.ins().load(types::I64, flags(), s.len, 0);
     let end = b.ins().iconst(types::I64, rows * 3);
     let first = b.ins().imul_imm_s(used, 3);
-    for_range(b, first, end, 1, |b, k| store_i64(b, s.out, k, zero));
+    for_range(b, first, end, 1, |b, k| store_at(b, s.out, k, zero));
     Ok(())
 }
 
@@ -80,30 +77,6 @@ fn run_time_keep(b: &mut FunctionBuilder, max_out: Value, max_boxes: i64) -> Val
     let v = b.ins().smax(v, zero);
     let bound = b.ins().iconst(types::I64, max_boxes);
     b.ins().smin(v, bound)
-}
-
-fn load_f32(b: &mut FunctionBuilder, base: Value, index: Value) -> Value {
-    let off = b.ins().imul_imm_s(index, 4);
-    let addr = b.ins().iadd(base, off);
-    b.ins().load(types::F32, flags(), addr, 0)
-}
-
-fn store_i64(b: &mut FunctionBuilder, base: Value, index: Value, v: Value) {
-    let off = b.ins().imul_imm_s(index, 8);
-    let addr = b.ins().iadd(base, off);
-    b.ins().store(flags(), v, addr, 0);
-}
-
-/// Emits `if cond { body }`.
-fn when(b: &mut FunctionBuilder, cond: Value, body: impl FnOnce(&mut FunctionBuilder)) {
-    let (then, cont) = (b.create_block(), b.create_block());
-    b.ins().brif(cond, then, &[], cont, &[]);
-    b.switch_to_block(then);
-    b.seal_block(then);
-    body(b);
-    b.ins().jump(cont, &[]);
-    b.switch_to_block(cont);
-    b.seal_block(cont);
 }
 
 /// The greedy selection of one (batch, class).
@@ -153,7 +126,7 @@ fn next_candidate(
     b.def_var(best, minus_one);
     b.def_var(best_score, ninf);
     for_count(b, 0, s.n, 1, |b, i| {
-        let sc = load_f32(b, scores, i);
+        let sc = load_at(b, types::F32, scores, i);
         let below = b.ins().fcmp(FloatCC::LessThan, sc, ps);
         let tie = b.ins().fcmp(FloatCC::Equal, sc, ps);
         let later = b.ins().icmp(IntCC::SignedGreaterThan, i, pi);
@@ -179,7 +152,7 @@ fn append_row(b: &mut FunctionBuilder, s: &Nms, row: [Value; 3], len: Value) {
     let at = b.ins().imul_imm_s(len, 3);
     for (k, v) in row.into_iter().enumerate() {
         let idx = b.ins().iadd_imm_s(at, k as i64);
-        store_i64(b, s.out, idx, v);
+        store_at(b, s.out, idx, v);
     }
     let next = b.ins().iadd_imm_s(len, 1);
     b.ins().store(flags(), next, s.len, 0);

@@ -4,16 +4,13 @@
 //! floats (so `-0` is zero and NaN is not; f16/bf16 test their bits without the sign) and
 //! `== 0` for integers and bools.
 
+use crate::emit::flags;
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::loops::{for_count, for_range};
-use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{condcodes::FloatCC, condcodes::IntCC, types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_ir::{strides_of, DType};
-
-fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
 
 /// Emits the NonZero kernel of `spec` (x -> indices, len).
 pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {

@@ -163,7 +163,7 @@ fn window(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: Axis, o
             let v = load(b, types::F32, p, 0);
             let ok = b.ins().band(rok, cok);
             let v = b.ins().select(ok, v, fill);
-            acc = if is_max { crate::kernels::softmax::fmax_fast(b, v, acc) } else { b.ins().fadd(acc, v) };
+            acc = if is_max { crate::math::max_or_nan_first(b, v, acc) } else { b.ins().fadd(acc, v) };
         }
     }
     if is_max {
@@ -204,7 +204,7 @@ fn window_x4(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: Axis
                 v
             };
             let v = b.ins().select(rok, v, fill);
-            acc = if is_max { crate::kernels::softmax::fmax_fast(b, v, acc) } else { b.ins().fadd(acc, v) };
+            acc = if is_max { crate::math::max_or_nan_first(b, v, acc) } else { b.ins().fadd(acc, v) };
         }
     }
     if is_max {
@@ -240,7 +240,7 @@ fn window_looped(b: &mut FunctionBuilder, a: &PoolAttrs, xp: Value, h: Axis, w: 
             let ok = b.ins().band(rok, cok);
             let v = b.ins().select(ok, v, fill);
             let prev = b.use_var(acc);
-            let next = if is_max { crate::kernels::softmax::fmax_fast(b, v, prev) } else { b.ins().fadd(prev, v) };
+            let next = if is_max { crate::math::max_or_nan_first(b, v, prev) } else { b.ins().fadd(prev, v) };
             b.def_var(acc, next);
         });
     });
@@ -421,7 +421,7 @@ fn tap_loops(
         let v = b.ins().select(ok, v, fill);
         let prev = b.use_var(acc);
         let next = match (pl.elem, pl.attrs.kind) {
-            (Elem::F32, PoolKind::Max) => crate::kernels::softmax::fmax_fast(b, v, prev),
+            (Elem::F32, PoolKind::Max) => crate::math::max_or_nan_first(b, v, prev),
             (Elem::F32, PoolKind::Avg { .. }) => b.ins().fadd(prev, v),
             (Elem::Int { signed: true }, _) => b.ins().smax(v, prev),
             (Elem::Int { signed: false }, _) => b.ins().umax(v, prev),

@@ -18,7 +18,8 @@ use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::kernels::split_at_axis;
 use crate::loops::for_count;
-use cranelift_codegen::ir::{condcodes::FloatCC, types, InstBuilder, Type, Value};
+use crate::math::max_or_nan_first;
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_ir::{DType, Op};
 
@@ -85,12 +86,6 @@ fn through_f32(b: &mut FunctionBuilder, x: Value, f: fn(&mut FunctionBuilder, Va
     b.ins().fpromote(types::F64, y)
 }
 
-/// `a > c ? a : c` (one `maxps` on x64).
-pub(crate) fn fmax_fast(b: &mut FunctionBuilder, a: Value, c: Value) -> Value {
-    let gt = b.ins().fcmp(FloatCC::GreaterThan, a, c);
-    crate::math::select_float(b, gt, a, c)
-}
-
 /// Softmaxes of lanes `i..i+lanes` of the inner axis, stepping `inner` elements along A.
 fn strided(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value, i: Value, ty: Type) {
     let lane = i64::from(ty.lane_type().bytes());
@@ -104,7 +99,7 @@ fn strided(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value, i: Value, t
         let p = addr(b, xi, a, stride);
         let v = load(b, ty, p, 0);
         let m = b.use_var(mx);
-        let m = fmax_fast(b, v, m);
+        let m = max_or_nan_first(b, v, m);
         b.def_var(mx, m);
     });
     let m = b.use_var(mx);
@@ -161,18 +156,18 @@ fn contiguous(b: &mut FunctionBuilder, g: Geometry, x: Value, y: Value) {
         let p = addr(b, x, a, 4);
         let v = load(b, v4, p, 0);
         let m = b.use_var(mxv);
-        let m = fmax_fast(b, v, m);
+        let m = max_or_nan_first(b, v, m);
         b.def_var(mxv, m);
     });
     let mv = b.use_var(mxv);
     let mut m = b.ins().extractlane(mv, 0);
     for l in 1..4u8 {
         let e = b.ins().extractlane(mv, l);
-        m = fmax_fast(b, e, m);
+        m = max_or_nan_first(b, e, m);
     }
     for a in n4..g.len as i64 {
         let v = load(b, types::F32, x, a * 4);
-        m = fmax_fast(b, v, m);
+        m = max_or_nan_first(b, v, m);
     }
     let m4 = b.ins().splat(v4, m);
     // Pass 2: sum of exponentials.

@@ -12,17 +12,14 @@
 //! signed or unsigned integer comparisons. f16/bf16 never get here: the frontend computes
 //! Unique on them in f32.
 
+use crate::emit::{flags, load_at, store_at, when};
 use crate::error::Result;
 use crate::kernel::{KernelCtx, KernelSpec};
 use crate::loops::{for_count, for_range};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use kiln_ir::{DType, Op};
-
-fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
 
 /// The layout of the input around the axis and the element kind.
 struct Slices {
@@ -66,9 +63,9 @@ pub fn emit(cx: &mut KernelCtx, spec: &KernelSpec) -> Result<()> {
     positions(b, &s, sorted, inverse, counts, len);
     place(b, &s, inverse, counts, indices, y);
     for_count(b, 0, s.n, 1, |b, i| {
-        let first = load_i64(b, inverse, i);
-        let pos = load_i64(b, counts, first);
-        store_i64(b, inverse, i, pos);
+        let first = load_at(b, types::I64, inverse, i);
+        let pos = load_at(b, types::I64, counts, first);
+        store_at(b, inverse, i, pos);
     });
     recount(b, &s, inverse, counts);
     zero_tail(b, &s, len, indices, y);
@@ -91,30 +88,6 @@ fn element(dtype: DType) -> Option<(Type, Kind)> {
         DType::U64 => (types::I64, Kind::Unsigned),
         _ => return None,
     })
-}
-
-fn load_i64(b: &mut FunctionBuilder, base: Value, i: Value) -> Value {
-    let off = b.ins().imul_imm_s(i, 8);
-    let addr = b.ins().iadd(base, off);
-    b.ins().load(types::I64, flags(), addr, 0)
-}
-
-fn store_i64(b: &mut FunctionBuilder, base: Value, i: Value, v: Value) {
-    let off = b.ins().imul_imm_s(i, 8);
-    let addr = b.ins().iadd(base, off);
-    b.ins().store(flags(), v, addr, 0);
-}
-
-/// Emits `if cond { body }`.
-fn when(b: &mut FunctionBuilder, cond: Value, body: impl FnOnce(&mut FunctionBuilder)) {
-    let (then, cont) = (b.create_block(), b.create_block());
-    b.ins().brif(cond, then, &[], cont, &[]);
-    b.switch_to_block(then);
-    b.seal_block(then);
-    body(b);
-    b.ins().jump(cont, &[]);
-    b.switch_to_block(cont);
-    b.seal_block(cont);
 }
 
 impl Slices {
@@ -203,13 +176,13 @@ fn first_occurrences(b: &mut FunctionBuilder, s: &Slices, inverse: Value) {
             });
         });
         let f = b.use_var(first);
-        store_i64(b, inverse, i, f);
+        store_at(b, inverse, i, f);
     });
 }
 
 /// True (i8) when slice `i` is a first occurrence (after pass 1).
 fn is_first(b: &mut FunctionBuilder, inverse: Value, i: Value) -> Value {
-    let f = load_i64(b, inverse, i);
+    let f = load_at(b, types::I64, inverse, i);
     b.ins().icmp(IntCC::Equal, f, i)
 }
 
@@ -222,7 +195,7 @@ fn positions(b: &mut FunctionBuilder, s: &Slices, sorted: bool, inverse: Value, 
         when(b, first, |b| {
             let seen = b.ins().load(types::I64, flags(), len, 0);
             let pos = if sorted { smaller_uniques(b, s, inverse, i) } else { seen };
-            store_i64(b, counts, i, pos);
+            store_at(b, counts, i, pos);
             let next = b.ins().iadd_imm_s(seen, 1);
             b.ins().store(flags(), next, len, 0);
         });
@@ -252,8 +225,8 @@ fn place(b: &mut FunctionBuilder, s: &Slices, inverse: Value, counts: Value, ind
     for_count(b, 0, s.n, 1, |b, i| {
         let first = is_first(b, inverse, i);
         when(b, first, |b| {
-            let pos = load_i64(b, counts, i);
-            store_i64(b, indices, pos, i);
+            let pos = load_at(b, types::I64, counts, i);
+            store_at(b, indices, pos, i);
             for_count(b, 0, s.elements(), 1, |b, e| {
                 let v = s.load(b, i, e);
                 let off = s.offset(b, pos, e);
@@ -267,12 +240,12 @@ fn place(b: &mut FunctionBuilder, s: &Slices, inverse: Value, counts: Value, ind
 /// Pass 4b: `counts[p]` = how many slices have position `p`.
 fn recount(b: &mut FunctionBuilder, s: &Slices, inverse: Value, counts: Value) {
     let zero = b.ins().iconst(types::I64, 0);
-    for_count(b, 0, s.n, 1, |b, i| store_i64(b, counts, i, zero));
+    for_count(b, 0, s.n, 1, |b, i| store_at(b, counts, i, zero));
     for_count(b, 0, s.n, 1, |b, i| {
-        let p = load_i64(b, inverse, i);
-        let c = load_i64(b, counts, p);
+        let p = load_at(b, types::I64, inverse, i);
+        let c = load_at(b, types::I64, counts, p);
         let c = b.ins().iadd_imm_s(c, 1);
-        store_i64(b, counts, p, c);
+        store_at(b, counts, p, c);
     });
 }
 
@@ -282,7 +255,7 @@ fn zero_tail(b: &mut FunctionBuilder, s: &Slices, len: Value, indices: Value, y:
     let end = b.ins().iconst(types::I64, s.n);
     let zero = b.ins().iconst(types::I64, 0);
     for_range(b, used, end, 1, |b, p| {
-        store_i64(b, indices, p, zero);
+        store_at(b, indices, p, zero);
         let z = b.ins().iconst(Type::int(s.ty.bits() as u16).unwrap_or(types::I64), 0);
         for_count(b, 0, s.elements(), 1, |b, e| {
             let off = s.offset(b, p, e);

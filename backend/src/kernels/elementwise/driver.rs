@@ -13,8 +13,9 @@
 //! The inner loop is vectorised (4 lanes) when the caller asks for it; the remainder runs as a
 //! scalar loop, so the per-element body is called once with vector values and once with scalars.
 
+use crate::emit::flags;
 use crate::loops::for_count;
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// One input or output buffer: base pointer, element (lane) type and shape.
@@ -27,12 +28,6 @@ pub(crate) struct Operand {
 
 /// The per-element computation: operand values (vector or scalar) to the output value.
 pub(crate) type Body<'f> = dyn FnMut(&mut FunctionBuilder, &[Value]) -> Value + 'f;
-
-/// Memory flags of every elementwise access: no trap, alignment not assumed (inner offsets are
-/// multiples of the element size only).
-pub(crate) fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
 
 /// Strides (elements) of `shape` seen through the broadcast to `out` (0 on broadcast axes).
 fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<i64> {

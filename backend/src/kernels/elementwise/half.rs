@@ -4,8 +4,9 @@
 //! its `f16` type's conversions without libcalls on every target kiln supports (baseline x86-64
 //! has no F16C; bf16 has no Cranelift type at all) was not something to build on. Integer ops,
 //! `bitcast`, one `fadd`/`fsub` and `fdemote`/`fpromote` between f32 and f64 lower everywhere
-//! (checked: JIT on host and baseline x86-64, compiled for aarch64, `nm -u` empty on both). These sequences are the ones `kiln_ir::half` runs in
-//! Rust, instruction for instruction, so the kernel and the reference evaluator agree bit for bit:
+//! (checked: JIT on host and baseline x86-64, compiled for aarch64, `nm -u` empty on both). The
+//! reference evaluator converts with the `half` crate (`kiln_ir::half`), an independent
+//! implementation of the same rules, and the kernel must agree with it bit for bit:
 //! - f16 -> f32: shift the exponent/mantissa into place and rebias; subnormals are renormalised
 //!   by one float subtraction; infinities and NaNs get exponent 255.
 //! - f32 -> f16: round to nearest even by an integer add of `0xfff + parity`; subnormal results

@@ -6,14 +6,10 @@
 //! run copied 16 bytes at a time (`i8x16`), with an unrolled 8/4/2/1-byte tail. Elements are
 //! moved as integers of their byte size, so every dtype is the same code.
 
+use crate::emit::flags;
 use crate::loops::for_count;
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
-
-/// Flags of every access: no trap, no alignment assumed.
-pub(crate) fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
-}
 
 /// The integer type of an element of `size` bytes.
 pub(crate) fn int_type(size: usize) -> Type {

@@ -5,7 +5,8 @@
 //! out of range are clamped to `[0, dim-1]` so the kernel stays memory-safe whatever the data
 //! (the reference evaluator reports them as errors instead).
 
-use super::copy::{copy_bytes, flags};
+use super::copy::copy_bytes;
+use crate::emit::flags;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;

@@ -16,9 +16,10 @@
 //! input next to an extrapolated position gives NaN where the reference gives the constant.
 
 use super::computed;
-use super::table::{self, flags, Table, Word};
+use super::table::{self, Table, Word};
 use super::taps::Tap;
 use super::{resized_axes, Axis, Job, Resized, Source};
+use crate::emit::flags;
 use crate::error::Result;
 use crate::kernel::KernelCtx;
 use crate::loops::for_count;

@@ -11,9 +11,10 @@
 //! wide copies of runs there).
 
 use super::computed;
-use super::table::{self, flags, Table, Word};
+use super::table::{self, Table, Word};
 use super::taps::{nearest_pick, Tap};
 use super::{resized_axes, Axis, Job, Resized, Source};
+use crate::emit::flags;
 use crate::error::Result;
 use crate::loops::for_count;
 use cranelift_codegen::ir::{condcodes::FloatCC, types, InstBuilder, Type, Value};

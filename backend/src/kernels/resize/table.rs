@@ -6,7 +6,8 @@
 //! per-pixel work they replace (no coordinate math, no rounding, no clamping in the loops). The
 //! size is capped by [`MAX_TABLE_BYTES`] so a kernel never needs a large stack frame.
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value};
+use crate::emit::flags;
+use cranelift_codegen::ir::{types, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// Total bytes of all tables of one kernel (stack frame budget for small edge-CPU threads).
@@ -51,11 +52,6 @@ impl Table {
 pub struct Slot {
     pub slot: StackSlot,
     pub record: i64,
-}
-
-/// Flags of every access: no trap, no alignment assumed.
-pub fn flags() -> MemFlagsData {
-    MemFlagsData::new().with_notrap()
 }
 
 /// Allocates a stack slot for `t` and stores every entry into it (in the current block, which
