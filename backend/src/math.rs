@@ -23,6 +23,7 @@
 //! - [`floor`], [`ceil`], [`round_even`]: Cranelift's instructions when the target has them
 //!   (`has_round`), else the `2^23` magic-number trick on `|x|` (exact for every f32).
 
+pub(crate) mod coeffs;
 mod exp_log;
 pub(crate) mod lanes;
 mod round;

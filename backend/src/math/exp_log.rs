@@ -1,5 +1,6 @@
 //! `exp` and `log` (Cephes `expf`/`logf`), the base of most other functions here.
 
+use super::coeffs::{EXP_P, LN2_HI, LN2_LO};
 use super::lanes::*;
 use cranelift_codegen::ir::{condcodes::FloatCC, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -16,17 +17,13 @@ pub fn exp(b: &mut FunctionBuilder, x: Value) -> Value {
     };
     let (n_f, n) = round_magic(b, scaled);
     // r = x - n*ln2, with ln2 split in a short exact part and a correction.
-    let c1 = fconst(b, ty, 0.693359375);
-    let c2 = fconst(b, ty, -2.12194440e-4);
+    let c1 = fconst(b, ty, LN2_HI);
+    let c2 = fconst(b, ty, LN2_LO);
     let t1 = b.ins().fmul(n_f, c1);
     let r = b.ins().fsub(x, t1);
     let t2 = b.ins().fmul(n_f, c2);
     let r = b.ins().fsub(r, t2);
-    let p = poly(
-        b,
-        r,
-        &[1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1],
-    );
+    let p = poly(b, r, &EXP_P);
     let r2 = b.ins().fmul(r, r);
     let y = b.ins().fmul(p, r2);
     let y = b.ins().fadd(y, r);
@@ -119,14 +116,14 @@ fn log_kernel(b: &mut FunctionBuilder, m: Value, e: Value) -> Value {
     );
     let y = b.ins().fmul(p, m);
     let y = b.ins().fmul(y, z);
-    let c2 = fconst(b, ty, -2.12194440e-4);
+    let c2 = fconst(b, ty, LN2_LO);
     let t = b.ins().fmul(e, c2);
     let y = b.ins().fadd(y, t);
     let half = fconst(b, ty, -0.5);
     let t = b.ins().fmul(z, half);
     let y = b.ins().fadd(y, t);
     let r = b.ins().fadd(m, y);
-    let c1 = fconst(b, ty, 0.693359375);
+    let c1 = fconst(b, ty, LN2_HI);
     let t = b.ins().fmul(e, c1);
     b.ins().fadd(r, t)
 }

@@ -1,6 +1,7 @@
 //! `erf`, `tanh` and `sigmoid`: the activation functions built on rational approximations and
 //! on [`super::exp`].
 
+use super::coeffs::{ERF_P, ERF_Q, TANH_P};
 use super::exp_log::exp;
 use super::lanes::*;
 use cranelift_codegen::ir::{condcodes::FloatCC, InstBuilder, Value};
@@ -12,31 +13,9 @@ pub fn erf(b: &mut FunctionBuilder, x: Value) -> Value {
     let x = clamp_above(b, x, 4.0);
     let x = clamp_below(b, x, -4.0);
     let x2 = b.ins().fmul(x, x);
-    let p = poly(
-        b,
-        x2,
-        &[
-            -2.72614225801306e-10,
-            2.77068142495902e-08,
-            -2.10102402082508e-06,
-            -5.69250639462346e-05,
-            -7.34990630326855e-04,
-            -2.95459980854025e-03,
-            -1.60960333262415e-02,
-        ],
-    );
+    let p = poly(b, x2, &ERF_P);
     let p = b.ins().fmul(p, x);
-    let q = poly(
-        b,
-        x2,
-        &[
-            -1.45660718464996e-05,
-            -2.13374055278905e-04,
-            -1.68282697438203e-03,
-            -7.37332916720468e-03,
-            -1.42647390514189e-02,
-        ],
-    );
+    let q = poly(b, x2, &ERF_Q);
     b.ins().fdiv(p, q)
 }
 
@@ -47,8 +26,7 @@ pub fn tanh(b: &mut FunctionBuilder, x: Value) -> Value {
     let a = abs(b, x);
     let small = {
         let z = b.ins().fmul(x, x);
-        let p =
-            poly(b, z, &[-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1, -3.33332819422E-1]);
+        let p = poly(b, z, &TANH_P);
         let t = b.ins().fmul(p, z);
         let t = b.ins().fmul(t, x);
         b.ins().fadd(t, x)

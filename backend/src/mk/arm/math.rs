@@ -1,8 +1,8 @@
 //! Transcendental functions on one NEON register for the NEON micro-kernels' epilogues: `exp`,
-//! `sigmoid`, `tanh`, `erf` and `elu`, with the algorithms and constants of the x86 epilogues
+//! `sigmoid`, `tanh`, `erf` and `elu`, with the algorithms of the x86 epilogues
 //! (`crate::mk::x86::math`) and of the Cranelift kernels (`crate::math`: Cephes
-//! `expf`/`tanhf`, Eigen/XLA `erf`), so a fused epilogue computes what the standalone
-//! elementwise kernel does, to rounding, on every target.
+//! `expf`/`tanhf`, Eigen/XLA `erf`) and their coefficients (`crate::math::coeffs`), so a fused
+//! epilogue computes what the standalone elementwise kernel does, to rounding, on every target.
 //!
 //! `exp(x)`: clamp to [-104, 88.8] (AArch64 `fmax`/`fmin` propagate NaN), `n = round(x log2
 //! e)` (`frintn`), `r = x - n ln2` in two parts (`fmls`), a degree-5 polynomial, and `y 2^n` as
@@ -17,24 +17,7 @@
 
 use super::asm::{Asm, Op3};
 use super::program::Temps;
-
-const EXP_POLY: [f32; 6] =
-    [1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1];
-
-const ERF_P: [f32; 7] = [
-    -2.72614225801306e-10,
-    2.77068142495902e-08,
-    -2.10102402082508e-06,
-    -5.69250639462346e-05,
-    -7.34990630326855e-04,
-    -2.95459980854025e-03,
-    -1.60960333262415e-02,
-];
-
-const ERF_Q: [f32; 5] =
-    [-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02];
-
-const TANH_P: [f32; 5] = [-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1, -3.33332819422E-1];
+use crate::math::coeffs::{ERF_P, ERF_Q, EXP_P, LN2_HI, LN2_LO, TANH_P};
 
 /// `d = min(max(x, lo), hi)` keeping NaN; `k` is a scratch register (not `d`, not `x`).
 fn clamp(asm: &mut Asm, d: u8, x: u8, lo: f32, hi: f32, k: u8) {
@@ -45,10 +28,10 @@ fn clamp(asm: &mut Asm, d: u8, x: u8, lo: f32, hi: f32, k: u8) {
 }
 
 /// `d = p(z)` by Horner over `coeffs` (highest degree first); `d`, `z` and `k` distinct.
-fn poly(asm: &mut Asm, d: u8, z: u8, coeffs: &[f32], k: u8) {
-    asm.vconst(d, coeffs[0]);
+fn poly(asm: &mut Asm, d: u8, z: u8, coeffs: &[f64], k: u8) {
+    asm.vconst(d, coeffs[0] as f32);
     for &c in &coeffs[1..] {
-        asm.vconst(k, c);
+        asm.vconst(k, c as f32);
         asm.fmla(k, d, z);
         asm.vmov(d, k);
     }
@@ -61,11 +44,11 @@ pub fn exp(asm: &mut Asm, d: u8, x: u8, temps: &mut Temps) -> Option<()> {
     asm.vconst(k, std::f32::consts::LOG2_E);
     asm.vop(Op3::Mul, n, d, k);
     asm.frintn(n, n);
-    asm.vconst(k, 0.693359375);
+    asm.vconst(k, LN2_HI as f32);
     asm.fmls(d, n, k);
-    asm.vconst(k, -2.12194440e-4);
+    asm.vconst(k, LN2_LO as f32);
     asm.fmls(d, n, k);
-    poly(asm, y, d, &EXP_POLY, k);
+    poly(asm, y, d, &EXP_P, k);
     // y = p r^2 + r + 1
     asm.vop(Op3::Mul, y, y, d);
     asm.vmov(k, d);

@@ -1,6 +1,7 @@
 //! Transcendental functions on one vector register for the x86 micro-kernels' epilogues:
-//! `exp`, `sigmoid`, `tanh`, `erf` and `elu`, with the algorithms and constants of the
-//! Cranelift kernels (`crate::math`: Cephes `expf`/`tanhf`, Eigen/XLA `erf`), so a fused
+//! `exp`, `sigmoid`, `tanh`, `erf` and `elu`, with the algorithms of the Cranelift kernels
+//! (`crate::math`: Cephes `expf`/`tanhf`, Eigen/XLA `erf`) and their coefficients
+//! (`crate::math::coeffs`), so a fused
 //! epilogue computes what the standalone elementwise kernel does, to rounding.
 //!
 //! `exp(x)`: clamp to [-104, 88.8] (NaN kept: the x86 `min`/`max` return their second operand
@@ -13,9 +14,7 @@
 
 use super::asm::{Asm, Level, Op3, Src, V};
 use super::program::Temps;
-
-const EXP_POLY: [f32; 6] =
-    [1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1];
+use crate::math::coeffs::{ERF_P, ERF_Q, EXP_P, LN2_HI, LN2_LO, TANH_P};
 
 /// `d = min(max(x, lo), hi)` keeping NaN (`d` may be `x`; `t` a scratch register).
 fn clamp(asm: &mut Asm, d: V, x: V, lo: f32, hi: f32, t: V) {
@@ -28,11 +27,11 @@ fn clamp(asm: &mut Asm, d: V, x: V, lo: f32, hi: f32, t: V) {
 }
 
 /// `d = p(z)` by Horner over `coeffs` (highest degree first); `d` must not be `z`.
-fn poly(asm: &mut Asm, d: V, z: V, coeffs: &[f32]) {
-    let c0 = asm.constant(coeffs[0]);
+fn poly(asm: &mut Asm, d: V, z: V, coeffs: &[f64]) {
+    let c0 = asm.constant(coeffs[0] as f32);
     asm.vset(d, c0);
     for &c in &coeffs[1..] {
-        let k = asm.constant(c);
+        let k = asm.constant(c as f32);
         asm.vfma213(d, z, k);
     }
 }
@@ -45,11 +44,11 @@ pub fn exp(asm: &mut Asm, d: V, x: V, temps: &mut Temps) -> Option<()> {
     let log2e = asm.constant(std::f32::consts::LOG2_E);
     asm.vop(Op3::Mul, n, d, log2e);
     asm.vround(n, n, 0);
-    let c1 = asm.constant(0.693359375);
-    let c2 = asm.constant(-2.12194440e-4);
+    let c1 = asm.constant(LN2_HI as f32);
+    let c2 = asm.constant(LN2_LO as f32);
     asm.vop(Op3::Fnma231, d, n, c1);
     asm.vop(Op3::Fnma231, d, n, c2);
-    poly(asm, y, d, &EXP_POLY);
+    poly(asm, y, d, &EXP_P);
     // y = p r^2 + r + 1
     asm.vop(Op3::Mul, y, y, Src::Reg(d));
     asm.vfma213(y, d, Src::Reg(d));
@@ -100,33 +99,9 @@ pub fn erf(asm: &mut Asm, d: V, x: V, temps: &mut Temps) -> Option<()> {
     let (x2, p) = (temps.take()?, temps.take()?);
     clamp(asm, d, x, -4.0, 4.0, x2);
     asm.vop(Op3::Mul, x2, d, Src::Reg(d));
-    poly(
-        asm,
-        p,
-        x2,
-        &[
-            -2.72614225801306e-10,
-            2.77068142495902e-08,
-            -2.10102402082508e-06,
-            -5.69250639462346e-05,
-            -7.34990630326855e-04,
-            -2.95459980854025e-03,
-            -1.60960333262415e-02,
-        ],
-    );
+    poly(asm, p, x2, &ERF_P);
     asm.vop(Op3::Mul, p, p, Src::Reg(d));
-    poly(
-        asm,
-        d,
-        x2,
-        &[
-            -1.45660718464996e-05,
-            -2.13374055278905e-04,
-            -1.68282697438203e-03,
-            -7.37332916720468e-03,
-            -1.42647390514189e-02,
-        ],
-    );
+    poly(asm, d, x2, &ERF_Q);
     asm.vop(Op3::Div, d, p, Src::Reg(d));
     temps.give(x2);
     temps.give(p);
@@ -141,7 +116,7 @@ pub fn tanh(asm: &mut Asm, d: V, x: V, temps: &mut Temps) -> Option<()> {
     asm.vop(Op3::And, a, x, abs);
     // small = x + x z P(z), z = x^2 (held in d while the polynomial is formed).
     asm.vop(Op3::Mul, d, x, Src::Reg(x));
-    poly(asm, small, d, &[-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1, -3.33332819422E-1]);
+    poly(asm, small, d, &TANH_P);
     asm.vop(Op3::Mul, small, small, Src::Reg(d));
     asm.vfma213(small, x, Src::Reg(x));
     // large = 1 - 2 / (e^{2a} + 1), with x's sign.
