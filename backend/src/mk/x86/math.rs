@@ -1,8 +1,8 @@
 //! Transcendental functions on one vector register for the x86 micro-kernels' epilogues:
 //! `exp`, `sigmoid`, `tanh`, `erf` and `elu`, with the algorithms of the Cranelift kernels
 //! (`crate::math`: Cephes `expf`/`tanhf`, Eigen/XLA `erf`) and their coefficients
-//! (`crate::math::coeffs`), so a fused
-//! epilogue computes what the standalone elementwise kernel does, to rounding.
+//! (`crate::math::coeffs`), so a fused epilogue computes what the standalone elementwise kernel
+//! does, to rounding.
 //!
 //! `exp(x)`: clamp to [-104, 88.8] (NaN kept: the x86 `min`/`max` return their second operand
 //! on NaN, so the input goes second), `n = round(x log2 e)`, `r = x - n ln2` in two parts, a
